@@ -1,0 +1,28 @@
+"""UI test guards: a private settings folder, and no QThread left running after a test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "config"
+    monkeypatch.setenv("WORKBENCH_CONFIG_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def main_window(qtbot) -> Iterator:
+    """A MainWindow that is closed, with its tasks finished, after the test."""
+    from workbench.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.close()
+    assert not window.tasks.busy, "a background task outlived its window"

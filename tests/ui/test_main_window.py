@@ -1,0 +1,81 @@
+"""The main window as a user meets it: the demo opens, nodes inspect, bad files explain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox
+
+from workbench.ui.main_window import DEMO_SOURCE
+from workbench.ui.settings import open_settings, recent_files
+
+WAIT_MS = 60_000
+
+
+def _wait_opened(qtbot, window, count: int = 1) -> None:
+    qtbot.waitUntil(lambda: window.variants.topLevelItemCount() == count, timeout=WAIT_MS)
+
+
+def _node_items(view) -> list:
+    from workbench.ui.structure_view import NODE_ROLE
+
+    items, stack = [], [view.topLevelItem(i) for i in range(view.topLevelItemCount())]
+    while stack:
+        item = stack.pop()
+        if item.data(0, NODE_ROLE) is not None:
+            items.append(item)
+        stack.extend(item.child(i) for i in range(item.childCount()))
+    return items
+
+
+def test_demo_opens_with_its_graph_and_inspector(qtbot, main_window) -> None:
+    main_window.open_source(DEMO_SOURCE)
+    _wait_opened(qtbot, main_window)
+    inspection = next(iter(main_window.inspections.values()))
+    nodes = _node_items(main_window.structure)
+    assert len(nodes) == len(inspection.graph.nodes) > 5
+    assert "digits_cnn" in main_window.windowTitle()
+    assert "parameters" in main_window.summary_label.text()
+
+    conv = next(item for item in nodes if "conv" in item.text(1).lower())
+    main_window.structure.setCurrentItem(conv)
+    sections = [
+        main_window.inspector.topLevelItem(i).text(0)
+        for i in range(main_window.inspector.topLevelItemCount())
+    ]
+    assert sections[0] == "Node" and "Inputs" in sections and "Outputs" in sections
+    op_row = main_window.inspector.topLevelItem(0).child(1)
+    assert (op_row.text(0), op_row.text(1)) == ("op type", conv.text(1))
+    params_row = main_window.inspector.topLevelItem(0).child(3)
+    assert params_row.text(0) == "parameters" and params_row.text(1) != "0"
+
+
+def test_bad_file_shows_a_dialog_and_the_app_keeps_running(
+    qtbot, main_window, tmp_path: Path
+) -> None:
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"\x00\x01garbage" * 10)
+    main_window.open_source(str(bad))
+    qtbot.waitUntil(
+        lambda: main_window.findChild(QMessageBox, "error-dialog") is not None, timeout=WAIT_MS
+    )
+    box = main_window.findChild(QMessageBox, "error-dialog")
+    assert "broken.onnx" in box.text()
+    assert "\n" not in box.text()  # one line; details go behind "Show Details"
+    box.close()
+    main_window.open_source(DEMO_SOURCE)  # still usable
+    _wait_opened(qtbot, main_window)
+
+
+def test_opened_files_are_remembered(qtbot, main_window, tmp_path: Path) -> None:
+    import torch
+
+    from workbench.core.registry import get_registry
+
+    model = get_registry().model("digits_mlp").build(seed=1)
+    path = tmp_path / "mlp.pt"
+    torch.save(model.state_dict(), path)
+    main_window.open_source(str(path), arch="digits_mlp")
+    _wait_opened(qtbot, main_window)
+    assert recent_files(open_settings())[0] == str(path.resolve())
+    assert [a.text() for a in main_window.recent_menu.actions()] == [str(path.resolve())]

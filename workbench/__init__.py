@@ -1,0 +1,3 @@
+"""Workbench: make neural networks smaller and faster."""
+
+__version__ = "0.1.0"

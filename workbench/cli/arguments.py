@@ -1,0 +1,44 @@
+"""Arguments several sub-commands share."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
+    """``name=1x3x224x224`` -> ("name", (1, 3, 224, 224)), as an argparse type."""
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.io.inputs import parse_shape
+
+    try:
+        return parse_shape(text)
+    except WorkbenchError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, *, nargs: str | None = None) -> None:
+    """MODEL plus --arch, --trust and --shape: how every command opens a model."""
+    parser.add_argument(
+        "model",
+        nargs=nargs,
+        help="a model file (.onnx, .pt, .pt2, .safetensors) or zoo:NAME[:key=value,...]",
+    )
+    parser.add_argument(
+        "--arch",
+        metavar="NAME|module:factory",
+        help="architecture for a weights-only file (state_dict, safetensors)",
+    )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="allow formats that run code from the file when loaded (TorchScript, pickled "
+        "modules, .pt2); only for files whose source you trust",
+    )
+    parser.add_argument(
+        "--shape",
+        type=shape_arg,
+        action="append",
+        default=[],
+        metavar="NAME=1x3x224x224",
+        help="concrete shape for an input whose size the file does not fix (repeatable)",
+    )

@@ -1,0 +1,60 @@
+"""What every long operation is given: where to report progress, how to notice a cancel.
+
+Long work (training, calibration, benchmarks, export, layout) takes a ``RunContext``; it
+calls ``ctx.report(fraction, message)`` as it goes and ``ctx.check()`` between steps,
+which raises ``Cancelled`` once the user asked to stop. The UI's workers make these
+into Qt signals and a Cancel button; the CLI into a progress line and Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Progress = Callable[[float | None, str], None]  # fraction 0..1 (None: unknown), message
+
+
+class Cancelled(Exception):
+    """The user asked to stop; not an error, and nothing half-made is kept."""
+
+
+class CancelToken:
+    """Set from any thread (the GUI's Cancel button), polled by the worker."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled("cancelled")
+
+
+def _no_progress(fraction: float | None, message: str) -> None:
+    """The default sink: report nowhere."""
+
+
+@dataclass
+class RunContext:
+    """Device, progress sink, cancel token and seed for one operation."""
+
+    device: str = "auto"
+    progress: Progress = _no_progress
+    cancel: CancelToken = field(default_factory=CancelToken)
+    seed: int = 0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def report(self, fraction: float | None, message: str = "") -> None:
+        self.progress(fraction, message)
+
+    def check(self) -> None:
+        """Raise ``Cancelled`` if the user asked to stop."""
+        self.cancel.check()

@@ -1,0 +1,35 @@
+"""Errors the user sees as one line: the CLI prints them and exits 2, the GUI shows a dialog."""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """A failure caused by the user's input, explained in one line.
+
+    ``details`` holds optional longer text (the GUI's expandable details); the first
+    argument is the one-line message.
+    """
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ModelLoadError(WorkbenchError):
+    """The file is missing, empty, corrupt, or not a model format we read."""
+
+
+class UnsafeModelError(WorkbenchError):
+    """Opening the file would run code from it (or read outside its folder) without trust."""
+
+
+class ArchitectureError(WorkbenchError):
+    """An architecture name or ``module:factory`` that does not exist or does not fit."""
+
+
+class DataError(WorkbenchError):
+    """A dataset that is missing, malformed or unsafe to read."""

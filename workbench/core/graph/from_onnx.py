@@ -1,0 +1,269 @@
+"""Translate an ``onnx.ModelProto`` into the one graph model.
+
+Counts follow what onnx itself holds: one Node per node of the main graph (the bodies
+of If/Loop/Scan are subgraphs and are not counted, only noted), one WeightInfo per
+initializer (all of them count as parameters, as onnx does), Constant nodes stay nodes.
+Shapes come from onnx's own shape inference with data propagation; torch is never
+imported on this path, so ``workbench inspect model.onnx`` starts fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from workbench.core.graph.macs_onnx import UNCOUNTED_HEAVY_OPS, node_macs
+from workbench.core.graph.model import Dim, Graph, Node, TensorInfo, WeightInfo
+from workbench.core.io.loaded import InputSpec
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+# Initializers up to this many elements stay real during shape inference: shape-like
+# constants (Reshape targets, Slice bounds) are small, and data propagation needs them.
+SMALL_INITIALIZER = 1024
+PROTOBUF_LIMIT = 2**31 - 1
+SMALL_TENSOR_VALUES = 16  # tensor attributes this small show their values
+
+
+def from_onnx(model: Any, name: str = "", inputs: Sequence[InputSpec] | None = None) -> Graph:
+    """Describe an ONNX model: nodes, tensors with inferred shapes, weights, MACs.
+
+    ``inputs`` (the loader's concrete shapes, ``--shape``) give symbolic input dims a
+    size for shapes and MACs; without them symbolic dims count as 1.
+    """
+    graph_proto = model.graph
+    graph = Graph(
+        name=name or graph_proto.name or "model",
+        framework="onnx",
+        opset=_default_opset(model),
+        producer=" ".join(p for p in (model.producer_name, model.producer_version) if p),
+    )
+    sizes = _chosen_sizes(graph_proto, inputs or ())
+    inferred = _infer_shapes(model, graph.notes, sizes)
+    if sizes:
+        chosen = ", ".join(f"{n}={'x'.join(str(d) for d in s)}" for n, s in sizes.items())
+        graph.notes.append(f"shapes and MACs are for {chosen}")
+
+    for init in graph_proto.initializer:
+        shape = tuple(int(d) for d in init.dims)
+        graph.weights[init.name] = WeightInfo(
+            name=init.name, shape=shape, dtype=_dtype_name(init.data_type), numel=math.prod(shape)
+        )
+    for sparse in graph_proto.sparse_initializer:
+        values = sparse.values
+        graph.weights[values.name] = WeightInfo(
+            name=values.name,
+            shape=tuple(int(d) for d in sparse.dims),
+            dtype=_dtype_name(values.data_type),
+            numel=math.prod(int(d) for d in values.dims),  # stored (non-zero) elements
+        )
+
+    source = inferred.graph if inferred is not None else graph_proto
+    for value_info in (*graph_proto.input, *source.output, *source.value_info):
+        graph.tensors[value_info.name] = _tensor_info(value_info)
+    for weight in graph.weights.values():
+        graph.tensors.setdefault(weight.name, TensorInfo(weight.name, weight.shape, weight.dtype))
+    graph.inputs = [i.name for i in graph_proto.input if i.name not in graph.weights]
+    graph.outputs = [o.name for o in graph_proto.output]
+
+    graph.nodes = _nodes(graph_proto, graph)
+    _note_uncounted(graph_proto, graph, sizes)
+    return graph
+
+
+def _nodes(graph_proto: Any, graph: Graph) -> list[Node]:
+    """One Node per node of the main graph (subgraph bodies are not walked)."""
+    import onnx
+
+    def shape_of(tensor: str) -> tuple[Dim, ...] | None:
+        info = graph.tensors.get(tensor)
+        return info.shape if info is not None else None
+
+    nodes: list[Node] = []
+    used_ids: set[str] = set()
+    for index, proto in enumerate(graph_proto.node):
+        op_type = proto.op_type
+        if proto.domain not in DEFAULT_DOMAINS:
+            op_type = f"{proto.domain}.{op_type}"
+        attributes = {a.name: _plain(onnx.helper.get_attribute_value(a)) for a in proto.attribute}
+        inputs = list(proto.input)
+        weights = list(dict.fromkeys(t for t in inputs if t in graph.weights))
+        node = Node(
+            id=_unique_id(proto.name or f"{proto.op_type}_{index}", index, used_ids),
+            name=proto.name,
+            op_type=op_type,
+            scope=_scope(proto.name),
+            attributes=attributes,
+            inputs=inputs,
+            outputs=list(proto.output),
+            weights=weights,
+            params=sum(graph.weights[w].numel for w in weights),
+        )
+        node.macs = node_macs(op_type, node.inputs, node.outputs, attributes, shape_of)
+        nodes.append(node)
+    return nodes
+
+
+def _unique_id(candidate: str, index: int, used: set[str]) -> str:
+    node_id = candidate if candidate not in used else f"{candidate}#{index}"
+    while node_id in used:  # a name that happens to look like "x#3" already
+        node_id += "'"
+    used.add(node_id)
+    return node_id
+
+
+def _scope(node_name: str) -> tuple[str, ...]:
+    """torch.onnx names "/layer1/layer1.0/conv1/Conv" -> ("layer1", "layer1.0", "conv1")."""
+    if "/" not in node_name:
+        return ()
+    parts = [p for p in node_name.split("/") if p]
+    return tuple(parts[:-1])
+
+
+def _chosen_sizes(graph_proto: Any, inputs: Sequence[InputSpec]) -> dict[str, tuple[int, ...]]:
+    """Input name -> concrete shape, for inputs whose symbolic dims get a size above 1."""
+    declared = {i.name: _tensor_info(i).shape for i in graph_proto.input}
+    sizes = {}
+    for spec in inputs:
+        shape = declared.get(spec.name)
+        if shape is None or len(shape) != len(spec.shape):
+            continue
+        pairs = zip(shape, spec.shape, strict=True)
+        if any(not isinstance(d, int) and size != 1 for d, size in pairs):
+            sizes[spec.name] = tuple(spec.shape)
+    return sizes
+
+
+def _infer_shapes(model: Any, notes: list[str], sizes: dict[str, tuple[int, ...]]) -> Any:
+    """onnx shape inference on a copy whose large initializers became typed inputs.
+
+    Inference only needs the types of large weights, so they are not serialised for
+    it: inference stays fast on big models and works on models over protobuf's 2 GB.
+    """
+    import onnx
+
+    skeleton = onnx.ModelProto()
+    skeleton.ir_version = model.ir_version
+    skeleton.opset_import.extend(model.opset_import)
+    skeleton.functions.extend(model.functions)
+    source = model.graph
+    target = skeleton.graph
+    target.name = source.name
+    target.node.extend(source.node)
+    target.input.extend(source.input)
+    for value_info in target.input:
+        if value_info.name in sizes:  # same rank, checked by _chosen_sizes
+            dims = value_info.type.tensor_type.shape.dim
+            for dim, size in zip(dims, sizes[value_info.name], strict=True):
+                dim.Clear()
+                dim.dim_value = size
+    target.output.extend(source.output)
+    target.value_info.extend(source.value_info)
+    declared = {i.name for i in source.input}
+    for init in source.initializer:
+        if math.prod(init.dims) <= SMALL_INITIALIZER:
+            target.initializer.append(init)
+        elif init.name not in declared:
+            target.input.append(
+                onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims))
+            )
+    target.sparse_initializer.extend(source.sparse_initializer)
+    if skeleton.ByteSize() > PROTOBUF_LIMIT:
+        notes.append("shapes were not inferred: the graph itself is over 2 GB")
+        return None
+    try:
+        return onnx.shape_inference.infer_shapes(skeleton, data_prop=True)
+    except Exception as exc:  # onnx raises several types; any failure means "no shapes"
+        text = str(exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        notes.append(f"shape inference failed, shapes are partial: {reason}")
+        return None
+
+
+def _note_uncounted(graph_proto: Any, graph: Graph, sizes: dict[str, Any]) -> None:
+    with_subgraphs = sum(
+        1 for n in graph_proto.node if any(a.type in (5, 10) for a in n.attribute)
+    )  # AttributeProto.GRAPH = 5, GRAPHS = 10
+    if with_subgraphs:
+        graph.notes.append(
+            f"{with_subgraphs} node(s) hold subgraphs (If/Loop/Scan bodies); "
+            "their inner nodes are not counted"
+        )
+    symbolic = sorted(
+        {
+            str(d)
+            for name in graph.inputs
+            if name not in sizes
+            for d in (graph.tensors[name].shape or ())
+            if not isinstance(d, int)
+        }
+    )
+    if symbolic and any(n.macs for n in graph.nodes):
+        graph.notes.append(f"MACs count symbolic dimensions ({', '.join(symbolic)}) as 1")
+    heavy = sorted({n.op_type for n in graph.nodes if n.op_type in UNCOUNTED_HEAVY_OPS})
+    if heavy:
+        graph.notes.append(f"MACs do not include {', '.join(heavy)} nodes (no formula)")
+
+
+def _default_opset(model: Any) -> int | None:
+    for entry in model.opset_import:
+        if entry.domain in DEFAULT_DOMAINS:
+            return int(entry.version)
+    return None
+
+
+def _tensor_info(value_info: Any) -> TensorInfo:
+    type_proto = value_info.type
+    kind = type_proto.WhichOneof("value")
+    if kind != "tensor_type":
+        return TensorInfo(value_info.name, None, kind.replace("_type", "") if kind else None)
+    tensor_type = type_proto.tensor_type
+    dtype = _dtype_name(tensor_type.elem_type) if tensor_type.elem_type else None
+    if not tensor_type.HasField("shape"):
+        return TensorInfo(value_info.name, None, dtype)
+    dims: list[Dim] = []
+    for dim in tensor_type.shape.dim:
+        if dim.HasField("dim_value"):
+            dims.append(int(dim.dim_value))
+        elif dim.HasField("dim_param"):
+            dims.append(dim.dim_param)
+        else:
+            dims.append(None)
+    return TensorInfo(value_info.name, tuple(dims), dtype)
+
+
+def _dtype_name(data_type: int) -> str:
+    """numpy's name for an ONNX element type ("float32"), or onnx's own when numpy has none."""
+    import onnx
+
+    try:
+        return str(onnx.helper.tensor_dtype_to_np_dtype(data_type).name)
+    except Exception:  # types numpy lacks (bfloat16, float8) raise various errors
+        return onnx.TensorProto.DataType.Name(data_type).lower()
+
+
+def _plain(value: Any) -> Any:
+    """An attribute value as plain Python (JSON-friendly), tensors summarised."""
+    import onnx
+
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, onnx.TensorProto):
+        summary: dict[str, Any] = {
+            "shape": [int(d) for d in value.dims],
+            "dtype": _dtype_name(value.data_type),
+        }
+        if math.prod(value.dims) <= SMALL_TENSOR_VALUES and not value.external_data:
+            with contextlib.suppress(Exception):  # odd encodings: no values then
+                summary["value"] = onnx.numpy_helper.to_array(value).tolist()
+        return summary
+    if isinstance(value, onnx.SparseTensorProto):
+        return {"shape": [int(d) for d in value.dims], "dtype": _dtype_name(value.values.data_type)}
+    if isinstance(value, onnx.GraphProto):
+        return {"graph": value.name, "nodes": len(value.node)}
+    if isinstance(value, onnx.TypeProto):
+        return str(value).strip()
+    return value

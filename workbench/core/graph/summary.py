@@ -1,0 +1,69 @@
+"""The figures ``workbench inspect --json`` prints, as one JSON-serialisable dict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.core.graph.model import Graph, TensorInfo
+from workbench.core.io.loaded import LoadedModel
+
+
+def summarize(graph: Graph, loaded: LoadedModel | None = None, top: int = 10) -> dict[str, Any]:
+    """Describe a model in plain JSON types.
+
+    Fields:
+      name          the model's name (file name, or the graph's own name)
+      format        file format ("onnx", "torchscript", "exported-program", "state-dict",
+                    ...); the graph's framework when no LoadedModel is given
+      framework     "onnx" or "pytorch"
+      file_size     bytes on disk (0 when the model did not come from a file)
+      inputs        [{"name", "shape", "dtype"}]: shape is a list whose entries are
+                    ints, strings (symbolic dims such as "batch") or null (unknown);
+                    the whole shape is null when even the rank is unknown
+      outputs       the same for the outputs
+      node_count    operations: ONNX nodes of the main graph, or torch.export's
+                    call_function nodes (TorchScript: top-level aten nodes)
+      op_histogram  {op_type: count}, most common first; sums to node_count
+      parameters    trainable elements: torch's sum(p.numel() for p in parameters());
+                    for ONNX every initializer element, as onnx counts
+      buffers       elements of torch buffers (BatchNorm running stats...); 0 for ONNX
+      weights_count number of weight tensors (initializers, or parameters + buffers)
+      macs          multiply-accumulates of convolutions and matrix products for one
+                    example input; symbolic ONNX dims count as 1 unless sizes were given
+      top_layers    [{"name", "op_type", "params", "macs"}]: up to `top` nodes that
+                    read weights, most parameters first (ties: most MACs)
+      opset         ONNX default-domain opset (null for torch)
+      producer      the program that wrote the model ("pytorch 2.13.0", ...)
+      notes         what could not be described (failed shape inference, uncounted
+                    subgraphs, ...), from loading and from translation
+    """
+    by_params = sorted(graph.nodes, key=lambda n: (n.params, n.macs), reverse=True)[:top]
+    weights = graph.weights.values()
+    return {
+        "name": loaded.display_name if loaded is not None else graph.name,
+        "format": loaded.format.value if loaded is not None else graph.framework,
+        "framework": graph.framework,
+        "file_size": loaded.file_size if loaded is not None else 0,
+        "inputs": [_tensor(graph, name) for name in graph.inputs],
+        "outputs": [_tensor(graph, name) for name in graph.outputs],
+        "node_count": len(graph.nodes),
+        "op_histogram": graph.op_histogram(),
+        "parameters": sum(w.numel for w in weights if w.trainable),
+        "buffers": sum(w.numel for w in weights if not w.trainable),
+        "weights_count": len(graph.weights),
+        "macs": graph.macs,
+        "top_layers": [
+            {"name": n.name or n.id, "op_type": n.op_type, "params": n.params, "macs": n.macs}
+            for n in by_params
+            if n.params > 0
+        ],
+        "opset": graph.opset,
+        "producer": graph.producer,
+        "notes": [*(loaded.notes if loaded is not None else []), *graph.notes],
+    }
+
+
+def _tensor(graph: Graph, name: str) -> dict[str, Any]:
+    info = graph.tensors.get(name) or TensorInfo(name)
+    shape = None if info.shape is None else [d for d in info.shape]
+    return {"name": name, "shape": shape, "dtype": info.dtype}

@@ -1,0 +1,34 @@
+"""Open a model and describe it: the one function `workbench inspect` and the app share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.core.graph.model import Graph
+from workbench.core.io.loaded import LoadedModel
+
+
+@dataclass
+class Inspection:
+    loaded: LoadedModel
+    graph: Graph
+    summary: dict[str, Any]  # what `workbench inspect --json` prints
+
+
+def inspect_model(
+    source: str | Path,
+    *,
+    arch: str | None = None,
+    trust: bool = False,
+    shapes: dict[str, tuple[int, ...]] | None = None,
+    top: int = 10,
+) -> Inspection:
+    """Load ``source`` (a file or ``zoo:NAME``), build its graph and summarise it."""
+    from workbench.core import graph as graph_model
+    from workbench.core.io import load
+
+    loaded = load(source, arch=arch, trust=trust, shapes=shapes)
+    graph = graph_model.from_model(loaded)
+    return Inspection(loaded, graph, graph_model.summarize(graph, loaded, top=top))

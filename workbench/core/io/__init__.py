@@ -1,0 +1,106 @@
+"""Opening models safely: ``load(path_or_zoo_ref) -> LoadedModel``.
+
+Importing this package is cheap (no torch, no onnx); the readers are imported when a
+file of their kind is opened. Every failure leaves ``load`` as a ``WorkbenchError``
+with a one-line message.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+from workbench.core.errors import ModelLoadError, WorkbenchError
+from workbench.core.io.detect import detect_format
+from workbench.core.io.inputs import parse_shape, parse_shapes
+from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
+
+__all__ = [
+    "InputSpec",
+    "LoadedModel",
+    "ModelFormat",
+    "detect_format",
+    "load",
+    "parse_shape",
+    "parse_shapes",
+]
+
+
+def load(
+    source: str | Path,
+    *,
+    arch: str | None = None,
+    trust: bool = False,
+    shapes: dict[str, tuple[int, ...]] | None = None,
+    seed: int = 0,
+) -> LoadedModel:
+    """Open a model file or a ``zoo:NAME[:k=v,...]`` reference.
+
+    ``arch`` pairs weights-only files (state_dict, safetensors) with an architecture:
+    a zoo name or ``package.module:factory``. ``trust`` allows formats whose loading runs
+    code stored in the file (TorchScript, .pt2, pickled modules). ``shapes`` gives input
+    shapes by input name where the file leaves them open. ``seed`` seeds fresh zoo weights.
+    """
+    label = str(source)
+    try:
+        if isinstance(source, str) and source.startswith("zoo:"):
+            from workbench.core.io.torch_file import load_zoo
+
+            return load_zoo(source, shapes=shapes, seed=seed)
+        path = Path(source)
+        label = path.name or label
+        return _load_file(path, arch=arch, trust=trust, shapes=shapes, seed=seed)
+    except WorkbenchError:
+        raise
+    except Exception as exc:  # a reader's bug or an unforeseen library error: still one line
+        raise ModelLoadError(
+            f"{label} could not be opened ({type(exc).__name__}: {_first_line(exc)})",
+            details=traceback.format_exc(),
+        ) from exc
+
+
+def _load_file(
+    path: Path,
+    *,
+    arch: str | None,
+    trust: bool,
+    shapes: dict[str, tuple[int, ...]] | None,
+    seed: int,
+) -> LoadedModel:
+    from workbench.core.io.detect import sniff
+
+    found = sniff(path)
+    fmt = found.format
+    if fmt is ModelFormat.ONNX:
+        from workbench.core.io.onnx_file import load_onnx
+
+        model = load_onnx(path, found.onnx_model, shapes, found.size)
+    else:
+        from workbench.core.io import torch_file
+
+        if fmt is ModelFormat.TORCHSCRIPT:
+            model = torch_file.load_torchscript(path, trust=trust, shapes=shapes, size=found.size)
+        elif fmt is ModelFormat.EXPORTED_PROGRAM:
+            model = torch_file.load_exported(path, trust=trust, shapes=shapes, size=found.size)
+        elif fmt is ModelFormat.SAFETENSORS:
+            model = torch_file.load_safetensors(
+                path, arch=arch, shapes=shapes, seed=seed, size=found.size
+            )
+        else:
+            model = torch_file.load_checkpoint(
+                path,
+                is_zip=found.is_zip,
+                arch=arch,
+                trust=trust,
+                shapes=shapes,
+                seed=seed,
+                size=found.size,
+            )
+    if arch and fmt in (ModelFormat.ONNX, ModelFormat.TORCHSCRIPT, ModelFormat.EXPORTED_PROGRAM):
+        model.notes.insert(0, f"--arch {arch} was ignored: the file holds its own model")
+    return model
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

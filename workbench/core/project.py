@@ -1,0 +1,214 @@
+"""What was made: a Project holds Variants, each with its lineage, artifacts and metrics.
+
+An opened model becomes the root variant; every pass produces a new child variant and
+never mutates its parent. ``project.json`` is written atomically (temp file, fsync,
+rename), so a crash mid-save leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.io.loaded import LoadedModel
+
+PROJECT_FILE = "project.json"
+SCHEMA_VERSION = 1
+
+
+class ProjectError(WorkbenchError):
+    """A project folder that cannot be read as it is; nothing in it was changed."""
+
+
+@dataclass
+class Variant:
+    """One version of the model: the root as opened, or the result of a step."""
+
+    id: str
+    name: str
+    parent: str | None = None  # id of the variant it was made from
+    step: dict[str, Any] = field(default_factory=dict)  # {"pass": ..., "config": {...}}
+    artifacts: dict[str, str] = field(default_factory=dict)  # kind -> path ("onnx", "torch")
+    metrics: dict[str, Any] = field(default_factory=dict)
+    framework: str = ""
+    source: str = ""  # what was opened: a path or zoo:NAME
+    arch: str | None = None
+    dataset: str | None = None
+    state: str = "ready"  # ready | running | interrupted | failed
+    created: str = ""
+    # The opened model while the app runs; never written to project.json.
+    loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("loaded")
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Variant:
+        known = {f for f in cls.__dataclass_fields__ if f != "loaded"}
+        missing = {"id", "name"} - set(data)
+        if missing:
+            raise ValueError(f"variant lacks {', '.join(sorted(missing))}")
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Project:
+    """A set of variants of one model, saved as a folder with ``project.json``."""
+
+    name: str = "untitled"
+    folder: Path | None = None
+    variants: dict[str, Variant] = field(default_factory=dict)
+
+    def add_root(self, loaded: LoadedModel, name: str | None = None) -> Variant:
+        """Make an opened model the root of a new lineage."""
+        source = str(loaded.path) if loaded.path is not None else (loaded.arch or "")
+        if loaded.format.value == "zoo":
+            source = f"zoo:{loaded.arch}"
+        artifacts: dict[str, str] = {}
+        if loaded.path is not None:
+            artifacts[loaded.framework] = str(loaded.path)
+        variant = Variant(
+            id=self._new_id(),
+            name=name or loaded.display_name,
+            framework=loaded.framework,
+            source=source,
+            arch=loaded.arch,
+            dataset=loaded.dataset,
+            artifacts=artifacts,
+            created=_now(),
+            loaded=loaded,
+        )
+        self.variants[variant.id] = variant
+        return variant
+
+    def add_child(self, parent: Variant, name: str, step: dict[str, Any], **fields: Any) -> Variant:
+        """Record a variant made from ``parent`` by ``step``; the parent is not touched."""
+        if parent.id not in self.variants:
+            raise KeyError(parent.id)
+        variant = Variant(
+            id=self._new_id(),
+            name=name,
+            parent=parent.id,
+            step=step,
+            framework=fields.pop("framework", parent.framework),
+            arch=fields.pop("arch", parent.arch),
+            dataset=fields.pop("dataset", parent.dataset),
+            created=_now(),
+            **fields,
+        )
+        self.variants[variant.id] = variant
+        return variant
+
+    def roots(self) -> list[Variant]:
+        return [v for v in self.variants.values() if v.parent is None]
+
+    def children(self, variant_id: str) -> list[Variant]:
+        return [v for v in self.variants.values() if v.parent == variant_id]
+
+    def lineage(self, variant_id: str) -> list[Variant]:
+        """The chain from the root to ``variant_id``, root first."""
+        chain: list[Variant] = []
+        current: str | None = variant_id
+        while current is not None:
+            variant = self.variants[current]
+            if variant in chain:
+                raise ProjectError(f"variant {variant.id} is its own ancestor")
+            chain.append(variant)
+            current = variant.parent
+        return chain[::-1]
+
+    def _new_id(self) -> str:
+        while True:
+            candidate = uuid.uuid4().hex[:8]
+            if candidate not in self.variants:
+                return candidate
+
+    # -- persistence -------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "name": self.name,
+            "variants": [v.to_json() for v in self.variants.values()],
+        }
+
+    def save(self, folder: Path | None = None) -> Path:
+        """Write ``project.json`` atomically into ``folder`` (default: the project's)."""
+        target = Path(folder or self.folder or ".")
+        target.mkdir(parents=True, exist_ok=True)
+        path = target / PROJECT_FILE
+        atomic_write_text(path, json.dumps(self.to_json(), indent=2))
+        self.folder = target
+        return path
+
+    @classmethod
+    def open(cls, folder: Path) -> Project:
+        """Read a project folder; an invalid one raises ProjectError naming the file."""
+        path = Path(folder) / PROJECT_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ProjectError(f"{path}: no such project file") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ProjectError(f"{path}: not a readable project file ({exc})") from None
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION:
+            raise ProjectError(f"{path}: unknown project schema {data.get('schema')!r}")
+        project = cls(name=str(data.get("name", "untitled")), folder=Path(folder))
+        try:
+            for raw in data.get("variants", []):
+                variant = Variant.from_json(raw)
+                project.variants[variant.id] = variant
+        except (TypeError, ValueError) as exc:
+            raise ProjectError(f"{path}: invalid variant entry ({exc})") from None
+        for variant in project.variants.values():
+            if variant.parent is not None and variant.parent not in project.variants:
+                raise ProjectError(
+                    f"{path}: variant {variant.id} names a parent {variant.parent} that is missing"
+                )
+            try:
+                project.lineage(variant.id)
+            except ProjectError as exc:  # a cycle of parents
+                raise ProjectError(f"{path}: {exc.message}") from None
+        return project
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` so that ``path`` holds either its old or its new content, never half.
+
+    Temp file in the same folder (rename is atomic only within a file system), fsync,
+    then os.replace; the folder is fsynced too so the rename itself survives a crash.
+    """
+    path = Path(path)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # POSIX only: make the rename durable
+        dir_fd = os.open(path.parent, os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,28 @@
+"""Numbers as people read them: 4.09 G MACs, 97.6 MiB."""
+
+from __future__ import annotations
+
+
+def human_count(value: float, unit: str = "") -> str:
+    """1234567 -> '1.23 M' (SI prefixes; exact below a thousand)."""
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.2f} {prefix}{unit}"
+    return f"{value:g} {unit}".rstrip()
+
+
+def human_bytes(size: int) -> str:
+    """Binary units, as file managers show sizes."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def format_shape(dims: list | tuple | None) -> str:
+    """[1, 3, None, 'seq'] -> '1x3x?xseq'; None (unknown rank) -> '?'."""
+    if dims is None:
+        return "?"
+    return "x".join("?" if d is None else str(d) for d in dims)

@@ -1,0 +1,282 @@
+"""The main window: variants on the left, the model in the middle, details on the right."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench import __version__
+from workbench.core.errors import UnsafeModelError, WorkbenchError
+from workbench.core.inspection import Inspection, inspect_model
+from workbench.core.project import Project, Variant
+from workbench.core.units import human_count
+from workbench.ui.inspector import Inspector
+from workbench.ui.settings import open_settings, recent_files, remember_file
+from workbench.ui.structure_view import StructureView
+from workbench.ui.workers import TaskRunner
+
+DEMO_SOURCE = "zoo:digits_cnn"
+MODEL_FILTER = "Models (*.onnx *.pt *.pth *.pt2 *.safetensors *.bin *.ckpt);;All files (*)"
+VARIANT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class MainWindow(QMainWindow):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("main-window")
+        self.setWindowTitle("Workbench")
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self.settings = open_settings()
+        self.tasks = TaskRunner(self)
+        self.project = Project()
+        self.inspections: dict[str, Inspection] = {}  # variant id -> what was opened
+        self.current: Variant | None = None
+
+        self.structure = StructureView()
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("summary")
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary_label.setWordWrap(True)
+        model_page = QWidget()
+        layout = QVBoxLayout(model_page)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.structure)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("tabs")
+        self.tabs.addTab(model_page, "Structure")
+        self.setCentralWidget(self.tabs)
+
+        self.variants = QTreeWidget()
+        self.variants.setObjectName("variants")
+        self.variants.setHeaderLabels(("Variant", "State"))
+        self.variants.currentItemChanged.connect(self._on_variant_changed)
+        self.inspector = Inspector()
+        self._add_dock("Variants", self.variants, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._add_dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.structure.node_selected.connect(self._on_node_selected)
+
+        self.device_label = QLabel("device: …")
+        self.task_label = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setRange(0, 0)  # busy indicator: loading reports no fraction
+        self.progress.hide()
+        self.statusBar().addWidget(self.task_label, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.device_label)
+
+        self._build_menus()
+        self._restore_layout()
+        self._detect_device()
+
+    # -- construction ------------------------------------------------------------
+
+    def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        return action
+
+    def _build_menus(self) -> None:
+        self.open_action = self._action("&Open…", self.choose_file, QKeySequence.StandardKey.Open)
+        demo = self._action("Open &Demo", lambda: self.open_source(DEMO_SOURCE))
+        quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([self.open_action, demo])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        self._refresh_recent_menu()
+
+        view_menu = self.menuBar().addMenu("&View")
+        for dock in self.findChildren(QDockWidget):
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction(self._action("&Full Screen", self._toggle_full_screen, "F11"))
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&About Workbench", self._about))
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("toolbar-main")
+        toolbar.addAction(self.open_action)
+        toolbar.addAction(demo)
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        entries = recent_files(self.settings)
+        for source in entries:
+            self.recent_menu.addAction(
+                self._action(source, lambda _=False, s=source: self.open_source(s))
+            )
+        self.recent_menu.setEnabled(bool(entries))
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def _detect_device(self) -> None:
+        from workbench.core.device import describe_device
+
+        self.tasks.start(
+            describe_device,
+            lambda label: self.device_label.setText(f"device: {label}"),
+            lambda error: self.device_label.setText(f"device: unknown ({error})"),
+        )
+
+    # -- opening -------------------------------------------------------------------
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", MODEL_FILTER)
+        if path:
+            self.open_source(path)
+
+    def open_source(self, source: str, arch: str | None = None, trust: bool = False) -> None:
+        """Open a model file or zoo:NAME in the background; the window stays responsive."""
+        self._set_busy(f"Opening {Path(source).name if ':' not in source[:4] else source}…")
+        self.tasks.start(
+            lambda: inspect_model(source, arch=arch, trust=trust),
+            lambda inspection: self._opened(source, inspection),
+            lambda error: self._open_failed(source, arch, trust, error),
+        )
+
+    def _opened(self, source: str, inspection: Inspection) -> None:
+        self._set_busy(None)
+        variant = self.project.add_root(inspection.loaded)
+        self.inspections[variant.id] = inspection
+        item = QTreeWidgetItem([variant.name, variant.state])
+        item.setData(0, VARIANT_ROLE, variant.id)
+        self.variants.addTopLevelItem(item)
+        self.variants.setCurrentItem(item)
+        if not source.startswith("zoo:"):
+            remember_file(self.settings, str(Path(source).resolve()))
+            self._refresh_recent_menu()
+        self.statusBar().showMessage(f"Opened {variant.name}", 5000)
+
+    def _open_failed(
+        self, source: str, arch: str | None, trust: bool, error: BaseException
+    ) -> None:
+        self._set_busy(None)
+        if isinstance(error, UnsafeModelError) and not trust:
+            answer = QMessageBox.warning(
+                self,
+                "Open a file that runs code?",
+                f"{error}\n\nOpening it runs code stored in the file with your permissions. "
+                "Only continue if you trust where this file came from.",
+                QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer == QMessageBox.StandardButton.Open:
+                self.open_source(source, arch=arch, trust=True)
+            return
+        self.show_error(f"Could not open {source}", error)
+
+    def show_error(self, title: str, error: BaseException) -> None:
+        """One-line reason, details behind the dialog's "Show Details…"; the app goes on."""
+        box = QMessageBox(self)
+        box.setObjectName("error-dialog")
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle(title)
+        if isinstance(error, WorkbenchError):
+            box.setText(error.message)
+            box.setDetailedText(error.details or "")
+        else:  # a bug rather than bad input: keep the traceback for the report
+            box.setText(f"{type(error).__name__}: {error}")
+            box.setDetailedText("".join(traceback.format_exception(error)))
+        box.open()
+
+    def _set_busy(self, message: str | None) -> None:
+        self.task_label.setText(message or "")
+        self.progress.setVisible(message is not None)
+
+    # -- selection -----------------------------------------------------------------
+
+    def _on_variant_changed(self, item: QTreeWidgetItem | None, _previous: Any) -> None:
+        if item is None:
+            return
+        variant = self.project.variants[item.data(0, VARIANT_ROLE)]
+        self.current = variant
+        inspection = self.inspections.get(variant.id)
+        summary = inspection.summary if inspection else None
+        if inspection is not None:
+            self.structure.show_graph(inspection.graph)
+            self.summary_label.setText(_summary_line(summary))
+        self.inspector.show_variant(self.project, variant, summary)
+        self.setWindowTitle(f"{variant.name} — Workbench")
+
+    def _on_node_selected(self, node: Any) -> None:
+        if self.current is not None and self.current.id in self.inspections:
+            self.inspector.show_node(self.inspections[self.current.id].graph, node)
+
+    # -- window ----------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_source(url.toLocalFile())
+        event.acceptProposedAction()
+
+    def _toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Workbench",
+            f"Workbench {__version__}\nMake neural networks smaller and faster.",
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+        self.tasks.wait_all()
+        super().closeEvent(event)
+
+
+def _summary_line(summary: dict[str, Any] | None) -> str:
+    if not summary:
+        return ""
+    inputs = ", ".join(
+        f"{t['name']} {'x'.join('?' if d is None else str(d) for d in (t['shape'] or []))}"
+        for t in summary["inputs"]
+    )
+    return (
+        f"<b>{summary['name']}</b> — {summary['format']}, {summary['node_count']:,} nodes, "
+        f"{summary['parameters']:,} parameters, {human_count(summary['macs'])} MACs; "
+        f"inputs: {inputs}"
+    )
