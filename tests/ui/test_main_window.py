@@ -79,3 +79,22 @@ def test_opened_files_are_remembered(qtbot, main_window, tmp_path: Path) -> None
     _wait_opened(qtbot, main_window)
     assert recent_files(open_settings())[0] == str(path.resolve())
     assert [a.text() for a in main_window.recent_menu.actions()] == [str(path.resolve())]
+
+
+def test_open_in_netron_shows_the_onnx_variant(qtbot, main_window, tmp_path: Path) -> None:
+    import torch
+
+    from workbench.core.registry import get_registry
+
+    model = get_registry().model("digits_mlp").build(seed=0)
+    path = tmp_path / "mlp.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 1, 8, 8),), str(path), dynamo=False)
+    main_window.open_source(str(path))
+    _wait_opened(qtbot, main_window)
+    main_window.netron_action.trigger()
+    qtbot.waitUntil(lambda: main_window.netron.server is not None, timeout=WAIT_MS)
+    assert main_window.tabs.currentWidget() is main_window.netron
+    served = main_window.netron.server.model
+    assert served.name == "mlp.onnx" and served.parent != tmp_path
+    main_window.close()
+    assert not served.parent.exists()  # closing the app stopped the server and cleaned up

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sys
 
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication
 
 from workbench import __version__
 from workbench.ui.main_window import DEMO_SOURCE, MainWindow
 
 
+def prepare_qt() -> None:
+    """What must happen before the QApplication exists.
+
+    QtWebEngine needs shared GL contexts set (or its module imported) before the
+    application object is made; Chromium refuses to start as root without its sandbox
+    switched off, which only matters in containers and CI.
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    # Without WebEngine the Netron tab falls back to the system browser.
+    with contextlib.suppress(ImportError):
+        import PySide6.QtWebEngineWidgets  # noqa: F401 - registers before QApplication
+
+
 def run_app(model: str | None = None, arch: str | None = None, trust: bool = False) -> int:
     """Open the main window on ``model`` (or the built-in demo) and run the event loop."""
+    # netron configures the root logger at INFO when nobody has; keep the console quiet.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    prepare_qt()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Workbench")
     app.setApplicationVersion(__version__)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QTabWidget,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -24,10 +25,12 @@ from PySide6.QtWidgets import (
 
 from workbench import __version__
 from workbench.core.errors import UnsafeModelError, WorkbenchError
-from workbench.core.inspection import Inspection, inspect_model
+from workbench.core.inspection import Inspection
+from workbench.core.io.isolated import inspect_isolated
 from workbench.core.project import Project, Variant
 from workbench.core.units import human_count
 from workbench.ui.inspector import Inspector
+from workbench.ui.netron_tab import NetronServer, NetronTab, stage_proto
 from workbench.ui.settings import open_settings, recent_files, remember_file
 from workbench.ui.structure_view import StructureView
 from workbench.ui.workers import TaskRunner
@@ -62,6 +65,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
         self.tabs.addTab(model_page, "Structure")
+        self.netron = NetronTab()
+        self.tabs.addTab(self.netron, "Netron")
         self.setCentralWidget(self.tabs)
 
         self.variants = QTreeWidget()
@@ -79,8 +84,14 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(160)
         self.progress.setRange(0, 0)  # busy indicator: loading reports no fraction
         self.progress.hide()
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop the background task")
+        self.cancel_button.clicked.connect(self.tasks.cancel_all)
+        self.cancel_button.hide()
         self.statusBar().addWidget(self.task_label, 1)
         self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_button)
         self.statusBar().addPermanentWidget(self.device_label)
 
         self._build_menus()
@@ -117,6 +128,9 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        self.netron_action = self._action("Open in &Netron", self.open_in_netron, "Ctrl+Shift+N")
+        view_menu.addAction(self.netron_action)
         view_menu.addSeparator()
         view_menu.addAction(self._action("&Full Screen", self._toggle_full_screen, "F11"))
 
@@ -162,12 +176,19 @@ class MainWindow(QMainWindow):
             self.open_source(path)
 
     def open_source(self, source: str, arch: str | None = None, trust: bool = False) -> None:
-        """Open a model file or zoo:NAME in the background; the window stays responsive."""
-        self._set_busy(f"Opening {Path(source).name if ':' not in source[:4] else source}…")
-        self.tasks.start(
-            lambda: inspect_model(source, arch=arch, trust=trust),
+        """Open a model file or zoo:NAME in the background; the window stays responsive.
+
+        A file is parsed in a child process first (``inspect_isolated``), so a crafted
+        file that crashes a parser costs an error dialog, not the app.
+        """
+        label = source if source.startswith("zoo:") else Path(source).name
+        self._set_busy(f"Opening {label}…")
+        self.tasks.start_job(
+            lambda ctx: inspect_isolated(source, arch=arch, trust=trust, ctx=ctx),
             lambda inspection: self._opened(source, inspection),
             lambda error: self._open_failed(source, arch, trust, error),
+            on_progress=lambda _fraction, message: self.task_label.setText(message),
+            on_cancelled=lambda: self._set_busy(None),
         )
 
     def _opened(self, source: str, inspection: Inspection) -> None:
@@ -218,6 +239,38 @@ class MainWindow(QMainWindow):
     def _set_busy(self, message: str | None) -> None:
         self.task_label.setText(message or "")
         self.progress.setVisible(message is not None)
+        self.cancel_button.setVisible(message is not None)
+
+    # -- netron ---------------------------------------------------------------------
+
+    def open_in_netron(self) -> None:
+        """Serve the current variant's ONNX to the Netron tab (staged off the GUI thread)."""
+        variant = self.current
+        if variant is None:
+            return
+        inspection = self.inspections.get(variant.id)
+        loaded = inspection.loaded if inspection else None
+        if loaded is None or loaded.onnx_model is None or loaded.path is None:
+            self.show_error(
+                "Open in Netron",
+                WorkbenchError(
+                    f"{variant.name} is a PyTorch model; Netron shows ONNX files. "
+                    "Export it to ONNX first (File ▸ Export ONNX…)."
+                ),
+            )
+            return
+        proto, name = loaded.onnx_model, Path(loaded.path).name
+        self._set_busy(f"Starting Netron for {variant.name}…")
+        self.tasks.start(
+            lambda: NetronServer(stage_proto(proto, name)),
+            lambda server: self._netron_ready(server, variant.name),
+            lambda error: (self._set_busy(None), self.show_error("Open in Netron", error)),
+        )
+
+    def _netron_ready(self, server: NetronServer, title: str) -> None:
+        self._set_busy(None)
+        self.netron.show_server(server, title)
+        self.tabs.setCurrentWidget(self.netron)
 
     # -- selection -----------------------------------------------------------------
 
@@ -265,6 +318,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
         self.tasks.wait_all()
+        self.netron.stop()
         super().closeEvent(event)
 
 
