@@ -175,7 +175,10 @@ def _missing_class(error: BaseException, needed: list[str]) -> tuple[str, str] |
     """(class, module) when unpickling failed for want of a class, else None."""
     match = _MISSING_ATTR.search(str(error))
     if isinstance(error, AttributeError) and match:
-        return match.group(1), match.group(2)
+        # Under `python -m pkg` the main module's repr says "pkg.__main__", but the
+        # pickle names (and looks in) plain "__main__".
+        module_name = match.group(2)
+        return match.group(1), "__main__" if module_name.endswith(".__main__") else module_name
     module = getattr(error, "name", None)
     if not isinstance(error, ImportError) or not module:
         return None
