@@ -98,3 +98,15 @@ def test_open_in_netron_shows_the_onnx_variant(qtbot, main_window, tmp_path: Pat
     assert served.name == "mlp.onnx" and served.parent != tmp_path
     main_window.close()
     assert not served.parent.exists()  # closing the app stopped the server and cleaned up
+
+
+def test_graph_tab_shows_the_opened_model_and_feeds_the_inspector(qtbot, main_window) -> None:
+    main_window.open_source(DEMO_SOURCE)
+    _wait_opened(qtbot, main_window)
+    graph = main_window.graph_view
+    qtbot.waitUntil(lambda: graph.visible_box_count() > 0, timeout=WAIT_MS)
+    assert main_window.tabs.widget(0) is graph
+    node = next(iter(main_window.inspections.values())).graph.nodes[0]
+    with qtbot.waitSignal(graph.node_selected, timeout=10_000):
+        graph.select_node(node.id)
+    assert main_window.inspector.topLevelItem(0).text(0) == "Node"

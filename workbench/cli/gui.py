@@ -5,7 +5,21 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from workbench.cli.help import ManPageFormatter
+
 ORDER = 0
+
+EPILOG = """\
+'workbench MODEL' and a bare 'workbench' mean the same as 'workbench gui ...'. The app
+keeps its window layout and recent files in the platform's config folder
+($WORKBENCH_CONFIG_DIR overrides it).
+
+examples:
+  workbench
+  workbench model.onnx
+  workbench gui checkpoint.pt --arch resnet_shapes
+  QT_QPA_PLATFORM=offscreen workbench gui model.onnx    (no display: CI, containers)
+"""
 
 
 def register(commands: Any) -> None:
@@ -13,6 +27,8 @@ def register(commands: Any) -> None:
         "gui",
         help="open the desktop app (the default when no command is given)",
         description="Open the desktop app on MODEL, or on the built-in demo when none is given.",
+        epilog=EPILOG,
+        formatter_class=ManPageFormatter,
     )
     parser.add_argument("model", nargs="?", help="a model file or zoo:NAME to open")
     parser.add_argument("--arch", metavar="NAME|module:factory", help="architecture for weights")

@@ -7,8 +7,22 @@ import json
 from typing import Any
 
 from workbench.cli.arguments import add_model_arguments
+from workbench.cli.help import ManPageFormatter
 
 ORDER = 10
+
+EPILOG = """\
+The format is read from the file's content, not its extension. A weights-only file
+(state_dict, safetensors) needs --arch; TorchScript and pickled modules need --trust.
+Errors in the input print one line and exit with status 2.
+
+examples:
+  workbench inspect model.onnx
+  workbench inspect zoo:resnet_shapes:width=0.5 --top 5
+  workbench inspect weights.safetensors --arch digits_cnn
+  workbench inspect bert.onnx --shape input_ids=1x128 --shape attention_mask=1x128
+  workbench inspect model.onnx --json | python -m json.tool
+"""
 
 
 def register(commands: Any) -> None:
@@ -18,6 +32,8 @@ def register(commands: Any) -> None:
         description="Describe a model: format, inputs and outputs with shapes and dtypes, "
         "node count, op-type histogram, parameter count, file size, MACs (batch 1) and "
         "the largest layers. Nothing from the file runs unless --trust is given.",
+        epilog=EPILOG,
+        formatter_class=ManPageFormatter,
     )
     add_model_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")

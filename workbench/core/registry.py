@@ -7,11 +7,14 @@ what exists never imports torch (napari's npe2 manifests work the same way).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
-from workbench.core.errors import ArchitectureError, DataError
+from workbench.core.errors import ArchitectureError, DataError, WorkbenchError
 from workbench.core.io.loaded import InputSpec
 
 
@@ -78,18 +81,76 @@ class DatasetEntry:
         return resolve(self.loader)(**kwargs)
 
 
+@dataclass(frozen=True)
+class PassEntry:
+    """A compression pass (``workbench passes``; a recipe step's ``pass:``; a wizard page).
+
+    ``cls`` names a ``workbench.core.compress.Pass`` subclass; its config dataclass is
+    the form, the CLI flags and the recipe step. ``title`` and ``description`` are here
+    too so a list of passes can be shown without importing any of them.
+    """
+
+    name: str
+    cls: str  # "module:Class", imported by load()
+    title: str
+    description: str
+    source: str = "builtin"
+
+    def load(self) -> Any:
+        """The Pass class (imports its module)."""
+        from workbench.core.compress.base import Pass
+
+        target = resolve(self.cls)
+        if not (isinstance(target, type) and issubclass(target, Pass)):
+            raise WorkbenchError(f"pass {self.name!r}: {self.cls} is not a Pass subclass")
+        return target
+
+
+@dataclass(frozen=True)
+class RuntimeEntry:
+    """A runtime a benchmark can run a model on (``--runtime NAME``).
+
+    ``factory`` names ``f(model: LoadedModel, *, device: str, threads: int | None) ->
+    runner``, a runner having ``prepare(feed) -> prepared``, ``__call__(prepared)`` (the
+    timed call) and ``outputs(feed) -> list[np.ndarray]``, as ``core.measure.runners``.
+    """
+
+    name: str
+    factory: str  # "module:callable"
+    title: str
+    description: str
+    frameworks: tuple[str, ...] = ("onnx", "pytorch")  # LoadedModel.framework it runs
+    source: str = "builtin"
+
+    def create(self, model: Any, **kwargs: Any) -> Any:
+        return resolve(self.factory)(model, **kwargs)
+
+
+KINDS = ("models", "datasets", "passes", "runtimes")  # a plugin contributes these
+
+
 class Registry:
     """The one place that says what exists."""
 
     def __init__(self) -> None:
         self.models: dict[str, ModelEntry] = {}
         self.datasets: dict[str, DatasetEntry] = {}
+        self.passes: dict[str, PassEntry] = {}
+        self.runtimes: dict[str, RuntimeEntry] = {}
+        self._contributor: str | None = None  # the plugin whose register() is running
+        self._contributed: dict[str, list[str]] = {}
 
     def add_model(self, entry: ModelEntry) -> None:
-        self.models[entry.name] = entry
+        self.models[entry.name] = self._stamp("models", entry)
 
     def add_dataset(self, entry: DatasetEntry) -> None:
-        self.datasets[entry.name] = entry
+        self.datasets[entry.name] = self._stamp("datasets", entry)
+
+    def add_pass(self, entry: PassEntry) -> None:
+        self.passes[entry.name] = self._stamp("passes", entry)
+
+    def add_runtime(self, entry: RuntimeEntry) -> None:
+        self.runtimes[entry.name] = self._stamp("runtimes", entry)
 
     def model(self, name: str) -> ModelEntry:
         try:
@@ -105,16 +166,76 @@ class Registry:
             known = ", ".join(sorted(self.datasets)) or "none"
             raise DataError(f"no dataset named {name!r} (built-in: {known})") from None
 
+    def pass_(self, name: str) -> PassEntry:
+        try:
+            return self.passes[name]
+        except KeyError:
+            known = ", ".join(sorted(self.passes)) or "none"
+            raise WorkbenchError(f"no pass named {name!r} (known: {known})") from None
+
+    def runtime(self, name: str) -> RuntimeEntry:
+        try:
+            return self.runtimes[name]
+        except KeyError:
+            known = ", ".join(sorted(self.runtimes)) or "none"
+            raise WorkbenchError(f"no runtime named {name!r} (known: {known})") from None
+
+    @contextlib.contextmanager
+    def contributions(self, plugin: str) -> Iterator[dict[str, list[str]]]:
+        """While a plugin registers: stamp its entries, list them, undo all if it fails.
+
+        A plugin may not replace an entry that exists (a built-in or another plugin's):
+        that is an error, so two plugins never silently fight over a name.
+        """
+        saved = {kind: dict(getattr(self, kind)) for kind in KINDS}
+        self._contributor, self._contributed = plugin, {}
+        try:
+            yield self._contributed
+        except BaseException:
+            for kind, entries in saved.items():
+                setattr(self, kind, entries)
+            raise
+        finally:
+            self._contributor = None
+
+    def _stamp(self, kind: str, entry: Any) -> Any:
+        if self._contributor is None:
+            return entry
+        existing = getattr(self, kind).get(entry.name)
+        if existing is not None:
+            raise WorkbenchError(
+                f"{kind[:-1]} {entry.name!r} is already registered (by {existing.source})"
+            )
+        self._contributed.setdefault(kind, []).append(entry.name)
+        return replace(entry, source=self._contributor)
+
 
 _registry: Registry | None = None
+_lock = threading.RLock()  # workers may ask for the registry while the GUI thread does
 
 
 def get_registry() -> Registry:
-    """The process-wide registry with the built-ins declared (cheap: no torch import)."""
-    global _registry
-    if _registry is None:
-        from workbench.core import zoo
+    """The process-wide registry: built-ins declared, then plugins loaded (once).
 
-        _registry = Registry()
-        zoo.register_builtins(_registry)
-    return _registry
+    Cheap: declarations only, no torch import. A plugin that fails is recorded (see
+    ``workbench.core.plugins.plugin_reports``) and never stops the caller.
+    """
+    global _registry
+    with _lock:
+        if _registry is None:
+            from workbench.core import compress, plugins, zoo
+
+            _registry = Registry()
+            zoo.register_builtins(_registry)
+            compress.register_builtins(_registry)
+            # Already set while plugins load: a plugin's register() may call get_registry()
+            # itself (same thread, re-entrant lock); other threads wait on the lock.
+            plugins.load_plugins(_registry)
+        return _registry
+
+
+def reset_registry() -> None:
+    """Forget the registry so the next ``get_registry()`` rebuilds it (tests, plugin reload)."""
+    global _registry
+    with _lock:
+        _registry = None

@@ -29,6 +29,7 @@ from workbench.core.inspection import Inspection
 from workbench.core.io.isolated import inspect_isolated
 from workbench.core.project import Project, Variant
 from workbench.core.units import human_count
+from workbench.ui.graph_view import GraphWidget
 from workbench.ui.inspector import Inspector
 from workbench.ui.netron_tab import NetronServer, NetronTab, stage_proto
 from workbench.ui.settings import open_settings, recent_files, remember_file
@@ -64,6 +65,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.structure)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
+        self.graph_view = GraphWidget(tasks=self.tasks)
+        self.graph_view.failed.connect(lambda error: self.show_error("Graph layout", error))
+        self.tabs.addTab(self.graph_view, "Graph")
         self.tabs.addTab(model_page, "Structure")
         self.netron = NetronTab()
         self.tabs.addTab(self.netron, "Netron")
@@ -77,6 +81,7 @@ class MainWindow(QMainWindow):
         self._add_dock("Variants", self.variants, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._add_dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
         self.structure.node_selected.connect(self._on_node_selected)
+        self.graph_view.node_selected.connect(self._on_node_selected)
 
         self.device_label = QLabel("device: …")
         self.task_label = QLabel("")
@@ -122,6 +127,8 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.open_action, demo])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
+        file_menu.addAction(self._action("Export Graph &Image…", self.graph_view.export_dialog))
+        file_menu.addSeparator()
         file_menu.addAction(quit_action)
         self._refresh_recent_menu()
 
@@ -129,12 +136,17 @@ class MainWindow(QMainWindow):
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
+        self.find_action = self._action(
+            "&Find in Graph…", self._find_in_graph, QKeySequence.StandardKey.Find
+        )
+        view_menu.addAction(self.find_action)
         self.netron_action = self._action("Open in &Netron", self.open_in_netron, "Ctrl+Shift+N")
         view_menu.addAction(self.netron_action)
         view_menu.addSeparator()
         view_menu.addAction(self._action("&Full Screen", self._toggle_full_screen, "F11"))
 
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&Plugins…", self.show_plugins))
         help_menu.addAction(self._action("&About Workbench", self._about))
 
         toolbar = self.addToolBar("Main")
@@ -282,6 +294,7 @@ class MainWindow(QMainWindow):
         inspection = self.inspections.get(variant.id)
         summary = inspection.summary if inspection else None
         if inspection is not None:
+            self.graph_view.set_graph(inspection.graph, inspection.loaded)
             self.structure.show_graph(inspection.graph)
             self.summary_label.setText(_summary_line(summary))
         self.inspector.show_variant(self.project, variant, summary)
@@ -302,6 +315,15 @@ class MainWindow(QMainWindow):
             if url.isLocalFile():
                 self.open_source(url.toLocalFile())
         event.acceptProposedAction()
+
+    def _find_in_graph(self) -> None:
+        self.tabs.setCurrentWidget(self.graph_view)
+        self.graph_view.focus_search()
+
+    def show_plugins(self) -> None:
+        from workbench.ui.plugins_dialog import PluginsDialog
+
+        PluginsDialog(parent=self).open()
 
     def _toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()

@@ -1,0 +1,26 @@
+"""Compression passes: pruning, quantization, distillation (one module each), and the API.
+
+Importing this package is cheap (no torch). A pass is a ``Pass`` subclass with a
+config dataclass; it is declared to the registry as a ``PassEntry`` naming its class as
+``"module:Class"``, so listing passes imports none of them. Built-in passes are
+declared in ``BUILTIN_PASSES`` below; plugins declare theirs in ``register(registry)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from workbench.core.compress.base import Pass, PassResult, copy_model, run_pass
+
+if TYPE_CHECKING:
+    from workbench.core.registry import PassEntry, Registry
+
+__all__ = ["BUILTIN_PASSES", "Pass", "PassResult", "copy_model", "register_builtins", "run_pass"]
+
+# The built-in passes, as declarations: PassEntry(name, "module:Class", title, description).
+BUILTIN_PASSES: tuple[PassEntry, ...] = ()
+
+
+def register_builtins(registry: Registry) -> None:
+    for entry in BUILTIN_PASSES:
+        registry.add_pass(entry)

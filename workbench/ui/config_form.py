@@ -1,0 +1,326 @@
+"""Forms generated from a pass's config dataclass: the wizard page with no UI code.
+
+``ConfigForm(config_class)`` lays out one editor per field (spin boxes within the
+declared limits, a check box, a drop-down for choices, check boxes for a list of
+choices, a line edit for text, lists and optional values) with the field's help under
+it, and validates through ``workbench.core.config_schema`` so the form, the CLI and
+recipes reject the same values with the same message. ``PassPicker`` lists the
+registered passes (built-in and plugins) beside the selected pass's form;
+``ConfigPage`` puts a form on a ``QWizardPage`` whose Next button follows validity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from workbench.core.config_schema import FieldSpec, config_from_dict, config_to_dict, fields_of
+from workbench.core.errors import WorkbenchError
+
+INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
+FLOAT_LIMIT = 1e12
+_INVALID_STYLE = "border: 1px solid #c0392b;"
+
+
+class ConfigForm(QWidget):
+    """Editors for every field of ``config_class``; ``value()`` is the validated config."""
+
+    changed = Signal()  # any editor changed
+    validity_changed = Signal(bool)
+
+    def __init__(
+        self, config_class: type, value: Any = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("config-form")
+        self.config_class = config_class
+        self.specs = {spec.name: spec for spec in fields_of(config_class)}
+        self.editors: dict[str, QWidget] = {}
+        layout = QFormLayout(self)
+        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for spec in self.specs.values():
+            editor = self._editor(spec)
+            editor.setObjectName(f"field-{spec.name}")
+            editor.setToolTip(spec.help)
+            self.editors[spec.name] = editor
+            cell = QWidget()
+            column = QVBoxLayout(cell)
+            column.setContentsMargins(0, 0, 0, 4)
+            column.setSpacing(2)
+            column.addWidget(editor)
+            if spec.help:
+                help_label = QLabel(spec.help)
+                help_label.setWordWrap(True)
+                help_label.setStyleSheet("color: palette(placeholder-text);")
+                column.addWidget(help_label)
+            label = QLabel(spec.label + ("" if not spec.required else " *"))
+            label.setToolTip(spec.help)
+            layout.addRow(label, cell)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("config-error")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #c0392b;")
+        layout.addRow(self.error_label)
+        self._valid = True
+        self.set_value(value if value is not None else None)
+
+    # -- reading and writing -------------------------------------------------------
+
+    def values(self) -> dict[str, Any]:
+        """The raw values as edited (text where a line edit holds them)."""
+        return {name: self._read(self.specs[name], editor) for name, editor in self.editors.items()}
+
+    def value(self) -> Any:
+        """The config the form describes; ``WorkbenchError`` naming the field if invalid."""
+        return config_from_dict(self.config_class, self.values())
+
+    def error(self) -> str | None:
+        try:
+            self.value()
+        except WorkbenchError as exc:
+            return exc.message
+        return None
+
+    def is_valid(self) -> bool:
+        return self._valid
+
+    def set_value(self, config: Any = None) -> None:
+        """Show ``config`` (a config instance or a dict); ``None`` shows the defaults."""
+        if config is None:
+            data = {n: s.default_value() for n, s in self.specs.items() if not s.required}
+        elif isinstance(config, dict):
+            data = config
+        else:
+            data = config_to_dict(config)
+        for name, editor in self.editors.items():
+            if name in data:
+                self._write(self.specs[name], editor, data[name])
+        self._revalidate()
+
+    # -- editors ---------------------------------------------------------------------
+
+    def _editor(self, spec: FieldSpec) -> QWidget:
+        if spec.kind == "bool" and not spec.optional:
+            box = QCheckBox()
+            box.toggled.connect(self._on_edit)
+            return box
+        if spec.choices is not None and spec.kind == "list":
+            group = QWidget()
+            row = QHBoxLayout(group)
+            row.setContentsMargins(0, 0, 0, 0)
+            for choice in spec.choices:
+                box = QCheckBox(str(choice))
+                box.setProperty("choice", choice)
+                box.toggled.connect(self._on_edit)
+                row.addWidget(box)
+            row.addStretch(1)
+            return group
+        if spec.choices is not None:
+            combo = QComboBox()
+            if spec.optional:
+                combo.addItem("(none)", None)
+            for choice in spec.choices:
+                combo.addItem(str(choice), choice)
+            combo.currentIndexChanged.connect(self._on_edit)
+            return combo
+        if spec.kind == "int" and not spec.optional:
+            spin = QSpinBox()
+            spin.setRange(_limit(spec.min, -INT_LIMIT), _limit(spec.max, INT_LIMIT))
+            spin.valueChanged.connect(self._on_edit)
+            return spin
+        if spec.kind == "float" and not spec.optional:
+            double = QDoubleSpinBox()
+            low, high = _limit(spec.min, -FLOAT_LIMIT), _limit(spec.max, FLOAT_LIMIT)
+            double.setRange(low, high)
+            double.setDecimals(_decimals(spec))
+            double.setSingleStep(0.05 if high - low <= 1 else 0.1 if high - low <= 10 else 1.0)
+            double.valueChanged.connect(self._on_edit)
+            return double
+        line = QLineEdit()
+        if spec.optional:
+            line.setPlaceholderText("(none)")
+        elif spec.kind == "list":
+            line.setPlaceholderText("comma-separated")
+        line.textChanged.connect(self._on_edit)
+        return line
+
+    def _read(self, spec: FieldSpec, editor: QWidget) -> Any:
+        if isinstance(editor, QCheckBox):
+            return editor.isChecked()
+        if isinstance(editor, QComboBox):
+            return editor.currentData()
+        if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+            return editor.value()
+        if isinstance(editor, QLineEdit):
+            return editor.text()
+        boxes = editor.findChildren(QCheckBox)
+        return [box.property("choice") for box in boxes if box.isChecked()]
+
+    def _write(self, spec: FieldSpec, editor: QWidget, value: Any) -> None:
+        if isinstance(editor, QCheckBox):
+            editor.setChecked(bool(value))
+        elif isinstance(editor, QComboBox):
+            index = editor.findData(value)
+            editor.setCurrentIndex(max(index, 0))
+        elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+            if value is not None:
+                editor.setValue(value)
+        elif isinstance(editor, QLineEdit):
+            if value is None:
+                editor.setText("")
+            elif isinstance(value, (list, tuple)):
+                editor.setText(", ".join(str(v) for v in value))
+            else:
+                editor.setText(str(value))
+        else:
+            chosen = set(value or [])
+            for box in editor.findChildren(QCheckBox):
+                box.setChecked(box.property("choice") in chosen)
+
+    # -- validation ------------------------------------------------------------------
+
+    def _on_edit(self, *_args: Any) -> None:
+        self._revalidate()
+        self.changed.emit()
+
+    def _revalidate(self) -> None:
+        values = self.values()
+        first_error = None
+        for name, editor in self.editors.items():
+            try:
+                self.specs[name].check(values[name])
+                editor.setStyleSheet("")
+            except WorkbenchError as exc:
+                editor.setStyleSheet(_INVALID_STYLE)
+                first_error = first_error or exc.message
+        if first_error is None:
+            first_error = self.error()  # cross-field checks in the config's __post_init__
+        self.error_label.setText(first_error or "")
+        self.error_label.setVisible(bool(first_error))
+        valid = first_error is None
+        if valid != self._valid:
+            self._valid = valid
+            self.validity_changed.emit(valid)
+
+
+def _decimals(spec: FieldSpec) -> int:
+    """Enough decimals to show the default and the limits exactly (2 to 6)."""
+    shown = [v for v in (spec.default, spec.min, spec.max) if isinstance(v, (int, float))]
+    places = [len(f"{v:.6g}".partition(".")[2]) for v in shown if "e" not in f"{v:.6g}"]
+    return min(6, max([2, *places]))
+
+
+def _limit(bound: float | None, fallback: float) -> Any:
+    if bound is None:
+        return fallback
+    return type(fallback)(max(min(bound, abs(fallback)), -abs(fallback)))
+
+
+class ConfigPage(QWizardPage):
+    """A wizard page holding a ``ConfigForm``; Next is enabled only when it is valid."""
+
+    def __init__(
+        self, config_class: type, title: str = "", subtitle: str = "", parent: Any = None
+    ) -> None:
+        super().__init__(parent)
+        self.setTitle(title)
+        self.setSubTitle(subtitle)
+        self.form = ConfigForm(config_class)
+        self.form.validity_changed.connect(lambda _valid: self.completeChanged.emit())
+        QVBoxLayout(self).addWidget(self.form)
+
+    def isComplete(self) -> bool:  # Qt's name
+        return self.form.is_valid()
+
+
+class PassPicker(QWidget):
+    """The registered passes on the left; the chosen pass's explanation and form on the right.
+
+    ``selection()`` returns ``(PassEntry, config)``. Each pass's module is imported when
+    it is first selected (pass modules import torch only inside ``apply``).
+    """
+
+    pass_changed = Signal(str)
+
+    def __init__(self, registry: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from workbench.core.registry import get_registry
+
+        self.registry = registry or get_registry()
+        self.form: ConfigForm | None = None
+        self.list = QListWidget()
+        self.list.setObjectName("pass-list")
+        for entry in self.registry.passes.values():
+            item = QListWidgetItem(entry.title)
+            item.setData(Qt.ItemDataRole.UserRole, entry.name)
+            item.setToolTip(f"{entry.name} ({entry.source})")
+            self.list.addItem(item)
+        self.title = QLabel()
+        self.title.setStyleSheet("font-weight: bold;")
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.form_holder = QVBoxLayout()
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.addWidget(self.title)
+        column.addWidget(self.description)
+        column.addLayout(self.form_holder)
+        column.addStretch(1)
+        splitter = QSplitter()
+        splitter.addWidget(self.list)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([220, 540])
+        QVBoxLayout(self).addWidget(splitter)
+        self.list.currentItemChanged.connect(self._on_selected)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+
+    def names(self) -> list[str]:
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
+
+    def select(self, name: str) -> None:
+        self.list.setCurrentRow(self.names().index(name))
+
+    def selection(self) -> tuple[Any, Any]:
+        """(the selected PassEntry, its validated config); WorkbenchError if invalid."""
+        item = self.list.currentItem()
+        if item is None or self.form is None:
+            raise WorkbenchError("choose a pass first")
+        return self.registry.pass_(item.data(Qt.ItemDataRole.UserRole)), self.form.value()
+
+    def _on_selected(self, item: QListWidgetItem | None, _previous: Any) -> None:
+        if self.form is not None:
+            self.form.setParent(None)
+            self.form.deleteLater()
+            self.form = None
+        if item is None:
+            return
+        entry = self.registry.pass_(item.data(Qt.ItemDataRole.UserRole))
+        self.title.setText(entry.title)
+        try:
+            cls = entry.load()
+            self.form = ConfigForm(cls.config_class)
+        except WorkbenchError as exc:  # a plugin pass whose code cannot be imported
+            self.description.setText(f"{entry.description}\n\nThis pass cannot be used: {exc}")
+        else:
+            self.description.setText(cls.description or entry.description)
+            self.form_holder.addWidget(self.form)
+        self.pass_changed.emit(entry.name)
