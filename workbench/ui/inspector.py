@@ -105,7 +105,9 @@ class Inspector(QTreeWidget):
                     *[(f"output {t['name']}", _tensor(t)) for t in summary["outputs"]],
                 ],
             )
-        self._section("Metrics", sorted(variant.metrics.items()) or [("(none yet)", "")])
+        from workbench.core.measure.metrics import summary_rows
+
+        self._section("Metrics", summary_rows(variant.metrics) or [("(none yet)", "")])
 
 
 def _tensor(entry: dict[str, Any]) -> str:

@@ -34,6 +34,8 @@ from workbench.ui.inspector import Inspector
 from workbench.ui.netron_tab import NetronServer, NetronTab, stage_proto
 from workbench.ui.settings import open_settings, recent_files, remember_file
 from workbench.ui.structure_view import StructureView
+from workbench.ui.training.training_tab import TrainingTab
+from workbench.ui.variant_actions import VariantActions
 from workbench.ui.workers import TaskRunner
 
 DEMO_SOURCE = "zoo:digits_cnn"
@@ -69,6 +71,10 @@ class MainWindow(QMainWindow):
         self.graph_view.failed.connect(lambda error: self.show_error("Graph layout", error))
         self.tabs.addTab(self.graph_view, "Graph")
         self.tabs.addTab(model_page, "Structure")
+        self.training = TrainingTab()
+        self.tabs.addTab(self.training, "Training")
+        self.actions = VariantActions(self)
+        self.training.run_finished.connect(self.actions.add_trained)
         self.netron = NetronTab()
         self.tabs.addTab(self.netron, "Netron")
         self.setCentralWidget(self.tabs)
@@ -131,6 +137,11 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         self._refresh_recent_menu()
+
+        model_menu = self.menuBar().addMenu("&Model")
+        model_menu.addAction(self._action("&Benchmark", self.actions.benchmark, "Ctrl+B"))
+        model_menu.addAction(self._action("&Evaluate", self.actions.evaluate, "Ctrl+E"))
+        model_menu.addAction(self._action("Export &ONNX…", self.actions.export, "Ctrl+Shift+E"))
 
         view_menu = self.menuBar().addMenu("&View")
         for dock in self.findChildren(QDockWidget):
@@ -206,15 +217,32 @@ class MainWindow(QMainWindow):
     def _opened(self, source: str, inspection: Inspection) -> None:
         self._set_busy(None)
         variant = self.project.add_root(inspection.loaded)
-        self.inspections[variant.id] = inspection
-        item = QTreeWidgetItem([variant.name, variant.state])
-        item.setData(0, VARIANT_ROLE, variant.id)
-        self.variants.addTopLevelItem(item)
-        self.variants.setCurrentItem(item)
+        self.add_variant_item(variant, inspection)
         if not source.startswith("zoo:"):
             remember_file(self.settings, str(Path(source).resolve()))
             self._refresh_recent_menu()
         self.statusBar().showMessage(f"Opened {variant.name}", 5000)
+
+    def add_variant_item(self, variant: Variant, inspection: Inspection) -> None:
+        """Show a variant in the tree (under its parent) and select it."""
+        self.inspections[variant.id] = inspection
+        item = QTreeWidgetItem([variant.name, variant.state])
+        item.setData(0, VARIANT_ROLE, variant.id)
+        parent_item = self._variant_item(variant.parent) if variant.parent else None
+        if parent_item is not None:
+            parent_item.addChild(item)
+            parent_item.setExpanded(True)
+        else:
+            self.variants.addTopLevelItem(item)
+        self.variants.setCurrentItem(item)
+
+    def _variant_item(self, variant_id: str) -> QTreeWidgetItem | None:
+        for item in self.variants.findItems(
+            "*", Qt.MatchFlag.MatchWildcard | Qt.MatchFlag.MatchRecursive
+        ):
+            if item.data(0, VARIANT_ROLE) == variant_id:
+                return item
+        return None
 
     def _open_failed(
         self, source: str, arch: str | None, trust: bool, error: BaseException
@@ -295,6 +323,15 @@ class MainWindow(QMainWindow):
         summary = inspection.summary if inspection else None
         if inspection is not None:
             self.graph_view.set_graph(inspection.graph, inspection.loaded)
+            loaded = inspection.loaded
+            self.training.set_variant(
+                variant.id,
+                loaded.module if loaded.framework == "pytorch" else None,
+                arch=loaded.arch,
+                dataset=loaded.dataset,
+                source=variant.source,
+                name=variant.name,
+            )
             self.structure.show_graph(inspection.graph)
             self.summary_label.setText(_summary_line(summary))
         self.inspector.show_variant(self.project, variant, summary)
@@ -336,6 +373,16 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.training.is_running():
+            answer = QMessageBox.question(
+                self,
+                "Stop training?",
+                "A training run is in progress. Stop it (its last checkpoint is kept) and quit?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.training.request_stop_and_wait()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()

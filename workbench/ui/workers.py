@@ -173,11 +173,155 @@ class TaskRunner(QObject):
         self.cancel_all()
         for job in list(self._jobs):
             job.thread.quit()
-            job.thread.wait(timeout_ms)
+            if job.thread.wait(timeout_ms):
+                self._forget(job)  # don't leave it to the queued `ended` slot: we may be closing
 
     def _forget(self, job: JobHandle) -> None:
-        if job in self._jobs:
-            self._jobs.remove(job)
+        if job not in self._jobs:
+            return
+        self._jobs.remove(job)
         job.worker.deleteLater()
         job.thread.deleteLater()
         job.deleteLater()
+
+
+class _EventWorker(QObject):
+    """Runs ``function(ctx, emit)`` in the worker thread; ``emit`` only queues events."""
+
+    succeeded = Signal(object)
+    failed = Signal(object)
+    cancelled = Signal()
+    done = Signal()
+
+    def __init__(
+        self, function: Callable[..., Any], context: RunContext, emit: Any, nice: int
+    ) -> None:
+        super().__init__()
+        self._function = function
+        self._context = context
+        self._emit = emit
+        self._nice = nice
+
+    @Slot()
+    def run(self) -> None:
+        if self._nice:
+            # Linux: a thread's nice value is its own, and the compute threads torch
+            # starts from it inherit it; the GUI thread then wins the CPU when it needs it.
+            import contextlib
+            import os
+            import threading
+
+            with contextlib.suppress(AttributeError, OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self._nice)
+        try:
+            result = self._function(self._context, self._emit)
+        except Cancelled:
+            self.cancelled.emit()
+        except Exception as exc:  # shown to the user; never kills the app
+            self.failed.emit(exc)
+        else:
+            self.succeeded.emit(result)
+        finally:
+            self.done.emit()
+
+
+class EventStreamJob(QObject):
+    """A job that streams events (a training run) from a QThread to the GUI thread.
+
+    ``function(ctx, emit)`` runs in the thread and may call ``emit(event)`` as often as
+    it likes: events are queued (a deque append, safe across threads) and a GUI-thread
+    timer hands them over as one ``events(list)`` signal at most ``1000 / interval_ms``
+    times a second, so a fast loop can never flood the event loop. All events emitted
+    before the function returned arrive before ``succeeded``/``failed``/``cancelled``,
+    then ``ended``. Stopping is cooperative (the context's cancel token, or whatever
+    control the function watches); the thread is never terminated.
+    """
+
+    events = Signal(list)
+    succeeded = Signal(object)
+    failed = Signal(object)
+    cancelled = Signal()
+    ended = Signal()
+
+    def __init__(
+        self,
+        function: Callable[[RunContext, Callable[[Any], None]], Any],
+        parent: QObject | None = None,
+        *,
+        context: RunContext | None = None,
+        interval_ms: int = round(PROGRESS_INTERVAL_S * 1000),
+        nice: int = 0,
+    ) -> None:
+        """``nice`` > 0 lowers the worker thread's CPU priority (Linux), for long
+        compute-bound work that must not make the GUI stutter."""
+        import collections
+
+        from PySide6.QtCore import QTimer
+
+        super().__init__(parent)
+        self.context = context or RunContext()
+        self._queue: collections.deque[Any] = collections.deque()
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._drain)
+        self._running = False
+        self.thread = QThread()
+        self._worker = _EventWorker(function, self.context, self._queue.append, nice)
+        self._worker.moveToThread(self.thread)
+        self.thread.started.connect(self._worker.run)
+        self._worker.succeeded.connect(self._on_succeeded)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.cancelled.connect(self._on_cancelled)
+        self._worker.done.connect(self.thread.quit)
+        self.thread.finished.connect(self._on_finished)
+
+    def start(self) -> None:
+        self._running = True
+        self._timer.start()
+        self.thread.start()
+
+    def cancel(self) -> None:
+        self.context.cancel.cancel()
+
+    def is_running(self) -> bool:
+        return self._running
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        """Block until the thread ends (after asking it to stop); True if it did.
+
+        ``quit`` is called here because the queued ``done -> quit`` connection cannot
+        reach this (blocked) thread; the thread's loop ends once the function returns.
+        """
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)
+
+    @Slot()
+    def _drain(self) -> None:
+        batch = []
+        while self._queue:
+            batch.append(self._queue.popleft())
+        if batch:
+            self.events.emit(batch)
+
+    @Slot(object)
+    def _on_succeeded(self, result: Any) -> None:
+        self._drain()
+        self.succeeded.emit(result)
+
+    @Slot(object)
+    def _on_failed(self, error: Any) -> None:
+        self._drain()
+        self.failed.emit(error)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._drain()
+        self.cancelled.emit()
+
+    @Slot()
+    def _on_finished(self) -> None:
+        self._timer.stop()
+        self._drain()
+        self._running = False
+        self._worker.deleteLater()
+        self.ended.emit()

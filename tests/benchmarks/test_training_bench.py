@@ -1,0 +1,230 @@
+"""Training speed and GUI responsiveness, printed as figures (run: make bench).
+
+Ratios are measured inside one run with the two sides interleaved, so a machine shared
+with other work slows both alike; epoch times are compared by their minimum (the run
+least disturbed by other processes) and the median is printed beside it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from workbench.core.data.digits import load_digits
+from workbench.core.registry import get_registry
+from workbench.core.train import TrainConfig, Trainer, suggest_config
+from workbench.core.train import events as ev
+from workbench.core.train.schedules import make_scheduler
+from workbench.core.train.setup import steps_per_epoch
+
+pytestmark = pytest.mark.benchmark
+
+OVERHEAD_LIMIT = 1.03
+STALL_LIMIT_MS = 50
+REDRAW_LIMIT_MS = 16
+DIGITS_SECONDS = 30
+
+
+def bare_loop_epochs(model_name: str, data, config: TrainConfig) -> list[float]:
+    """Seconds per epoch of the plainest loop that trains and evaluates the same way."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = get_registry().model(model_name).build(seed=0)
+        model.train()
+        x, y = data.train_tensors().tensors
+        xv, yv = data.val_tensors().tensors
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        spe = steps_per_epoch(len(x), config.batch_size)
+        scheduler = make_scheduler(optimizer, config, spe)
+        criterion = torch.nn.CrossEntropyLoss()
+        generator = torch.Generator().manual_seed(config.seed)
+        bs = config.batch_size
+        times = []
+        for _ in range(config.epochs):
+            start = time.perf_counter()
+            model.train()
+            perm = torch.randperm(len(x), generator=generator)
+            for b in range(spe):
+                idx = perm[b * bs : (b + 1) * bs]
+                loss = criterion(model(x[idx]), y[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+            model.eval()
+            with torch.inference_mode():
+                out = model(xv)
+                float(torch.nn.functional.cross_entropy(out, yv))
+                float((out.argmax(1) == yv).float().mean())
+            times.append(time.perf_counter() - start)
+        return times
+
+
+def trainer_epochs(model_name: str, data, config: TrainConfig, run_dir: Path) -> list[float]:
+    marks: list[float] = []
+    trainer = Trainer(get_registry().model(model_name).build(seed=0), data, config, run_dir=run_dir)
+
+    def listener(event) -> None:
+        if isinstance(event, ev.Started | ev.Epoch):
+            marks.append(time.perf_counter())
+
+    trainer.subscribe(listener)
+    trainer.fit()
+    return [b - a for a, b in itertools.pairwise(marks)]
+
+
+def test_trainer_overhead_against_a_bare_loop(tmp_path: Path) -> None:
+    """Short runs, alternating; the first epoch of each (warm-up) is left out. A
+    trainer epoch also carries the previous epoch's checkpoint (written in the
+    background), its events and its train-accuracy count."""
+    data = load_digits()
+    config = TrainConfig(epochs=4, batch_size=64, schedule="cosine", weight_decay=1e-4)
+    bare: list[float] = []
+    ours: list[float] = []
+    for repeat in range(8):
+        bare += bare_loop_epochs("digits_cnn", data, config)[1:]
+        ours += trainer_epochs("digits_cnn", data, config, tmp_path / f"r{repeat}")[1:]
+    ratio_min = min(ours) / min(bare)
+    paired = statistics.median(o / b for o, b in zip(ours, bare, strict=True))
+    print(
+        f"\nepoch time, digits CNN, batch 64 ({len(bare)} epochs each, interleaved runs): "
+        f"bare loop min {min(bare) * 1000:.0f} ms / "
+        f"median {statistics.median(bare) * 1000:.0f} ms; "
+        f"trainer (events, train accuracy, checkpoint every epoch) min {min(ours) * 1000:.0f} ms / "
+        f"median {statistics.median(ours) * 1000:.0f} ms; ratio of minima {ratio_min:.3f}, "
+        f"median of paired ratios {paired:.3f} (limit {OVERHEAD_LIMIT})"
+    )
+    assert ratio_min <= OVERHEAD_LIMIT
+
+
+def test_digits_cnn_reaches_97_percent_within_30_seconds(tmp_path: Path) -> None:
+    config = suggest_config("digits_cnn", "digits")
+    config.epochs = 8
+    reached: list[float] = []
+    epochs: list = []
+    trainer = Trainer(
+        get_registry().model("digits_cnn").build(seed=0), load_digits(), config, run_dir=tmp_path
+    )
+    start = time.perf_counter()
+
+    def listener(event) -> None:
+        if isinstance(event, ev.Epoch):
+            epochs.append(event)
+            if event.val_accuracy >= 0.97 and not reached:
+                reached.append(time.perf_counter() - start)
+
+    trainer.subscribe(listener)
+    result = trainer.fit()
+    total = time.perf_counter() - start
+    best = max(e.val_accuracy for e in epochs)
+    print(
+        f"\ndigits CNN from scratch: 97 % validation accuracy after "
+        f"{reached[0] if reached else float('nan'):.1f} s; {best:.2%} best, "
+        f"{result.metrics['val_accuracy']:.2%} final after {len(epochs)} epochs in {total:.1f} s"
+    )
+    assert reached and reached[0] <= DIGITS_SECONDS
+
+
+def test_resnet_learns_the_shapes(tmp_path: Path) -> None:
+    config = suggest_config("resnet_shapes", "shapes")
+    config.epochs = 2  # the suggested 6 reach about 95 %; two keep the benchmark short
+    data = get_registry().dataset("shapes").load()
+    epochs: list = []
+    trainer = Trainer(
+        get_registry().model("resnet_shapes").build(seed=0), data, config, run_dir=tmp_path
+    )
+    trainer.subscribe(lambda e: epochs.append(e) if isinstance(e, ev.Epoch) else None)
+    start = time.perf_counter()
+    result = trainer.fit()
+    print(
+        f"\nResNet-style on shapes ({data.num_train:,} train / {data.num_val:,} val, "
+        f"{config.epochs} epochs, {config.optimizer} one-cycle, {config.augment.describe()}): "
+        + ", ".join(f"epoch {e.epoch} {e.val_accuracy:.1%}" for e in epochs)
+        + f"; {time.perf_counter() - start:.0f} s"
+    )
+    assert result.metrics["val_accuracy"] > 0.5
+
+
+def test_gui_stays_responsive_while_training(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtCore import QTimer
+
+    from workbench.ui.training.training_tab import TrainingTab
+
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.resize(1280, 800)
+    tab.show()
+    model = get_registry().model("digits_cnn").build(seed=0)
+    tab.set_variant("v", model, arch="digits_cnn", dataset="digits", runs_dir=tmp_path)
+    qtbot.waitUntil(lambda: not tab.tasks.busy, timeout=10_000)
+    tab.form.epochs.setValue(100)
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    tab.start()
+    qtbot.waitUntil(lambda: tab.curves.losses.size > 0, timeout=60_000)
+    last[0] = time.perf_counter()
+    timer.start()
+    qtbot.wait(6000)
+    timer.stop()
+    steps = tab.curves.losses.size
+    assert tab.request_stop_and_wait()
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=30_000)
+    worst = max(gaps) * 1000
+    print(
+        f"\nGUI event loop while training (5 ms timer, {len(gaps)} ticks, {steps} steps drawn): "
+        f"largest gap {worst:.1f} ms, median {statistics.median(gaps) * 1000:.1f} ms "
+        f"(limit {STALL_LIMIT_MS} ms)"
+    )
+    assert worst <= STALL_LIMIT_MS
+
+
+def test_redrawing_a_100k_point_loss_curve(qtbot) -> None:
+    import numpy as np
+
+    from workbench.ui.training.curves import TrainingCurves
+
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.resize(1000, 700)
+    curves.show()
+    n = 100_000
+    steps = np.arange(1, n + 1)
+    losses = 2.0 * np.exp(-steps / 20_000) + 0.1 * np.random.default_rng(0).random(n)
+    curves.reset(list(np.full(n + 3000, 1e-3)))
+    curves.add_steps(steps, losses, np.full(n, 1e-3))
+    curves.redraw()
+    curves.repaint()
+    timings = {}
+    for mode in ("smooth", "envelope"):
+        curves.set_mode(mode)
+        times = []
+        for i in range(30):
+            new = np.arange(n + i * 100 + 1, n + (i + 1) * 100 + 1)
+            curves.add_steps(new, np.full(100, 0.2), np.full(100, 1e-3))
+            start = time.perf_counter()
+            curves.redraw()
+            curves.loss_plot.repaint()
+            times.append(time.perf_counter() - start)
+        timings[mode] = statistics.median(times) * 1000
+    print(
+        f"\nredraw of the {n:,}-point loss curve (+100 points, setData + paint): "
+        + ", ".join(f"{mode} {ms:.1f} ms" for mode, ms in timings.items())
+        + f" (limit {REDRAW_LIMIT_MS} ms)"
+    )
+    assert max(timings.values()) < REDRAW_LIMIT_MS

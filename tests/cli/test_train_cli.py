@@ -1,0 +1,105 @@
+"""`workbench train` as a user runs it: a fresh interpreter, real training, real files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from workbench.core.io import load
+
+
+def train(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DEBUG"}
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", "train", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+@pytest.mark.slow
+def test_train_writes_a_variant_that_reopens_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "trained"
+    result = train("zoo:digits_mlp", "--data", "digits", "--epochs", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "epoch 2/2" in result.stderr and "training on cpu" in result.stderr
+    assert "finished: 2 epochs" in result.stdout
+    assert f"workbench inspect {out / 'model.pt'} --arch digits_mlp" in result.stdout
+    variant = json.loads((out / "variant.json").read_text())
+    assert variant["kind"] == "trained" and variant["arch"] == "digits_mlp"
+    assert variant["dataset"] == "digits" and variant["step"]["pass"] == "train"
+    assert variant["step"]["config"]["epochs"] == 2
+    assert variant["metrics"]["val_accuracy"] > 0.5
+    assert set(variant["artifacts"]) >= {"torch", "history_json", "history_csv", "checkpoint"}
+    with (out / "history.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    history = json.loads((out / "history.json").read_text())
+    assert history["steps"] == list(range(1, len(history["losses"]) + 1))
+    assert len((out / "steps.csv").read_text().splitlines()) == len(history["steps"]) + 1
+
+    reopened = load(out / "model.pt", arch="digits_mlp")
+    assert reopened.format.value == "state-dict"
+
+    more = train(
+        "zoo:digits_mlp", "--data", "digits", "--epochs", "3", "--resume", "--out", str(out)
+    )
+    assert more.returncode == 0, more.stderr
+    assert "epochs changed from 2 to 3" in more.stderr
+    resumed = json.loads((out / "history.json").read_text())
+    assert [r["epoch"] for r in resumed["epochs"]] == [1, 2, 3]
+    assert resumed["losses"][: len(history["losses"])] == history["losses"]
+
+
+@pytest.mark.slow
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    missing = train("zoo:digits_mlp", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path))
+    assert missing.returncode == 2
+    assert missing.stderr.strip().count("\n") == 0 and "neither a dataset name" in missing.stderr
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,kind\n1,2,x\n3,oops,y\n")
+    bad_csv = train(
+        "zoo:digits_mlp", "--data", str(table), "--target", "kind", "--out", str(tmp_path / "o")
+    )
+    assert bad_csv.returncode == 2
+    assert "t.csv: line 3, column 'b': 'oops' is not a number" in bad_csv.stderr
+    flags = train("zoo:digits_mlp", "--lr", "-1", "--out", str(tmp_path / "o"))
+    assert flags.returncode == 2 and "lr must be positive" in flags.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "train", "zoo:digits_mlp", "--data", "digits",
+         "--epochs", "60", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "continue with --resume" in stderr and not (out / "variant.json").exists()
+    resumed = train(
+        "zoo:digits_mlp", "--data", "digits", "--epochs", "3", "--resume", "--out", str(out)
+    )
+    if "ask for more than that" in resumed.stderr:  # the machine was fast: 3 epochs were done
+        resumed = train("zoo:digits_mlp", "--data", "digits", "--epochs", "60", "--resume",
+                        "--out", str(out))  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    history = json.loads((out / "history.json").read_text())
+    assert history["steps"] == list(range(1, len(history["steps"]) + 1))

@@ -1,0 +1,271 @@
+"""`workbench train MODEL --data D --out DIR`: train or fine-tune, with a progress line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from typing import Any
+
+from workbench.cli.arguments import add_model_arguments
+
+ORDER = 20
+REDRAW_S = 0.1  # the progress line is redrawn at most ten times a second
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "train",
+        help="train or fine-tune a model; writes the trained variant and its history",
+        description="Train MODEL on a dataset and write the result to --out: model.pt "
+        "(a state_dict: reopen with --arch), variant.json (settings, metrics), "
+        "history.json/.csv, steps.csv and checkpoint.pt (resume with --resume). Settings "
+        "not given default to ones suited to the model and dataset. Ctrl+C stops after "
+        "the current step and keeps a checkpoint.",
+    )
+    add_model_arguments(parser)
+    parser.add_argument(
+        "--data",
+        metavar="NAME|PATH",
+        help="digits, shapes, sequences, a folder of class subfolders of images, a .csv "
+        "(with --target) or a .npz (x, y); default: the model's own dataset",
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the variant")
+    parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
+    parser.add_argument("--target", metavar="COLUMN", help="the class column of a .csv")
+    parser.add_argument("--image-size", type=int, default=32, help="side of image-folder images")
+    parser.add_argument("--val-fraction", type=float, default=0.2, help="held out (files only)")
+    group = parser.add_argument_group("training settings")
+    group.add_argument("--epochs", type=int)
+    group.add_argument("--lr", type=float, metavar="X", help="peak learning rate")
+    group.add_argument("--batch-size", type=int, metavar="N")
+    group.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
+    group.add_argument("--momentum", type=float, help="SGD momentum")
+    group.add_argument("--weight-decay", type=float)
+    group.add_argument("--schedule", choices=("constant", "step", "cosine", "one-cycle"))
+    group.add_argument("--warmup", type=float, metavar="EPOCHS", dest="warmup_epochs")
+    group.add_argument("--amp", choices=("off", "bf16", "fp16"), help="mixed precision (CUDA)")
+    group.add_argument("--grad-clip", type=float, metavar="NORM")
+    group.add_argument("--label-smoothing", type=float)
+    group.add_argument("--early-stopping", type=int, metavar="PATIENCE")
+    group.add_argument("--early-metric", choices=("val_accuracy", "val_loss"))
+    group.add_argument(
+        "--augment",
+        metavar="LIST",
+        help="image augmentation, e.g. crop=2,hflip,rotate=10,brightness=0.2,contrast=0.2 "
+        "(or 'none')",
+    )
+    group.add_argument("--workers", type=int, dest="loader_workers", help="data loader workers")
+    group.add_argument("--device", help="auto, cpu, cuda:N or mps")
+    group.add_argument("--seed", type=int)
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    parser.set_defaults(handler=run)
+
+
+FLAG_SETTINGS = (
+    "epochs",
+    "lr",
+    "batch_size",
+    "optimizer",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "warmup_epochs",
+    "amp",
+    "grad_clip",
+    "label_smoothing",
+    "early_stopping",
+    "early_metric",
+    "loader_workers",
+    "device",
+    "seed",
+)
+
+
+def parse_augment(text: str) -> Any:
+    """``crop=2,hflip,rotate=10,brightness=0.2,contrast=0.2`` -> AugmentConfig."""
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.train.config import AugmentConfig
+
+    config = AugmentConfig()
+    if text.strip().lower() in ("", "none", "off"):
+        return config
+    names = {"crop": "crop_padding", "rotate": "rotation", "rotation": "rotation"}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = item.partition("=")
+        key = names.get(key, key)
+        try:
+            if key == "hflip":
+                config.hflip = value.lower() not in ("0", "false", "no") if value else True
+            elif key == "crop_padding":
+                config.crop_padding = int(value or 4)
+            elif key in ("rotation", "brightness", "contrast"):
+                setattr(config, key, float(value))
+            else:
+                raise WorkbenchError(
+                    f"--augment: unknown {key!r} (crop, hflip, rotate, brightness, contrast)"
+                )
+        except ValueError:
+            raise WorkbenchError(f"--augment: {item!r} needs a number") from None
+    return config
+
+
+def build_config(args: argparse.Namespace, arch: str | None, dataset: str) -> Any:
+    from workbench.core.train.config import suggest_config
+
+    config = suggest_config(arch, dataset)
+    for name in FLAG_SETTINGS:
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(config, name, value)
+    if args.augment is not None:
+        config.augment = parse_augment(args.augment)
+    return config.validate()
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from workbench.core.data.resolve import resolve_dataset
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.io import load
+    from workbench.core.train import TrainControl, Trainer
+    from workbench.core.train.outputs import write_trained_variant
+
+    loaded = load(args.model, arch=args.arch, trust=args.trust, shapes=dict(args.shape))
+    if loaded.framework != "pytorch" or loaded.module is None:
+        raise WorkbenchError(
+            f"{loaded.display_name} is an ONNX model; training needs a PyTorch model "
+            "(a zoo: name, a checkpoint with --arch, TorchScript or .pt2)"
+        )
+    data = args.data or loaded.dataset
+    if not data:
+        raise WorkbenchError("name the training data with --data (a dataset name or a path)")
+    config = build_config(args, loaded.arch, data)
+    dataset = resolve_dataset(
+        data,
+        target=args.target,
+        image_size=args.image_size,
+        val_fraction=args.val_fraction,
+        seed=config.seed,
+        workers=config.loader_workers,
+    )
+    out = Path(args.out)
+    control = TrainControl()
+    printer = ProgressPrinter(sys.stderr)
+    trainer = Trainer(
+        loaded.module, dataset, config, run_dir=out, resume=args.resume, control=control
+    )
+    trainer.subscribe(printer)
+    previous = _stop_on_interrupt(control)
+    try:
+        result = trainer.fit()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        printer.end_line()
+    if result.status == "cancelled":
+        print(
+            f"workbench: stopped at step {result.metrics['steps']}; checkpoint kept in "
+            f"{result.checkpoint}; continue with --resume",
+            file=sys.stderr,
+        )
+        return 130
+    paths = write_trained_variant(
+        result, out, source=args.model, arch=loaded.arch, dataset=dataset.name
+    )
+    if args.json:
+        print(json.dumps({"status": result.status, "metrics": result.metrics}, indent=2))
+    else:
+        metrics = result.metrics
+        accuracy = metrics.get("val_accuracy")
+        shown = f"{accuracy:.2%}" if isinstance(accuracy, float) else "n/a"
+        print(
+            f"{result.status}: {metrics['epochs']} epochs, {metrics['steps']} steps in "
+            f"{metrics['seconds']:.1f} s; validation accuracy {shown}"
+        )
+        print(f"wrote {paths['torch']}, {paths['variant'].name}, history.json/.csv, steps.csv")
+        if loaded.arch:
+            print(f"reopen: workbench inspect {paths['torch']} --arch {loaded.arch}")
+    return 0
+
+
+def _stop_on_interrupt(control: Any) -> Any:
+    """First Ctrl+C: stop after this step, keeping a checkpoint; a second one: at once."""
+
+    def handler(signum: int, frame: Any) -> None:
+        if control.stopping.is_set():
+            raise KeyboardInterrupt
+        print("\nworkbench: stopping after this step (Ctrl+C again to abort)", file=sys.stderr)
+        control.stop()
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+class ProgressPrinter:
+    """Training events as a redrawn progress line on a terminal, one line per epoch."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.last_draw = 0.0
+        self.loss: float | None = None
+        self.open_line = False
+        self.epochs = 0
+
+    def __call__(self, event: Any) -> None:
+        kind = type(event).__name__
+        if kind == "Started":
+            self.epochs = event.epochs
+            self._line(
+                f"training on {event.device}: {event.train_samples:,} samples, "
+                f"{event.steps_per_epoch} steps per epoch, {event.epochs} epochs"
+            )
+            for note in event.notes:
+                self._line(f"note: {note}")
+        elif kind == "Step":
+            self.loss = event.loss
+        elif kind == "Progress" and self.tty:
+            now = time.monotonic()
+            if now - self.last_draw >= REDRAW_S:
+                self.last_draw = now
+                self._draw(event)
+        elif kind == "Epoch":
+            val = (
+                f", val loss {event.val_loss:.4f}, val accuracy {event.val_accuracy:.2%}"
+                if event.val_accuracy is not None
+                else ""
+            )
+            self._line(
+                f"epoch {event.epoch}/{self.epochs}: train loss {event.train_loss:.4f}, "
+                f"accuracy {event.train_accuracy:.2%}{val}"
+            )
+
+    def _draw(self, event: Any) -> None:
+        width = 24
+        done = int(width * event.step / max(1, event.total_steps))
+        bar = "#" * done + "-" * (width - done)
+        eta = _clock(event.eta_s) if event.eta_s is not None else "?"
+        loss = f"loss {self.loss:.4f} " if self.loss is not None else ""
+        text = (
+            f"\repoch {event.epoch}/{self.epochs} [{bar}] {event.step}/{event.total_steps} "
+            f"{loss}{event.samples_per_s:,.0f} samples/s ETA {eta}"
+        )
+        self.stream.write(text.ljust(100))
+        self.stream.flush()
+        self.open_line = True
+
+    def _line(self, text: str) -> None:
+        self.end_line()
+        print(text, file=self.stream, flush=True)
+
+    def end_line(self) -> None:
+        if self.open_line:
+            self.stream.write("\r" + " " * 100 + "\r")
+            self.open_line = False
+
+
+def _clock(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"

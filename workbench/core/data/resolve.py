@@ -1,0 +1,48 @@
+"""``--data`` in one place: a built-in name, or a path whose kind picks the reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.core.data.dataset import ArrayDataset
+from workbench.core.errors import DataError
+
+
+def resolve_dataset(
+    spec: str,
+    *,
+    target: str | None = None,
+    image_size: int = 32,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    workers: int = 0,
+) -> ArrayDataset:
+    """``digits``/``shapes``/``sequences`` (or a plugin's name), a folder of class
+    subfolders of images, a ``.csv`` with a ``target`` column, or a ``.npz``."""
+    from workbench.core.registry import get_registry
+
+    registry = get_registry()
+    if spec in registry.datasets:
+        return registry.dataset(spec).load()
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        from workbench.core.data.image_folder import load_image_folder
+
+        return load_image_folder(
+            path, image_size=image_size, val_fraction=val_fraction, seed=seed, workers=workers
+        )
+    if not path.exists():
+        known = ", ".join(sorted(registry.datasets))
+        raise DataError(f"{spec!r} is neither a dataset name ({known}) nor an existing path")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        from workbench.core.data.tabular import load_csv
+
+        return load_csv(path, target=target, val_fraction=val_fraction, seed=seed)
+    if suffix == ".npz":
+        from workbench.core.data.npz_dataset import load_npz_dataset
+
+        return load_npz_dataset(path, val_fraction=val_fraction, seed=seed)
+    raise DataError(
+        f"{path.name}: not a dataset this reads (a folder of class subfolders, .csv or .npz)"
+    )

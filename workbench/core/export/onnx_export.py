@@ -1,0 +1,399 @@
+"""Export a variant to an ONNX file that is checked before it is trusted.
+
+torch.onnx export (or, for an ONNX variant, its own graph), optional simplification
+with onnxslim, optional fp16 weights, ``onnx.checker``, then a parity check against the
+source on real validation samples. A file that fails parity is not written unless
+``force``; a JSON and a Markdown report go beside it.
+
+Exporter choice: the TorchScript-based exporter (``dynamo=False``) is the default. For
+the zoo it exports every model at opset 17 with a dynamic batch in under a second;
+the dynamo exporter (``exporter="dynamo"``) also passes parity but needs opset >= 18
+(its down-conversion to 17 fails on these graphs), takes 3-6 s per model, and
+specialises a batch of 1 unless traced at batch 2. When torch drops the TorchScript
+exporter, "auto" falls back to dynamo.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.core.context import RunContext
+from workbench.core.errors import WorkbenchError
+from workbench.core.export.parity import (
+    ParityError,
+    check_parity,
+    parity_batches,
+    tensor_entry,
+    tolerances,
+)
+from workbench.core.export.report import ExportReport
+from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.inputs import (
+    Shapes,
+    as_target,
+    concrete_shapes,
+    declared_inputs,
+    feed_for,
+    resolve_dataset,
+)
+
+DEFAULT_OPSET = 17
+DYNAMO_MIN_OPSET = 18
+# Ops kept in fp32 by --fp16: onnxruntime 1.31's CPU graph optimiser crashes the process
+# (SIGSEGV) on the zoo transformer when its Transpose nodes are fp16.
+FP32_OPS = ("Transpose",)
+# Loads the export in a child process first: a runtime crash then becomes an error
+# message instead of taking the app down.
+_PROBE = (
+    "import sys, onnxruntime as ort\n"
+    "o = ort.SessionOptions(); o.log_severity_level = 3\n"
+    "ort.InferenceSession(sys.stdin.buffer.read(), o, providers=['CPUExecutionProvider'])\n"
+)
+
+
+@dataclass
+class ExportOptions:
+    opset: int | None = None  # None: 17 for PyTorch sources, the file's own for ONNX ones
+    dynamic_batch: bool = False
+    simplify: bool = False
+    fp16: bool = False
+    force: bool = False  # write the file even when parity fails
+    exporter: str = "auto"  # "auto", "torchscript" or "dynamo"
+    parity_samples: int = 256
+    atol: float | None = None  # parity tolerance; default 1e-4 (fp32) or 1e-3 + 1% (fp16)
+
+
+@dataclass
+class Converted:
+    model: Any  # onnx.ModelProto
+    exporter: str
+    nodes_before: int
+    notes: list[str] = field(default_factory=list)
+
+
+def torch_to_onnx(
+    loaded: LoadedModel,
+    *,
+    label: str,
+    opset: int | None = None,
+    dynamic_batch: bool = False,
+    exporter: str = "auto",
+    shapes: Shapes | None = None,
+    sample_shape: tuple[int, ...] | None = None,
+) -> Converted:
+    """torch.onnx export of a PyTorch variant into an in-memory ModelProto."""
+    import onnx
+    import torch
+
+    if loaded.module is None:
+        raise WorkbenchError(f"{label} is not a PyTorch model")
+    if exporter not in ("auto", "torchscript", "dynamo"):
+        raise WorkbenchError(f"unknown exporter {exporter!r} (use torchscript or dynamo)")
+    use_dynamo = exporter == "dynamo" or (
+        exporter == "auto" and not hasattr(torch.onnx, "TrainingMode")  # TorchScript exporter gone
+    )
+    opset = opset or (DYNAMO_MIN_OPSET if use_dynamo else DEFAULT_OPSET)
+    # torch.export treats a size-1 dimension as fixed: trace a dynamic batch at 2.
+    example_batch = 2 if dynamic_batch else None
+    wanted = concrete_shapes(
+        loaded, label=label, batch=example_batch, shapes=shapes, sample_shape=sample_shape
+    )
+    feed = feed_for(wanted)
+    names = list(wanted)
+    args = tuple(torch.from_numpy(feed[name]) for name in names)
+    module = loaded.module
+    was_training = getattr(module, "training", False)
+    module.eval()
+    try:
+        with torch.inference_mode():
+            from workbench.core.measure.runners import flatten_outputs
+
+            count = len(flatten_outputs(module(*args)))
+        outputs = ["output"] if count == 1 else [f"output_{i}" for i in range(count)]
+        buffer = io.BytesIO()
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")  # deprecation and tracer notices, not for users
+            if use_dynamo:
+                dims = {0: torch.export.Dim("batch")} if dynamic_batch else None
+                program = torch.onnx.export(
+                    module,
+                    args,
+                    dynamo=True,
+                    opset_version=opset,
+                    input_names=names,
+                    output_names=outputs,
+                    verbose=False,
+                    dynamic_shapes=tuple(dims for _ in names) if dims else None,
+                )
+                model = program.model_proto
+            else:
+                axes = {n: {0: "batch"} for n in [*names, *outputs]} if dynamic_batch else None
+                torch.onnx.export(
+                    module,
+                    args,
+                    buffer,
+                    dynamo=False,
+                    opset_version=opset,
+                    input_names=names,
+                    output_names=outputs,
+                    dynamic_axes=axes,
+                )
+                model = onnx.load_from_string(buffer.getvalue())
+    except WorkbenchError:
+        raise
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WorkbenchError(f"{label} cannot be exported to ONNX: {first}") from exc
+    finally:
+        module.train(was_training)
+    kind = "torch.onnx dynamo" if use_dynamo else "torch.onnx TorchScript-based (dynamo=False)"
+    return Converted(model, kind, len(model.graph.node))
+
+
+def convert(
+    loaded: LoadedModel,
+    options: ExportOptions,
+    *,
+    label: str,
+    shapes: Shapes | None = None,
+    sample_shape: tuple[int, ...] | None = None,
+) -> Converted:
+    """The ONNX model to write: exported (or copied), simplified, fp16, checked."""
+    import onnx
+
+    if loaded.onnx_model is not None:
+        converted = _from_onnx(loaded, options, label=label)
+    else:
+        converted = torch_to_onnx(
+            loaded,
+            label=label,
+            opset=options.opset,
+            dynamic_batch=options.dynamic_batch,
+            exporter=options.exporter,
+            shapes=shapes,
+            sample_shape=sample_shape,
+        )
+    model = converted.model
+    if options.simplify:
+        import onnxslim
+
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                model = onnxslim.slim(model)
+        except Exception as exc:
+            raise WorkbenchError(f"{label}: onnxslim could not simplify the model ({exc})") from exc
+    if options.fp16:
+        from onnxruntime.transformers.float16 import (
+            DEFAULT_OP_BLOCK_LIST,
+            convert_float_to_float16,
+        )
+        from onnxruntime.transformers.onnx_model import OnnxModel
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "values clipped to fp16 range" per tensor
+            model = convert_float_to_float16(
+                model, keep_io_types=True, op_block_list=[*DEFAULT_OP_BLOCK_LIST, *FP32_OPS]
+            )
+        # The converter appends its input Casts after their users; the checker wants order.
+        OnnxModel(model).topological_sort()
+    fit_ir_version(model, converted.notes)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as exc:
+        raise WorkbenchError(f"{label}: the exported model fails onnx.checker ({exc})") from exc
+    converted.model = model
+    return converted
+
+
+def _from_onnx(loaded: LoadedModel, options: ExportOptions, *, label: str) -> Converted:
+    import onnx
+
+    model = onnx.ModelProto()
+    model.CopyFrom(loaded.onnx_model)
+    notes = []
+    current = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    if options.opset and current and options.opset != current:
+        from onnx import version_converter
+
+        try:
+            model = version_converter.convert_version(model, options.opset)
+        except Exception as exc:
+            raise WorkbenchError(
+                f"{label}: cannot convert from opset {current} to {options.opset} ({exc})"
+            ) from exc
+        notes.append(f"converted from opset {current} to {options.opset}")
+    if options.dynamic_batch and any(
+        d.dims and isinstance(d.dims[0], int) for d in declared_inputs(loaded)
+    ):
+        raise WorkbenchError(
+            f"{label} fixes its batch size; --dynamic-batch needs the PyTorch source "
+            "(a fixed batch may be baked into reshapes)"
+        )
+    return Converted(model, "ONNX source re-written", len(model.graph.node), notes)
+
+
+def fit_ir_version(model: Any, notes: list[str]) -> None:
+    """Lower the IR version to the newest this onnxruntime reads, when it is newer."""
+    from workbench.core.measure.providers import max_ir_version
+
+    limit = max_ir_version()
+    if model.ir_version > limit:
+        notes.append(f"IR version lowered from {model.ir_version} to {limit} for onnxruntime")
+        model.ir_version = limit
+
+
+def export_onnx(
+    model: Any,
+    out: str | Path,
+    options: ExportOptions | None = None,
+    *,
+    data: Any = None,
+    shapes: Shapes | None = None,
+    ctx: RunContext | None = None,
+) -> ExportReport:
+    """Export ``model`` (Variant or LoadedModel) to ``out``; parity decides if it is written.
+
+    Raises ParityError (with ``.report``) when parity fails and ``force`` is off; nothing
+    is written then. The report is also written as ``F.report.json`` / ``F.report.md``.
+    """
+    from workbench.core.measure.runners import flush_denormals
+
+    with flush_denormals():  # from before the first torch op: see flush_denormals
+        return _export(model, Path(out), options or ExportOptions(), data, shapes, ctx)
+
+
+def _export(
+    model: Any,
+    out: Path,
+    options: ExportOptions,
+    data: Any,
+    shapes: Shapes | None,
+    ctx: RunContext | None,
+) -> ExportReport:
+    from workbench.core.export.parity import ParityResult
+    from workbench.core.measure.environment import library_versions
+    from workbench.core.measure.providers import create_session
+    from workbench.core.measure.runners import OrtRunner, make_runner
+
+    started = time.perf_counter()
+    ctx = ctx or RunContext()
+    target = as_target(model)
+    if not out.parent.is_dir():
+        raise WorkbenchError(f"{out}: the folder {out.parent} does not exist")
+    dataset = resolve_dataset(data, target)
+    sample = tuple(dataset.x_val.shape[1:]) if dataset is not None else None
+    ctx.report(0.05, f"exporting {target.name}")
+    converted = convert(
+        target.loaded, options, label=target.name, shapes=shapes, sample_shape=sample
+    )
+    ctx.check()
+    payload = converted.model.SerializeToString()
+    ctx.report(0.3, "loading the export in ONNX Runtime")
+    probe_load(payload, target.name)
+    try:
+        candidate = OrtRunner(create_session(payload, device="cpu", spin=False))
+    except Exception as exc:
+        raise WorkbenchError(f"{target.name}: onnxruntime cannot load the export ({exc})") from exc
+    reference = make_runner(
+        target.loaded,
+        "torch" if target.loaded.module is not None else "ort",
+        label=target.name,
+        device="cpu",
+        spin=False,
+    )
+    atol, rtol = tolerances(options.fp16, options.atol)
+    batches, described, total = parity_batches(
+        converted.model,
+        dataset,
+        options,
+        seed=ctx.seed,
+        label=target.name,
+        shapes=shapes,
+        required=data is not None,  # data the user named must fit, not be swapped for noise
+    )
+    sub = RunContext(
+        device=ctx.device,
+        cancel=ctx.cancel,
+        seed=ctx.seed,
+        progress=lambda f, m: ctx.report(0.3 + 0.6 * (f or 0), m),
+    )
+    parity: ParityResult = check_parity(
+        reference, candidate, batches, data=described, atol=atol, rtol=rtol, ctx=sub, total=total
+    )
+    graph = converted.model.graph
+    constant = {t.name for t in graph.initializer}
+    report = ExportReport(
+        path=str(out),
+        source=target.name,
+        written=False,
+        exporter=converted.exporter,
+        opset=next(
+            (o.version for o in converted.model.opset_import if o.domain in ("", "ai.onnx")), 0
+        ),
+        ir_version=converted.model.ir_version,
+        dynamic_batch=options.dynamic_batch,
+        simplified=options.simplify,
+        fp16=options.fp16,
+        nodes_before=converted.nodes_before,
+        nodes_after=len(graph.node),
+        file_size=len(payload),
+        checker="passed",
+        parity=parity,
+        inputs=[tensor_entry(v) for v in graph.input if v.name not in constant],
+        outputs=[tensor_entry(v) for v in graph.output],
+        libraries=library_versions(),
+        notes=converted.notes,
+    )
+    if not parity.passed and not options.force:
+        report.seconds = time.perf_counter() - started
+        raise ParityError(
+            f"{target.name}: the export fails parity: {parity.failure()}; {out.name} was not "
+            "written (use --force to write it anyway)",
+            report,
+        )
+    if not parity.passed:
+        report.notes.append("written with --force although parity failed")
+    from workbench.core.project import atomic_write_bytes
+
+    ctx.check()
+    atomic_write_bytes(out, payload)
+    report.written = True
+    report.seconds = time.perf_counter() - started
+    report.write_beside(out)
+    ctx.report(1.0, f"wrote {out.name}")
+    return report
+
+
+def probe_load(payload: bytes, label: str) -> None:
+    """Create an ORT session for ``payload`` in a child process; a crash is an error here."""
+    import subprocess
+    import sys
+
+    if getattr(sys, "frozen", False):  # a bundled app has no interpreter to start
+        return
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE],
+            input=payload,
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise WorkbenchError(f"{label}: could not test-load the export ({exc})") from exc
+    if done.returncode < 0:
+        raise WorkbenchError(
+            f"{label}: onnxruntime crashes (signal {-done.returncode}) loading the export; "
+            "try without --fp16 or --simplify"
+        )
+    if done.returncode:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        raise WorkbenchError(
+            f"{label}: onnxruntime cannot load the export ({lines[-1] if lines else 'failed'})"
+        )

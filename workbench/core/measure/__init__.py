@@ -1,0 +1,46 @@
+"""Measuring variants the same way every time: latency, memory, size, accuracy, profile.
+
+Importing this package is cheap; torch and onnxruntime are imported when a measurement
+runs. The entry points:
+
+- ``benchmark(model, runtime=, batches=, threads=, ...) -> Metrics`` (latency + facts +
+  environment), ``measure_latency(...) -> LatencyReport``
+- ``evaluate(model, data=, runtime=, parent=) -> AccuracyReport``
+- ``profile_model(...) -> ProfileTable`` and ``attribute_to_graph`` for the overlay
+- ``store_metrics(variant, metrics)`` keeps results on ``Variant.metrics``
+"""
+
+from __future__ import annotations
+
+from workbench.core.measure.accuracy import evaluate
+from workbench.core.measure.latency import benchmark, measure_latency, model_facts
+from workbench.core.measure.metrics import (
+    AccuracyReport,
+    Agreement,
+    LatencyReport,
+    LatencyStats,
+    Metrics,
+    ModelFacts,
+    ProfileTable,
+    store_metrics,
+    summary_rows,
+)
+from workbench.core.measure.profile import attribute_to_graph, profile_model
+
+__all__ = [
+    "AccuracyReport",
+    "Agreement",
+    "LatencyReport",
+    "LatencyStats",
+    "Metrics",
+    "ModelFacts",
+    "ProfileTable",
+    "attribute_to_graph",
+    "benchmark",
+    "evaluate",
+    "measure_latency",
+    "model_facts",
+    "profile_model",
+    "store_metrics",
+    "summary_rows",
+]

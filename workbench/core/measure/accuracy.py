@@ -1,0 +1,203 @@
+"""Accuracy on the task's validation data, and agreement with a parent variant.
+
+Every variant of a lineage is scored on the same validation split (fixed when the
+dataset is made), on PyTorch or ONNX Runtime. A variant tied to no dataset gets a
+DataError saying so, never a zero. Agreement compares the raw outputs of two models on
+the same samples: how often their top-1 classes match and how far their logits drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from workbench.core.context import RunContext
+from workbench.core.errors import DataError, WorkbenchError
+from workbench.core.measure.inputs import (
+    Shapes,
+    Target,
+    as_target,
+    concrete_shapes,
+    declared_inputs,
+    require_dataset,
+    resolve_dataset,
+)
+from workbench.core.measure.metrics import AccuracyReport, Agreement
+
+DEFAULT_BATCH = 256
+
+
+def evaluate(
+    model: Any,
+    *,
+    data: Any = None,
+    runtime: str = "auto",
+    parent: Any = None,
+    device: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    max_samples: int | None = None,
+    shapes: Shapes | None = None,
+    ctx: RunContext | None = None,
+) -> AccuracyReport:
+    """Top-1 and cross-entropy (or MSE for regression) of ``model`` on validation data.
+
+    ``data`` is an ArrayDataset or a dataset name; by default the variant's own.
+    ``parent`` (a Variant or LoadedModel) adds its agreement with ``model`` on the same
+    samples, each model on its own default runtime.
+    """
+    import numpy as np
+
+    ctx = ctx or RunContext()
+    target = as_target(model)
+    dataset = require_dataset(resolve_dataset(data, target), target)
+    if runtime == "auto":
+        runtime = "ort" if target.loaded.framework == "onnx" else "torch"
+    x, y = dataset.x_val, dataset.y_val
+    if max_samples:
+        x, y = x[:max_samples], y[:max_samples]
+    if len(x) == 0:
+        raise DataError(f"dataset {dataset.name!r} has no validation samples")
+    parent_target = as_target(parent) if parent is not None else None
+    share = 0.5 if parent_target is not None else 1.0
+    outputs, provider = predict(
+        target,
+        x,
+        runtime=runtime,
+        device=device,
+        batch_size=batch_size,
+        shapes=shapes,
+        ctx=ctx,
+        span=(0.0, share),
+    )
+    logits = outputs.astype(np.float64)
+    report = AccuracyReport(
+        runtime=runtime,
+        provider=provider,
+        dataset=dataset.name,
+        task=dataset.task,
+        samples=len(x),
+    )
+    if dataset.task == "regression":
+        report.mse = float(np.mean((logits.reshape(len(y), -1) - y.reshape(len(y), -1)) ** 2))
+    else:
+        if logits.ndim != 2:
+            raise WorkbenchError(
+                f"{target.name}: a classifier should output [batch, classes], not shape "
+                f"{list(outputs.shape)}"
+            )
+        if logits.shape[1] < dataset.num_classes:
+            raise DataError(
+                f"{target.name} outputs {logits.shape[1]} classes but dataset "
+                f"{dataset.name!r} has {dataset.num_classes}"
+            )
+        report.top1 = float(np.mean(logits.argmax(axis=1) == y))
+        report.loss = cross_entropy(logits, y)
+    if parent_target is not None:
+        parent_runtime = "ort" if parent_target.loaded.framework == "onnx" else "torch"
+        reference, _ = predict(
+            parent_target,
+            x,
+            runtime=parent_runtime,
+            device=device,
+            batch_size=batch_size,
+            shapes=shapes,
+            ctx=ctx,
+            span=(share, 1.0),
+        )
+        report.agreement = agreement(parent_target.name, reference, outputs)
+    ctx.report(1.0, f"{target.name}: evaluated")
+    return report
+
+
+def predict(
+    target: Target,
+    x: Any,
+    *,
+    runtime: str,
+    device: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    shapes: Shapes | None = None,
+    ctx: RunContext | None = None,
+    span: tuple[float, float] = (0.0, 1.0),
+) -> tuple[Any, str]:
+    """The first output of ``target`` for every sample of ``x``, and the provider used."""
+    import numpy as np
+
+    from workbench.core.measure.runners import make_runner
+
+    ctx = ctx or RunContext()
+    loaded, label = target.loaded, target.name
+    inputs = declared_inputs(loaded)
+    if len(inputs) != 1:
+        raise WorkbenchError(
+            f"{label} has {len(inputs)} inputs; evaluation feeds one (the dataset's samples)"
+        )
+    spec = inputs[0]
+    fixed = spec.dims[0] if spec.dims and isinstance(spec.dims[0], int) else None
+    step = fixed or max(1, int(batch_size))
+    wanted = concrete_shapes(
+        loaded, label=label, batch=step, shapes=shapes, sample_shape=tuple(x.shape[1:])
+    )
+    shape, dtype = wanted[spec.name]
+    if tuple(shape[1:]) != tuple(x.shape[1:]):
+        raise DataError(
+            f"{label}: input {spec.name!r} takes samples of shape {list(shape[1:])}, but the "
+            f"dataset's are {list(x.shape[1:])}"
+        )
+    runner = make_runner(
+        loaded, runtime, label=label, device=device or ctx.device or "auto", spin=False
+    )
+    low, high = span
+    parts = []
+    for start, batch, real in _batches(x, step, pad=fixed is not None):
+        ctx.check()
+        result = runner.outputs({spec.name: np.ascontiguousarray(batch, dtype=dtype)})
+        parts.append(np.asarray(result[0])[:real])
+        ctx.report(low + (high - low) * min(1.0, (start + real) / len(x)), f"{label}: evaluating")
+    return np.concatenate(parts), runner.provider
+
+
+def _batches(x: Any, step: int, *, pad: bool) -> Iterator[tuple[int, Any, int]]:
+    """(start, batch, real rows); a fixed-batch model gets its last batch padded."""
+    import numpy as np
+
+    for start in range(0, len(x), step):
+        batch = x[start : start + step]
+        real = len(batch)
+        if pad and real < step:
+            batch = np.concatenate([batch, np.repeat(batch[-1:], step - real, axis=0)])
+        yield start, batch, real
+
+
+def cross_entropy(logits: Any, labels: Any) -> float:
+    """Mean cross-entropy of raw logits (log-sum-exp, stable for large values)."""
+    import numpy as np
+
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=1))
+    picked = shifted[np.arange(len(labels)), labels]
+    return float(np.mean(log_norm - picked))
+
+
+def agreement(parent: str, reference: Any, outputs: Any) -> Agreement:
+    """Top-1 agreement and logit differences between two output arrays of one shape."""
+    import numpy as np
+
+    ref = np.asarray(reference, dtype=np.float64)
+    out = np.asarray(outputs, dtype=np.float64)
+    if ref.shape != out.shape:
+        raise WorkbenchError(
+            f"outputs of shape {list(out.shape)} cannot be compared with {parent}'s "
+            f"{list(ref.shape)}"
+        )
+    diff = np.abs(ref - out)
+    top1 = None
+    if ref.ndim >= 2 and ref.shape[-1] > 1:
+        top1 = float(np.mean(ref.argmax(axis=-1) == out.argmax(axis=-1)))
+    return Agreement(
+        parent=parent,
+        samples=int(ref.shape[0]) if ref.ndim else 1,
+        top1_agreement=top1,
+        max_abs_diff=float(diff.max()) if diff.size else 0.0,
+        mean_abs_diff=float(diff.mean()) if diff.size else 0.0,
+    )

@@ -1,0 +1,321 @@
+"""Latency, throughput and memory of a variant, taken the same way for every variant.
+
+Warm-up runs first (allocations, kernel selection and caches settle), then timed runs
+until there are at least ``runs`` of them *and* at least ``seconds`` have passed: small
+models get many samples, big ones a sane minimum. Each run is timed on its own
+(``perf_counter`` around the call), so percentiles describe single inferences; the loop
+adds only a cancel check per run, which keeps it within noise of a bare loop
+(tests/benchmarks/test_latency_bench.py measures that).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from workbench.core.context import RunContext
+from workbench.core.errors import WorkbenchError
+from workbench.core.measure.inputs import (
+    Shapes,
+    as_target,
+    batch_is_free,
+    concrete_shapes,
+    feed_for,
+    resolve_dataset,
+    samples_fit,
+)
+from workbench.core.measure.metrics import (
+    BatchLatency,
+    LatencyReport,
+    LatencyStats,
+    Metrics,
+    ModelFacts,
+)
+
+PROGRESS_EVERY_S = 0.1
+DEFAULT_WARMUP = 5
+DEFAULT_RUNS = 30
+DEFAULT_SECONDS = 1.0
+
+
+def time_runs(
+    runner: Any,
+    prepared: Any,
+    *,
+    warmup: int = DEFAULT_WARMUP,
+    runs: int = DEFAULT_RUNS,
+    seconds: float = DEFAULT_SECONDS,
+    ctx: RunContext | None = None,
+    span: tuple[float, float] = (0.0, 1.0),
+    message: str = "timing",
+) -> list[float]:
+    """Seconds per call of ``runner(prepared)``, after ``warmup`` untimed calls."""
+    ctx = ctx or RunContext()
+    if runs < 1:
+        raise WorkbenchError("at least one timed run is needed (--runs 1 or more)")
+    for _ in range(max(0, warmup)):
+        ctx.check()
+        runner(prepared)
+    samples: list[float] = []
+    clock = time.perf_counter
+    start = last_report = clock()
+    low, high = span
+    while True:
+        ctx.check()
+        t0 = clock()
+        runner(prepared)
+        t1 = clock()
+        samples.append(t1 - t0)
+        elapsed = t1 - start
+        if len(samples) >= runs and elapsed >= seconds:
+            break
+        if t1 - last_report >= PROGRESS_EVERY_S:
+            last_report = t1
+            done = min(len(samples) / runs, elapsed / seconds if seconds > 0 else 1.0)
+            ctx.report(low + (high - low) * min(done, 1.0), message)
+    return samples
+
+
+class PeakMemory:
+    """Peak resident memory over a block: reset first where Linux allows it.
+
+    Writing "5" to /proc/self/clear_refs resets the kernel's high-water mark (VmHWM),
+    so the peak is the measurement's own; elsewhere it is the process's lifetime peak
+    and ``scope`` says so.
+    """
+
+    def __init__(self) -> None:
+        self.scope = "process"
+        self.peak_bytes: int | None = None
+
+    def __enter__(self) -> PeakMemory:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+            self.scope = "measurement"
+        except OSError:
+            self.scope = "process"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.peak_bytes = _vm_hwm() or _ru_maxrss()
+
+
+def _vm_hwm() -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _ru_maxrss() -> int | None:
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # macOS: bytes; Linux: KiB
+
+
+def measure_latency(
+    model: Any,
+    *,
+    runtime: str = "auto",
+    batches: Sequence[int] | None = None,
+    threads: int | None = None,
+    runs: int = DEFAULT_RUNS,
+    seconds: float = DEFAULT_SECONDS,
+    warmup: int = DEFAULT_WARMUP,
+    device: str | None = None,
+    tensorrt: bool = False,
+    shapes: Shapes | None = None,
+    data: Any = None,
+    profile: bool = False,
+    ctx: RunContext | None = None,
+) -> LatencyReport:
+    """Time ``model`` (a Variant or LoadedModel) on one runtime at each batch size.
+
+    ``runtime`` "auto" means ONNX Runtime for ONNX models and PyTorch eager for PyTorch
+    ones. ``batches`` defaults to the input's own batch (1 unless ``--shape`` says
+    otherwise); a batch size a fixed-batch model cannot take is skipped with a note.
+    ``profile`` adds ONNX Runtime's per-node table (ORT only).
+    """
+    from workbench.core.measure.runners import make_runner, torch_threads
+
+    ctx = ctx or RunContext()
+    target = as_target(model)
+    loaded, label = target.loaded, target.name
+    if runtime == "auto":
+        runtime = "ort" if loaded.framework == "onnx" else "torch"
+    device = device or ctx.device or "auto"
+    dataset = resolve_dataset(data, target)
+    sample = tuple(dataset.x_val.shape[1:]) if dataset is not None else None
+    wanted = list(dict.fromkeys(int(b) for b in batches)) if batches else [None]
+    if any(b is not None and b < 1 for b in wanted):
+        raise WorkbenchError("batch sizes must be at least 1")
+    notes: list[str] = []
+    plan = []
+    for batch in wanted:
+        try:
+            plan.append(
+                concrete_shapes(
+                    loaded, label=label, batch=batch, shapes=shapes, sample_shape=sample
+                )
+            )
+        except WorkbenchError as exc:
+            if batch is None or batch_is_free(loaded) or len(wanted) == 1:
+                raise
+            notes.append(f"batch {batch} skipped: {exc.message}")
+    if not plan:
+        raise WorkbenchError(f"{label}: none of the batch sizes {wanted} can run: {notes[0]}")
+    if data is not None and not samples_fit(plan[0], dataset):
+        notes.append(
+            f"dataset {dataset.name!r} samples do not fit the model's inputs; timed on "
+            "seeded random inputs"
+        )
+    ctx.report(0.0, f"preparing {label} on {runtime}")
+    runner = make_runner(
+        loaded, runtime, label=label, device=device, threads=threads, tensorrt=tensorrt
+    )
+    cuda = getattr(runner, "device", None) is not None and runner.device.type == "cuda"
+    points: list[BatchLatency] = []
+    cuda_peak = None
+    share = 0.9 if profile and runtime == "ort" else 1.0
+    with PeakMemory() as memory, torch_threads(threads if runtime == "torch" else None):
+        if cuda:
+            import torch
+
+            torch.cuda.reset_peak_memory_stats(runner.device)
+        for index, shapes_at in enumerate(plan):
+            batch = next(iter(shapes_at.values()))[0][0] if shapes_at else 1
+            feed = feed_for(shapes_at, dataset, seed=ctx.seed)
+            span = (share * index / len(plan), share * (index + 1) / len(plan))
+            samples = time_runs(
+                runner,
+                runner.prepare(feed),
+                warmup=warmup,
+                runs=runs,
+                seconds=seconds,
+                ctx=ctx,
+                span=span,
+                message=f"{label}: batch {batch} on {runner.provider}",
+            )
+            stats = LatencyStats.from_seconds(samples)
+            points.append(BatchLatency(batch, stats, batch / (stats.mean_ms / 1e3)))
+        if cuda:
+            cuda_peak = int(torch.cuda.max_memory_allocated(runner.device))
+        if runtime == "torch" and not cuda:
+            notes += _denormal_note(runner, feed_for(plan[0], dataset, seed=ctx.seed), points[0])
+    table = None
+    if profile:
+        if runtime != "ort":
+            notes.append("the per-node profile is taken with ONNX Runtime only (--runtime ort)")
+        else:
+            from workbench.core.measure.profile import profile_model
+
+            table = profile_model(
+                loaded,
+                feed_for(plan[0], dataset, seed=ctx.seed),
+                label=label,
+                device=device,
+                threads=threads,
+                runs=max(10, min(runs, 50)),
+                warmup=warmup,
+                ctx=ctx,
+                span=(share, 1.0),
+            )
+    ctx.report(1.0, f"{label}: measured")
+    return LatencyReport(
+        runtime=runtime,
+        provider=runner.provider,
+        threads=threads,
+        warmup=warmup,
+        min_runs=runs,
+        min_seconds=seconds,
+        input_shapes={name: list(shape) for name, (shape, _) in plan[0].items()},
+        batches=points,
+        peak_rss_bytes=memory.peak_bytes,
+        rss_scope=memory.scope,
+        cuda_max_allocated_bytes=cuda_peak,
+        profile=table,
+        notes=notes,
+    )
+
+
+def _denormal_note(runner: Any, feed: dict[str, Any], point: BatchLatency) -> list[str]:
+    """A note when denormal floats dominate the torch timing (untrained or pruned weights
+    on real data): the figure stays as measured, but the reader should know why."""
+    from workbench.core.measure.runners import flush_denormals
+
+    with flush_denormals():
+        flushed = LatencyStats.from_seconds(
+            time_runs(runner, runner.prepare(feed), warmup=1, runs=5, seconds=0.0)
+        )
+    if flushed.p50_ms < 0.5 * point.latency.p50_ms:
+        factor = point.latency.p50_ms / flushed.p50_ms
+        return [
+            f"denormal floats make this model {factor:.0f}x slower on this CPU (p50 "
+            f"{flushed.p50_ms:.3f} ms with them flushed to zero); torch.set_flush_denormal"
+            "(True) in deployment, or trained weights, avoid it"
+        ]
+    return []
+
+
+def benchmark(model: Any, *, ctx: RunContext | None = None, **options: Any) -> Metrics:
+    """Latency (see ``measure_latency`` for the options), model facts and environment."""
+    from workbench.core.measure.environment import describe_environment
+
+    ctx = ctx or RunContext()
+    target = as_target(model)
+    report = measure_latency(target, ctx=ctx, **options)
+    environment = describe_environment(
+        runtime=report.runtime, threads=report.threads, provider=report.provider
+    )
+    return Metrics(
+        facts=model_facts(target.loaded),
+        environment=environment,
+        latency={report.runtime: report},
+    )
+
+
+def model_facts(loaded: Any) -> ModelFacts:
+    """File size, weight bytes, parameters, MACs (batch 1) and sparsity of a model."""
+    import numpy as np
+
+    notes: list[str] = []
+    if loaded.onnx_model is not None:
+        from onnx import numpy_helper
+
+        arrays = [numpy_helper.to_array(t) for t in loaded.onnx_model.graph.initializer]
+        weights = [a for a in arrays if np.issubdtype(a.dtype, np.floating)]
+        parameters = sum(int(a.size) for a in arrays)
+        weights_bytes = sum(int(a.nbytes) for a in arrays)
+    else:
+        module = loaded.module
+        weights = [p.detach().cpu().numpy() for p in module.parameters()]
+        parameters = sum(int(w.size) for w in weights)
+        weights_bytes = sum(
+            int(t.numel() * t.element_size()) for t in [*module.parameters(), *module.buffers()]
+        )
+    total = sum(int(w.size) for w in weights)
+    zeros = sum(int(w.size - np.count_nonzero(w)) for w in weights)
+    macs = None
+    try:
+        from workbench.core.graph import from_model
+
+        macs = from_model(loaded).macs
+    except Exception as exc:  # tracing can fail on exotic models; the other facts still hold
+        notes.append(f"MACs unknown: the graph could not be built ({type(exc).__name__})")
+    return ModelFacts(
+        file_size=loaded.file_size or None,
+        weights_bytes=weights_bytes,
+        parameters=parameters,
+        macs=macs,
+        sparsity=zeros / total if total else 0.0,
+        notes=notes,
+    )

@@ -1,0 +1,289 @@
+"""What a measurement produced, as plain dataclasses that round-trip through JSON.
+
+Every figure a variant carries (latency, throughput, memory, size, accuracy, agreement,
+export parity) is one of these, stored under ``Variant.metrics`` by ``store_metrics`` so
+the compare view and ``project.json`` read one shape. Times are milliseconds, sizes bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.units import human_bytes, human_count
+
+
+@dataclass
+class LatencyStats:
+    """Summary of one series of timed runs (milliseconds per run)."""
+
+    runs: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    std_ms: float
+    min_ms: float
+    max_ms: float
+
+    @classmethod
+    def from_seconds(cls, samples: Sequence[float]) -> LatencyStats:
+        """Stats of per-run durations given in seconds; empty input is a bug, not zeros."""
+        import numpy as np
+
+        if not len(samples):
+            raise ValueError("no timed runs to summarise")
+        ms = np.asarray(samples, dtype=np.float64) * 1e3
+        p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+        return cls(
+            runs=int(ms.size),
+            p50_ms=float(p50),
+            p90_ms=float(p90),
+            p99_ms=float(p99),
+            mean_ms=float(ms.mean()),
+            std_ms=float(ms.std(ddof=1)) if ms.size > 1 else 0.0,
+            min_ms=float(ms.min()),
+            max_ms=float(ms.max()),
+        )
+
+
+@dataclass
+class BatchLatency:
+    """Latency at one batch size, and the throughput it implies."""
+
+    batch: int
+    latency: LatencyStats
+    samples_per_s: float  # batch / mean latency: every run counts, slow ones too
+
+
+@dataclass
+class NodeTime:
+    """One runtime node in a profile: average time per run."""
+
+    name: str  # the runtime's node name (after graph optimisation)
+    op_type: str
+    provider: str
+    mean_ms: float
+    share: float  # of the summed node time
+
+
+@dataclass
+class OpTypeTime:
+    op_type: str
+    nodes: int
+    mean_ms: float
+    share: float
+
+
+@dataclass
+class ProfileTable:
+    """ONNX Runtime's per-node kernel times, averaged over the profiled runs."""
+
+    runs: int
+    nodes: list[NodeTime]
+    op_types: list[OpTypeTime]
+    node_total_ms: float  # median over runs of the run's summed node kernel times
+    run_ms: float  # median of the profiler's own time per run (session overhead included)
+    optimization: str  # graph optimisation level the profiled session used
+
+    def share_by_name(self) -> dict[str, float]:
+        """Runtime node name -> share of the node time (what the latency overlay reads)."""
+        return {node.name: node.share for node in self.nodes}
+
+
+@dataclass
+class LatencyReport:
+    """One runtime's latency of one model, at each batch size measured."""
+
+    runtime: str  # "ort" or "torch"
+    provider: str  # ORT execution provider, or the torch device ("cpu", "cuda:0")
+    threads: int | None  # intra-op threads asked for; None: the runtime's default
+    warmup: int
+    min_runs: int
+    min_seconds: float
+    input_shapes: dict[str, list[int]]  # at the first batch size
+    batches: list[BatchLatency]
+    peak_rss_bytes: int | None = None
+    rss_scope: str = ""  # "measurement" (peak reset before) or "process" (lifetime peak)
+    cuda_max_allocated_bytes: int | None = None
+    profile: ProfileTable | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def latency(self) -> LatencyStats:
+        """Stats at the first (usually smallest) batch size."""
+        return self.batches[0].latency
+
+
+@dataclass
+class ModelFacts:
+    """What a model is, independent of how fast it runs."""
+
+    file_size: int | None  # bytes on disk; None when it came from no file (zoo)
+    weights_bytes: int  # bytes of parameters, buffers or initializers
+    parameters: int
+    macs: int | None  # batch 1; None when the graph could not be traced
+    sparsity: float  # fraction of weight elements that are exactly zero
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Agreement:
+    """How closely a variant follows its parent on the same samples."""
+
+    parent: str
+    samples: int
+    top1_agreement: float | None  # None for regression outputs
+    max_abs_diff: float
+    mean_abs_diff: float
+
+
+@dataclass
+class AccuracyReport:
+    """A variant on its task's validation data, on one runtime."""
+
+    runtime: str
+    provider: str
+    dataset: str
+    task: str  # "classification" or "regression"
+    samples: int
+    top1: float | None = None
+    loss: float | None = None  # mean cross-entropy (classification)
+    mse: float | None = None  # regression
+    agreement: Agreement | None = None
+
+
+@dataclass
+class Metrics:
+    """All measurements of one variant; missing parts were not measured (not zero)."""
+
+    facts: ModelFacts | None = None
+    environment: dict[str, Any] | None = None
+    latency: dict[str, LatencyReport] = field(default_factory=dict)  # by runtime
+    accuracy: dict[str, AccuracyReport] = field(default_factory=dict)  # by runtime
+    export: dict[str, Any] | None = None  # ExportReport.to_json()
+
+    def merge(self, other: Metrics) -> Metrics:
+        """Newer measurements replace older ones of the same kind and runtime."""
+        return Metrics(
+            facts=other.facts or self.facts,
+            environment=other.environment or self.environment,
+            latency={**self.latency, **other.latency},
+            accuracy={**self.accuracy, **other.accuracy},
+            export=other.export or self.export,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return _clean(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Metrics:
+        """Rebuild from ``to_json()`` output; unknown keys (newer files) are ignored."""
+        data = data or {}
+        return cls(
+            facts=_build(ModelFacts, data.get("facts")),
+            environment=data.get("environment"),
+            latency={k: _latency(v) for k, v in (data.get("latency") or {}).items()},
+            accuracy={k: _accuracy(v) for k, v in (data.get("accuracy") or {}).items()},
+            export=data.get("export"),
+        )
+
+
+def store_metrics(variant: Any, metrics: Metrics) -> Metrics:
+    """Merge ``metrics`` into ``variant.metrics`` (a plain dict, saved in project.json)."""
+    merged = Metrics.from_json(variant.metrics).merge(metrics)
+    variant.metrics = merged.to_json()
+    return merged
+
+
+def summary_rows(metrics: dict[str, Any] | Metrics) -> list[tuple[str, str]]:
+    """(label, value) rows for the inspector's Metrics section, in reading order."""
+    m = metrics if isinstance(metrics, Metrics) else Metrics.from_json(metrics)
+    rows: list[tuple[str, str]] = []
+    if m.facts:
+        f = m.facts
+        rows += [
+            ("file size", human_bytes(f.file_size) if f.file_size else "—"),
+            ("weights", human_bytes(f.weights_bytes)),
+            ("parameters", f"{f.parameters:,}"),
+            ("MACs (batch 1)", human_count(f.macs) if f.macs is not None else "—"),
+            ("sparsity", f"{f.sparsity:.1%}"),
+        ]
+    for runtime, report in m.latency.items():
+        label = f"{runtime} ({report.provider})"
+        for point in report.batches:
+            s = point.latency
+            rows.append(
+                (
+                    f"latency {label} b{point.batch}",
+                    f"p50 {s.p50_ms:.3f} ms, p90 {s.p90_ms:.3f}, p99 {s.p99_ms:.3f}, "
+                    f"{point.samples_per_s:,.1f}/s",
+                )
+            )
+        if report.peak_rss_bytes:
+            rows.append((f"peak RSS {runtime}", human_bytes(report.peak_rss_bytes)))
+        if report.cuda_max_allocated_bytes:
+            rows.append((f"CUDA peak {runtime}", human_bytes(report.cuda_max_allocated_bytes)))
+    for runtime, acc in m.accuracy.items():
+        if acc.top1 is not None:
+            text = f"top-1 {acc.top1:.2%}, loss {acc.loss:.4f}"
+        else:
+            text = f"MSE {acc.mse:.5g}"
+        rows.append((f"accuracy {runtime} ({acc.dataset}, {acc.samples})", text))
+        if acc.agreement is not None:
+            a = acc.agreement
+            agree = f"top-1 {a.top1_agreement:.2%}, " if a.top1_agreement is not None else ""
+            rows.append((f"vs {a.parent} ({runtime})", f"{agree}max |Δ| {a.max_abs_diff:.3g}"))
+    if m.export:
+        parity = m.export.get("parity") or {}
+        verdict = "passed" if parity.get("passed") else "FAILED"
+        rows.append(
+            (
+                "export",
+                f"{m.export.get('path')} (parity {verdict}, "
+                f"max |Δ| {parity.get('max_abs_diff', float('nan')):.3g})",
+            )
+        )
+    return rows
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN/inf: they become null rather than an invalid file."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _build(kind: type, data: dict[str, Any] | None) -> Any:
+    if data is None:
+        return None
+    names = {f.name for f in dataclasses.fields(kind)}
+    return kind(**{k: v for k, v in data.items() if k in names})
+
+
+def _latency(data: dict[str, Any]) -> LatencyReport:
+    report = _build(LatencyReport, data)
+    report.batches = [
+        BatchLatency(b["batch"], _build(LatencyStats, b["latency"]), b["samples_per_s"])
+        for b in data.get("batches", [])
+    ]
+    profile = data.get("profile")
+    if profile is not None:
+        table = _build(ProfileTable, profile)
+        table.nodes = [_build(NodeTime, n) for n in profile.get("nodes", [])]
+        table.op_types = [_build(OpTypeTime, o) for o in profile.get("op_types", [])]
+        report.profile = table
+    return report
+
+
+def _accuracy(data: dict[str, Any]) -> AccuracyReport:
+    report = _build(AccuracyReport, data)
+    report.agreement = _build(Agreement, data.get("agreement"))
+    return report

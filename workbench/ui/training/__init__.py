@@ -1,0 +1,1 @@
+"""The Training tab: settings form, run controls and live curves."""

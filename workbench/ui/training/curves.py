@@ -1,0 +1,320 @@
+"""Live training curves: loss per step, validation loss and accuracy per epoch, learning rate.
+
+Every curve is a PlotDataItem made once and fed growing arrays with ``setData``
+(``autoDownsample`` + ``clipToView``), so a redraw costs the same at 100 or 100,000
+steps; pyqtgraph's own downsampling does the heavy part. Smoothing is a debiased EMA
+(TensorBoard's) extended incrementally as points arrive.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+RAW = "#9ab8d8"
+SMOOTH = "#1f5fa8"
+TRAIN = "#e07b1a"
+VAL = "#1f5fa8"
+LR = "#2e8b57"
+PLANNED = "#b8d8c4"
+EARLIER = "#a0a0a0"
+ENVELOPE_BUCKETS = 600
+MAX_OVERLAYS = 5
+
+
+def ema(values: np.ndarray, weight: float, state: tuple[float, int] = (0.0, 0)) -> tuple:
+    """Debiased exponential moving average of ``values`` continuing from ``state``.
+
+    Returns (smoothed, new state). Vectorised in blocks: within a block the recurrence
+    ``r_k = w r_{k-1} + (1 - w) x_k`` is a scaled cumulative sum; the block length keeps
+    ``w**-k`` below 1e30 so float64 stays exact enough.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    raw, count = state
+    if weight <= 0.0 or len(values) == 0:
+        return values.copy(), (float(values[-1]) if len(values) else raw, count + len(values))
+    block = int(min(1024, max(1, 30 / -math.log10(weight))))
+    out = np.empty_like(values)
+    for start in range(0, len(values), block):
+        x = values[start : start + block]
+        k = np.arange(len(x))
+        inverse = weight ** (-k.astype(np.float64))
+        raws = weight ** (k + 1) * raw + (1 - weight) * weight**k * np.cumsum(x * inverse)
+        steps = count + start + k + 1
+        out[start : start + block] = raws / (1 - weight**steps)
+        raw = float(raws[-1])
+    return out, (raw, count + len(values))
+
+
+def envelope(x: np.ndarray, y: np.ndarray, buckets: int = ENVELOPE_BUCKETS) -> tuple:
+    """(centres, minima, maxima) of ``y`` over about ``buckets`` equal runs of points."""
+    size = max(1, math.ceil(len(y) / buckets))
+    whole = len(y) // size * size
+    xs, lo, hi = [], [], []
+    if whole:
+        xs.append(x[:whole].reshape(-1, size).mean(axis=1))
+        lo.append(y[:whole].reshape(-1, size).min(axis=1))
+        hi.append(y[:whole].reshape(-1, size).max(axis=1))
+    if whole < len(y):
+        xs.append([x[whole:].mean()])
+        lo.append([y[whole:].min()])
+        hi.append([y[whole:].max()])
+    if not xs:
+        return np.empty(0), np.empty(0), np.empty(0)
+    return np.concatenate(xs), np.concatenate(lo), np.concatenate(hi)
+
+
+class Series:
+    """A growing float64 array with amortised appends (capacity doubles)."""
+
+    def __init__(self) -> None:
+        self._data = np.empty(1024)
+        self.size = 0
+
+    def extend(self, values: Any) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        needed = self.size + len(values)
+        if needed > len(self._data):
+            grown = np.empty(max(needed, 2 * len(self._data)))
+            grown[: self.size] = self._data[: self.size]
+            self._data = grown
+        self._data[self.size : needed] = values
+        self.size = needed
+
+    def clear(self) -> None:
+        self.size = 0
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[: self.size]
+
+
+def _pen(colour: str, width: float = 1.5, style: Any = Qt.PenStyle.SolidLine) -> Any:
+    return pg.mkPen(colour, width=width, style=style)
+
+
+def _curve(plot: Any, colour: str, width: float = 1.5, name: str | None = None, **kw: Any) -> Any:
+    item = pg.PlotDataItem(
+        pen=_pen(colour, width, kw.pop("style", Qt.PenStyle.SolidLine)), name=name, **kw
+    )
+    item.setDownsampling(auto=True, method="peak")
+    item.setClipToView(True)
+    plot.addItem(item)
+    return item
+
+
+class TrainingCurves(QWidget):
+    """Four plots: step loss (raw + smoothed or min/max envelope), epoch loss, accuracy, LR."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("training-curves")
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        self.loss_plot = self._plot("Training loss", "step", "loss")
+        self.epoch_plot = self._plot("Loss per epoch", "epoch", "loss")
+        self.acc_plot = self._plot("Accuracy per epoch", "epoch", "accuracy")
+        self.lr_plot = self._plot("Learning rate", "step", "lr")
+        layout.addWidget(self.loss_plot, 0, 0, 1, 3)
+        layout.addWidget(self.epoch_plot, 1, 0)
+        layout.addWidget(self.acc_plot, 1, 1)
+        layout.addWidget(self.lr_plot, 1, 2)
+        layout.setRowStretch(0, 3)
+        layout.setRowStretch(1, 2)
+        self.acc_plot.setYRange(0, 1, padding=0.02)
+        self.acc_plot.getAxis("left").setTickSpacing(0.1, 0.05)
+
+        lp = self.loss_plot
+        self.overlays: list[Any] = []
+        self.raw = _curve(lp, RAW, 1.0, "raw")
+        self.smooth = _curve(lp, SMOOTH, 2.2, "smoothed")
+        self.env_low = pg.PlotDataItem(pen=_pen(SMOOTH, 1.0))
+        self.env_high = pg.PlotDataItem(pen=_pen(SMOOTH, 1.0))
+        self.env_fill = pg.FillBetweenItem(
+            self.env_low, self.env_high, brush=pg.mkBrush(31, 95, 168, 70)
+        )
+        for item in (self.env_fill, self.env_low, self.env_high):
+            lp.addItem(item)
+        self.train_epoch = _curve(
+            self.epoch_plot,
+            TRAIN,
+            2.0,
+            "train",
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=TRAIN,
+            symbolPen=None,
+        )
+        self.val_epoch = _curve(
+            self.epoch_plot,
+            VAL,
+            2.0,
+            "validation",
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=VAL,
+            symbolPen=None,
+        )
+        self.train_acc = _curve(
+            self.acc_plot,
+            TRAIN,
+            2.0,
+            "train",
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=TRAIN,
+            symbolPen=None,
+        )
+        self.val_acc = _curve(
+            self.acc_plot,
+            VAL,
+            2.0,
+            "validation",
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=VAL,
+            symbolPen=None,
+        )
+        self.planned = _curve(self.lr_plot, PLANNED, 3.0, "planned")
+        self.lr = _curve(self.lr_plot, LR, 1.8, "actual")
+
+        self.steps, self.losses, self.lrs, self.smoothed = Series(), Series(), Series(), Series()
+        self.epochs = {
+            k: Series() for k in ("epoch", "train_loss", "val_loss", "train_acc", "val_acc")
+        }
+        self.weight = 0.6
+        self.mode = "smooth"  # smooth | envelope | raw
+        self._ema_state: tuple[float, int] = (0.0, 0)
+        self._earlier: list[dict[str, Any]] = []
+        self.show_earlier = True
+        self._apply_mode()
+
+    def _plot(self, title: str, x: str, y: str) -> Any:
+        plot = pg.PlotWidget(background="w")
+        item = plot.getPlotItem()
+        item.setTitle(f"<span style='color:#333;font-size:10pt'>{title}</span>")
+        item.setLabel("bottom", x)
+        item.showGrid(x=True, y=True, alpha=0.15)
+        item.addLegend(offset=(-8, 8), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 200))
+        for axis in ("left", "bottom"):
+            item.getAxis(axis).setTextPen("#555")
+            item.getAxis(axis).setPen("#999")
+        item.setMenuEnabled(False)
+        return plot
+
+    # -- data -------------------------------------------------------------------------
+
+    def reset(
+        self, planned_lrs: list[float] | None = None, history: dict | None = None, epochs: int = 0
+    ) -> None:
+        """Empty every curve; draw the planned learning rate and a resumed run's past."""
+        if epochs:
+            for plot in (self.epoch_plot, self.acc_plot):
+                plot.setXRange(0.5, epochs + 0.5, padding=0)
+        for series in (self.steps, self.losses, self.lrs, self.smoothed, *self.epochs.values()):
+            series.clear()
+        self._ema_state = (0.0, 0)
+        planned = np.asarray(planned_lrs or [], dtype=np.float64)
+        self.planned.setData(np.arange(1, len(planned) + 1), planned)
+        if history and history.get("steps"):
+            self.add_steps(history["steps"], history["losses"], history["lrs"])
+            for record in history.get("epochs", []):
+                self.add_epoch(record)
+        self.redraw()
+
+    def add_steps(self, steps: Any, losses: Any, lrs: Any) -> None:
+        self.steps.extend(steps)
+        self.losses.extend(losses)
+        self.lrs.extend(lrs)
+        smoothed, self._ema_state = ema(np.asarray(losses, float), self.weight, self._ema_state)
+        self.smoothed.extend(smoothed)
+
+    def add_epoch(self, record: dict[str, Any]) -> None:
+        nan = float("nan")
+        self.epochs["epoch"].extend([record["epoch"]])
+        self.epochs["train_loss"].extend([record["train_loss"]])
+        self.epochs["train_acc"].extend([record["train_accuracy"]])
+        self.epochs["val_loss"].extend([nan if record["val_loss"] is None else record["val_loss"]])
+        self.epochs["val_acc"].extend(
+            [nan if record["val_accuracy"] is None else record["val_accuracy"]]
+        )
+
+    def set_earlier_runs(self, histories: list[dict[str, Any]]) -> None:
+        """Overlay earlier runs of the variant (the newest ``MAX_OVERLAYS``), faint."""
+        self._earlier = histories[-MAX_OVERLAYS:]
+        for plot, item in self.overlays:
+            plot.removeItem(item)
+        self.overlays = []
+        dash = Qt.PenStyle.DashLine
+        for index, history in enumerate(self._earlier):
+            steps = np.asarray(history.get("steps", []), float)
+            losses = np.asarray(history.get("losses", []), float)
+            label = "earlier runs" if index == 0 else None
+            loss_item = _curve(self.loss_plot, EARLIER, 1.2, label, style=dash)
+            loss_item.setData(steps, ema(losses, self.weight)[0] if len(losses) else losses)
+            epochs = history.get("epochs", [])
+            acc_item = _curve(self.acc_plot, EARLIER, 1.2, label, style=dash)
+            acc_item.setData(
+                [r["epoch"] for r in epochs],
+                [float("nan") if r["val_accuracy"] is None else r["val_accuracy"] for r in epochs],
+            )
+            for item in (loss_item, acc_item):
+                item.setZValue(-10)
+            self.overlays += [(self.loss_plot, loss_item), (self.acc_plot, acc_item)]
+        self.set_show_earlier(self.show_earlier)
+
+    def set_show_earlier(self, shown: bool) -> None:
+        self.show_earlier = shown
+        for _, item in self.overlays:
+            item.setVisible(shown)
+
+    # -- view -------------------------------------------------------------------------
+
+    def set_smoothing(self, weight: float) -> None:
+        self.weight = min(max(weight, 0.0), 0.999)
+        self.smoothed.clear()
+        smoothed, self._ema_state = ema(self.losses.values, self.weight)
+        self.smoothed.extend(smoothed)
+        if self._earlier:
+            self.set_earlier_runs(self._earlier)
+        self.redraw()
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self._apply_mode()
+        self.redraw()
+
+    def _apply_mode(self) -> None:
+        self.smooth.setVisible(self.mode == "smooth")
+        for item in (self.env_fill, self.env_low, self.env_high):
+            item.setVisible(self.mode == "envelope")
+        self.raw.setOpacity(0.35 if self.mode == "envelope" else 1.0)
+
+    def set_log(self, x: bool, y: bool) -> None:
+        """Log axes: x for the step plots, y for the loss plots and learning rate."""
+        self.loss_plot.setLogMode(x=x, y=y)
+        self.lr_plot.setLogMode(x=x, y=y)
+        self.epoch_plot.setLogMode(x=False, y=y)
+
+    def redraw(self) -> None:
+        """Feed every curve its arrays (called at most ~30 times a second)."""
+        steps = self.steps.values
+        self.raw.setData(steps, self.losses.values)
+        if self.mode == "smooth":
+            self.smooth.setData(steps, self.smoothed.values)
+        elif self.mode == "envelope":
+            centres, low, high = envelope(steps, self.losses.values)
+            self.env_low.setData(centres, low)
+            self.env_high.setData(centres, high)
+        self.lr.setData(steps, self.lrs.values)
+        e = {k: s.values for k, s in self.epochs.items()}
+        self.train_epoch.setData(e["epoch"], e["train_loss"])
+        self.val_epoch.setData(e["epoch"], e["val_loss"], connect="finite")
+        self.train_acc.setData(e["epoch"], e["train_acc"])
+        self.val_acc.setData(e["epoch"], e["val_acc"], connect="finite")

@@ -1,0 +1,131 @@
+"""Menu actions on the selected variant: benchmark, evaluate, export, add a trained child.
+
+Kept apart from main_window.py so the window stays assembly; each action runs its core
+function through the window's TaskRunner and reports into the status bar and inspector.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QFileDialog
+
+from workbench.core.inspection import Inspection
+
+if TYPE_CHECKING:
+    from workbench.ui.main_window import MainWindow
+
+
+class VariantActions:
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+
+    def _progress(self, _fraction: float | None, message: str) -> None:
+        self.window.task_label.setText(message)
+
+    def _failed(self, title: str):
+        def show(error: BaseException) -> None:
+            self.window._set_busy(None)
+            self.window.show_error(title, error)
+
+        return show
+
+    def _refresh(self, message: str) -> None:
+        window = self.window
+        window._set_busy(None)
+        if window.current is not None:
+            inspection = window.inspections.get(window.current.id)
+            window.inspector.show_variant(
+                window.project, window.current, inspection.summary if inspection else None
+            )
+        window.statusBar().showMessage(message, 8000)
+
+    def benchmark(self) -> None:
+        from workbench.ui.measure_actions import start_benchmark
+
+        variant = self.window.current
+        if variant is None:
+            return
+        self.window._set_busy(f"Benchmarking {variant.name}…")
+        start_benchmark(
+            self.window.tasks,
+            variant,
+            lambda _metrics: self._refresh(f"Benchmarked {variant.name}"),
+            self._failed("Benchmark"),
+            on_progress=self._progress,
+            on_cancelled=lambda: self.window._set_busy(None),
+        )
+
+    def evaluate(self) -> None:
+        from workbench.ui.measure_actions import start_evaluation
+
+        variant = self.window.current
+        if variant is None:
+            return
+        parent = self.window.project.variants.get(variant.parent) if variant.parent else None
+        self.window._set_busy(f"Evaluating {variant.name}…")
+        start_evaluation(
+            self.window.tasks,
+            variant,
+            lambda _report: self._refresh(f"Evaluated {variant.name}"),
+            self._failed("Evaluate"),
+            parent=parent,
+            on_progress=self._progress,
+            on_cancelled=lambda: self.window._set_busy(None),
+        )
+
+    def export(self) -> None:
+        from workbench.ui.measure_actions import start_export
+
+        variant = self.window.current
+        if variant is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Export ONNX", f"{variant.name}.onnx", "ONNX (*.onnx)"
+        )
+        if not path:
+            return
+        self.window._set_busy(f"Exporting {variant.name}…")
+        start_export(
+            self.window.tasks,
+            variant,
+            Path(path),
+            lambda report: self._refresh(f"Exported {variant.name} to {path}"),
+            self._failed("Export ONNX"),
+            on_progress=self._progress,
+            on_cancelled=lambda: self.window._set_busy(None),
+        )
+
+    def add_trained(self, run: Any) -> None:
+        """A finished training run becomes a child variant of the one it trained."""
+        from workbench.core import graph as graph_model
+
+        window = self.window
+        parent = window.project.variants.get(run.key)
+        parent_inspection = window.inspections.get(run.key)
+        if parent is None or parent_inspection is None:
+            return
+        loaded = dataclasses.replace(
+            parent_inspection.loaded, module=run.result.model, exported_program=None, notes=[]
+        )
+
+        def describe() -> Inspection:
+            built = graph_model.from_model(loaded)
+            return Inspection(loaded, built, graph_model.summarize(built, loaded))
+
+        def added(inspection: Inspection) -> None:
+            variant = window.project.add_child(
+                parent,
+                f"{parent.name} ({run.kind})",
+                {"pass": run.kind, "config": dataclasses.asdict(run.result.config)}
+                if dataclasses.is_dataclass(run.result.config)
+                else {"pass": run.kind},
+                metrics=dict(run.result.metrics),
+                artifacts={k: str(v) for k, v in run.paths.items()},
+            )
+            variant.loaded = loaded
+            window.add_variant_item(variant, inspection)
+
+        window.tasks.start(describe, added, self._failed("Add trained variant"))
