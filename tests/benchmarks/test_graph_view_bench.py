@@ -165,5 +165,5 @@ def test_ten_thousand_nodes(qtbot, widget) -> None:
     )
     print(f"  boxes on the canvas: {widget.visible_box_count()}")
     assert widget.visible_box_count() == len(graph.nodes) + 2  # + the input and output
-    assert max(ratios) <= limit(1.0, 1.5)  # load on a shared machine: see bench_limits.py
+    assert max(ratios) <= limit(1.0, 2.5)  # load on a shared machine: see bench_limits.py
     assert times[1] / times[0] < 10
