@@ -1,0 +1,1 @@
+"""One QWizard per pass family (pruning, quantization, distillation) on a shared base."""
