@@ -31,7 +31,7 @@ def _wizard(qtbot, job, results: list) -> tuple[PassWizard, ExplainedChoicePage,
 
 
 def test_choice_page_has_its_default_and_changes(qtbot) -> None:
-    _wizard_, choice, _run = _wizard(qtbot, lambda ctx: 1, [])
+    _w, choice, _run = _wizard(qtbot, lambda ctx: 1, [])
     assert choice.value() == "slow"
     choice.buttons["fast"].click()
     assert choice.value() == "fast"
