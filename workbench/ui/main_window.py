@@ -36,6 +36,7 @@ from workbench.ui.settings import open_settings, recent_files, remember_file
 from workbench.ui.structure_view import StructureView
 from workbench.ui.training.training_tab import TrainingTab
 from workbench.ui.variant_actions import VariantActions
+from workbench.ui.wizards import WIZARDS
 from workbench.ui.workers import TaskRunner
 
 DEMO_SOURCE = "zoo:digits_cnn"
@@ -142,6 +143,13 @@ class MainWindow(QMainWindow):
         model_menu.addAction(self._action("&Benchmark", self.actions.benchmark, "Ctrl+B"))
         model_menu.addAction(self._action("&Evaluate", self.actions.evaluate, "Ctrl+E"))
         model_menu.addAction(self._action("Export &ONNX…", self.actions.export, "Ctrl+Shift+E"))
+
+        compress_menu = self.menuBar().addMenu("&Compress")
+        for text, reference in WIZARDS:
+            compress_menu.addAction(
+                self._action(text, lambda _=False, r=reference: self.actions.open_wizard(r))
+            )
+        compress_menu.setEnabled(bool(WIZARDS))
 
         view_menu = self.menuBar().addMenu("&View")
         for dock in self.findChildren(QDockWidget):

@@ -1,4 +1,4 @@
-"""Menu actions on the selected variant: benchmark, evaluate, export, add a trained child.
+"""Menu actions on the selected variant: benchmark, evaluate, export, wizards, new children.
 
 Kept apart from main_window.py so the window stays assembly; each action runs its core
 function through the window's TaskRunner and reports into the status bar and inspector.
@@ -100,8 +100,6 @@ class VariantActions:
 
     def add_trained(self, run: Any) -> None:
         """A finished training run becomes a child variant of the one it trained."""
-        from workbench.core import graph as graph_model
-
         window = self.window
         parent = window.project.variants.get(run.key)
         parent_inspection = window.inspections.get(run.key)
@@ -110,6 +108,63 @@ class VariantActions:
         loaded = dataclasses.replace(
             parent_inspection.loaded, module=run.result.model, exported_program=None, notes=[]
         )
+        config = run.result.config
+        self.add_child(
+            parent,
+            loaded,
+            name=f"{parent.name} ({run.kind})",
+            step={"pass": run.kind, "config": dataclasses.asdict(config)}
+            if dataclasses.is_dataclass(config)
+            else {"pass": run.kind},
+            metrics=dict(run.result.metrics),
+            artifacts={k: str(v) for k, v in run.paths.items()},
+        )
+
+    def open_wizard(self, reference: str) -> None:
+        """Open a compression wizard ("module:Class") on the selected variant."""
+        from workbench.core.registry import resolve
+
+        window = self.window
+        variant = window.current
+        inspection = window.inspections.get(variant.id) if variant is not None else None
+        if variant is None or inspection is None:
+            window.statusBar().showMessage("Open a model first", 5000)
+            return
+        try:
+            wizard_class = resolve(reference)
+            wizard = wizard_class(inspection.loaded, window.tasks, parent=window)
+        except Exception as exc:  # a wizard that cannot start is a dialog, not a crash
+            window.show_error("Could not start the wizard", exc)
+            return
+        wizard.outcome_ready.connect(lambda outcome: self.add_outcome(variant, outcome))
+        wizard.setModal(False)
+        wizard.show()
+
+    def add_outcome(self, parent: Any, outcome: Any) -> None:
+        """A finished wizard's model becomes a child variant of the one it started from."""
+        self.add_child(
+            parent,
+            outcome.model,
+            name=outcome.name,
+            step=outcome.step,
+            metrics=dict(outcome.metrics),
+            artifacts=dict(outcome.artifacts),
+        )
+
+    def add_child(
+        self,
+        parent: Any,
+        loaded: Any,
+        *,
+        name: str,
+        step: dict[str, Any],
+        metrics: dict[str, Any],
+        artifacts: dict[str, str],
+    ) -> None:
+        """Describe ``loaded`` in a worker, then record it as a child of ``parent``."""
+        from workbench.core import graph as graph_model
+
+        window = self.window
 
         def describe() -> Inspection:
             built = graph_model.from_model(loaded)
@@ -118,14 +173,13 @@ class VariantActions:
         def added(inspection: Inspection) -> None:
             variant = window.project.add_child(
                 parent,
-                f"{parent.name} ({run.kind})",
-                {"pass": run.kind, "config": dataclasses.asdict(run.result.config)}
-                if dataclasses.is_dataclass(run.result.config)
-                else {"pass": run.kind},
-                metrics=dict(run.result.metrics),
-                artifacts={k: str(v) for k, v in run.paths.items()},
+                name,
+                step,
+                framework=loaded.framework,
+                metrics=metrics,
+                artifacts=artifacts,
             )
             variant.loaded = loaded
             window.add_variant_item(variant, inspection)
 
-        window.tasks.start(describe, added, self._failed("Add trained variant"))
+        window.tasks.start(describe, added, self._failed(f"Add {name}"))
