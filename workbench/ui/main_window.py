@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         model_menu.addAction(self._action("&Benchmark", self.actions.benchmark, "Ctrl+B"))
         model_menu.addAction(self._action("&Evaluate", self.actions.evaluate, "Ctrl+E"))
         model_menu.addAction(self._action("Export &ONNX…", self.actions.export, "Ctrl+Shift+E"))
+        model_menu.addAction(self._action("Export &Recipe…", self.actions.export_recipe))
 
         compress_menu = self.menuBar().addMenu("&Compress")
         for text, reference in WIZARDS:

@@ -98,6 +98,33 @@ class VariantActions:
             on_cancelled=lambda: self.window._set_busy(None),
         )
 
+    def export_recipe(self, path: str | None = None) -> None:
+        """Write the steps that made the selected variant as a recipe (YAML)."""
+        from workbench.core.project import atomic_write_text
+        from workbench.core.recipe import recipe_from_lineage
+
+        window = self.window
+        variant = window.current
+        if variant is None:
+            return
+        try:
+            recipe = recipe_from_lineage(window.project, variant.id)
+        except Exception as exc:  # a root variant, or one made before steps were recorded
+            window.show_error("Export recipe", exc)
+            return
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                window, "Export Recipe", f"{variant.name}.yaml", "Recipe (*.yaml *.yml)"
+            )
+            if not path:
+                return
+        # Small text, written at once: no worker needed for this one.
+        atomic_write_text(Path(path), recipe.to_yaml())
+        window.statusBar().showMessage(
+            f"Wrote {len(recipe.steps)} steps to {path}; replay: workbench run {path} --out DIR",
+            10000,
+        )
+
     def add_trained(self, run: Any) -> None:
         """A finished training run becomes a child variant of the one it trained."""
         window = self.window

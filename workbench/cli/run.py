@@ -1,0 +1,139 @@
+"""`workbench run RECIPE.yaml --model M --out DIR`: replay a recipe headless."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from workbench.cli.arguments import add_model_arguments
+from workbench.cli.bench import stderr_progress
+from workbench.cli.help import ManPageFormatter
+
+ORDER = 85
+
+EPILOG = """\
+A recipe is YAML: a list of steps, each a pass (`workbench passes` lists them, with
+`train` for the training engine) and its settings. Every step is checked before the
+first one runs; an error names the file and line. Each step's result is written to
+DIR/NN-PASS/ (model.pt and/or model.onnx, variant.json), the recipe as replayed to
+DIR/recipe.yaml, and a summary table to DIR/summary.md.
+
+example recipe:
+  recipe: 1
+  model: zoo:digits_cnn
+  data: digits
+  steps:
+    - pass: train
+      config: {epochs: 3}
+    - pass: random-prune
+      config: {amount: 0.5}
+
+examples:
+  workbench run prune.yaml --out runs/prune
+  workbench run prune.yaml --model zoo:digits_cnn --data digits --out runs/again
+  workbench run prune.yaml --check          validate only; nothing runs
+"""
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="replay a recipe (YAML list of steps) headless and write every variant",
+        description="Replay a recipe: each step (training or a compression pass) runs on "
+        "the previous step's result; every variant is written to the output folder.",
+        epilog=EPILOG,
+        formatter_class=ManPageFormatter,
+    )
+    parser.add_argument("recipe", help="the recipe file (YAML)")
+    add_model_arguments(parser, nargs="?")
+    parser.add_argument("--data", help="data for steps that need it (overrides the recipe's)")
+    parser.add_argument("--out", help="folder for the variants (required unless --check)")
+    parser.add_argument("--check", action="store_true", help="validate the recipe and stop")
+    parser.add_argument("--json", action="store_true", help="print the steps' metrics as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.core.context import RunContext
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.io import load
+    from workbench.core.recipe import read_recipe, run_recipe, validate_recipe
+
+    recipe = read_recipe(Path(args.recipe))
+    validate_recipe(recipe)
+    source = args.model or recipe.model
+    if args.check:
+        print(f"{args.recipe}: {len(recipe.steps)} steps, all valid")
+        return 0
+    if not source:
+        raise WorkbenchError("name the model: --model M, or 'model:' in the recipe")
+    if not args.out:
+        raise WorkbenchError("name the output folder with --out DIR")
+    loaded = load(source, arch=args.arch, trust=args.trust, shapes=dict(args.shape or []))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+
+    def write(outcome: Any) -> None:
+        rows.append(_write_step(outcome, out, source, loaded.arch))
+        print(f"step {outcome.index + 1} ({outcome.pass_name}): wrote {rows[-1]['folder']}")
+
+    ctx = RunContext(seed=recipe.seed, progress=stderr_progress(True))
+    run_recipe(recipe, loaded, data=args.data, ctx=ctx, on_step=write)
+    from workbench.core.project import atomic_write_text
+
+    recipe.model = source
+    recipe.data = args.data or recipe.data
+    atomic_write_text(out / "recipe.yaml", recipe.to_yaml())
+    atomic_write_text(out / "summary.md", _summary(rows))
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        print(f"wrote {len(rows)} variants, recipe.yaml and summary.md to {out}")
+    return 0
+
+
+def _write_step(outcome: Any, out: Path, source: str, arch: str | None) -> dict[str, Any]:
+    from workbench.core.variant_folder import write_model_files, write_variant_record
+
+    folder = out / f"{outcome.index + 1:02d}-{outcome.pass_name}"
+    paths = write_model_files(outcome.model, folder)
+    record = {
+        "name": f"{arch or Path(source).stem} step {outcome.index + 1} ({outcome.pass_name})",
+        "source": source,
+        "arch": arch,
+        "dataset": outcome.model.dataset,
+        "framework": outcome.model.framework,
+        "step": outcome.step,
+        "metrics": outcome.metrics,
+        "notes": outcome.notes,
+        "artifacts": {kind: path.name for kind, path in paths.items()},
+    }
+    write_variant_record(folder, record)
+    return {
+        "step": outcome.index + 1,
+        "pass": outcome.pass_name,
+        "folder": str(folder),
+        "metrics": outcome.metrics,
+    }
+
+
+def _summary(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of each step's scalar figures."""
+    keys: list[str] = []
+    for row in rows:
+        for key, value in row["metrics"].items():
+            if isinstance(value, (int, float)) and key not in keys:
+                keys.append(key)
+    lines = ["| step | pass | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+    for row in rows:
+        cells = []
+        for key in keys:
+            value = row["metrics"].get(key)
+            cells.append(
+                "—" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+            )
+        lines.append(f"| {row['step']} | {row['pass']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,315 @@
+"""Recipes: the steps that made a variant, as YAML that replays headless.
+
+A recipe is Olive's shape: a list of passes, each with its config::
+
+    recipe: 1
+    model: zoo:resnet_shapes      # optional; `workbench run --model` overrides it
+    data: shapes                  # optional; `--data` overrides it
+    seed: 0
+    steps:
+      - pass: train               # the training engine (settings: workbench train --help)
+        config: {epochs: 3}
+      - pass: random-prune        # any registered pass, built-in or from a plugin
+        config: {amount: 0.5}
+
+Every step is validated before anything runs (``validate_recipe``), and each message
+names the file and the line of the step (``recipe.yaml:9: step 2 (random-prune): ...``).
+``recipe_from_lineage`` writes the chain that made a project's variant, so what was
+done by hand in wizards replays unattended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.core.context import RunContext
+from workbench.core.errors import WorkbenchError
+
+RECIPE_VERSION = 1
+TRAIN_STEP = "train"  # handled by the training engine, not a Pass
+TRAIN_KINDS = ("train", "trained", "fine-tuned", "fine-tune")  # names variants record
+_TOP_KEYS = {"recipe", "model", "data", "seed", "steps"}
+_STEP_KEYS = {"pass", "config", "data", "name"}
+
+
+class RecipeError(WorkbenchError):
+    """A recipe that cannot run as written; the message points at the line."""
+
+
+@dataclass
+class RecipeStep:
+    pass_name: str
+    config: dict[str, Any] = field(default_factory=dict)
+    line: int = 0  # 1-based line of the step in the file (0: not from a file)
+    data: str | None = None  # this step's data, when it differs from the recipe's
+    name: str | None = None  # the variant name to give the result
+
+    def where(self, index: int, source: str) -> str:
+        at = f"{source}:{self.line}: " if self.line else ""
+        return f"{at}step {index + 1} ({self.pass_name})"
+
+
+@dataclass
+class Recipe:
+    steps: list[RecipeStep]
+    model: str | None = None
+    data: str | None = None
+    seed: int = 0
+    source: str = "recipe"  # the file name, for messages
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        document: dict[str, Any] = {"recipe": RECIPE_VERSION}
+        if self.model:
+            document["model"] = self.model
+        if self.data:
+            document["data"] = self.data
+        document["seed"] = self.seed
+        document["steps"] = [
+            {k: v for k, v in (("pass", s.pass_name), ("config", s.config), ("data", s.data)) if v}
+            for s in self.steps
+        ]
+        return yaml.safe_dump(document, sort_keys=False)
+
+
+@dataclass
+class ValidatedStep:
+    step: RecipeStep
+    where: str
+    pass_class: Any  # a Pass subclass, or None for the train step
+    config: Any  # the validated config object
+
+
+def read_recipe(path: Path) -> Recipe:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"cannot read recipe {path}: {exc}") from None
+    return parse_recipe(text, source=path.name)
+
+
+def parse_recipe(text: str, source: str = "recipe") -> Recipe:
+    """Parse YAML into a ``Recipe``, keeping each step's line for later messages."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark is not None else ""
+        raise RecipeError(f"{source}{at}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(document, dict):
+        raise RecipeError(f"{source}: a recipe is a mapping with a 'steps' list")
+    unknown = sorted(set(document) - _TOP_KEYS)
+    if unknown:
+        raise RecipeError(
+            f"{source}: unknown keys {', '.join(unknown)} (known: recipe, model, data, seed, steps)"
+        )
+    version = document.get("recipe", RECIPE_VERSION)
+    if version != RECIPE_VERSION:
+        raise RecipeError(f"{source}: recipe version {version!r}; this workbench reads 1")
+    steps_value = document.get("steps")
+    if not isinstance(steps_value, list) or not steps_value:
+        raise RecipeError(f"{source}: 'steps' must be a non-empty list")
+    lines = _step_lines(root)
+    steps = []
+    for index, item in enumerate(steps_value):
+        line = lines[index] if index < len(lines) else 0
+        at = f"{source}:{line}: step {index + 1}"
+        if not isinstance(item, dict) or not isinstance(item.get("pass"), str):
+            raise RecipeError(f"{at}: each step needs 'pass: NAME'")
+        bad = sorted(set(item) - _STEP_KEYS)
+        if bad:
+            raise RecipeError(f"{at}: unknown keys {', '.join(bad)} (pass, config, data, name)")
+        config = item.get("config") or {}
+        if not isinstance(config, dict):
+            raise RecipeError(f"{at}: 'config' must be a mapping of settings")
+        steps.append(RecipeStep(item["pass"], config, line, item.get("data"), item.get("name")))
+    seed = document.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise RecipeError(f"{source}: seed must be a non-negative whole number")
+    return Recipe(steps, document.get("model"), document.get("data"), seed, source)
+
+
+def _step_lines(root: Any) -> list[int]:
+    """1-based line of each item of the top-level ``steps`` sequence."""
+    import yaml
+
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if key.value == "steps" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def validate_recipe(recipe: Recipe, registry: Any = None) -> list[ValidatedStep]:
+    """Check every step's pass and settings; nothing runs until all are good."""
+    from workbench.core.config_schema import config_from_dict
+    from workbench.core.registry import get_registry
+    from workbench.core.train.config import TrainConfig
+
+    registry = registry or get_registry()
+    validated = []
+    for index, step in enumerate(recipe.steps):
+        where = step.where(index, recipe.source)
+        if step.pass_name in TRAIN_KINDS:
+            try:
+                config = TrainConfig.from_dict(step.config).validate()
+            except (WorkbenchError, TypeError) as exc:
+                raise RecipeError(f"{where}: {exc}") from None
+            validated.append(ValidatedStep(step, where, None, config))
+            continue
+        if step.pass_name not in registry.passes:
+            known = ", ".join([TRAIN_STEP, *registry.passes]) or TRAIN_STEP
+            raise RecipeError(f"{where}: no pass named {step.pass_name!r} (known: {known})")
+        try:
+            pass_class = registry.pass_(step.pass_name).load()
+        except WorkbenchError as exc:
+            raise RecipeError(f"{where}: the pass cannot be loaded: {exc}") from None
+        try:
+            config = config_from_dict(pass_class.config_class, step.config, where=where)
+        except RecipeError:
+            raise
+        except WorkbenchError as exc:  # the message already says where
+            raise RecipeError(exc.message) from None
+        validated.append(ValidatedStep(step, where, pass_class, config))
+    return validated
+
+
+@dataclass
+class StepOutcome:
+    """One replayed step: the model it made and what it measured."""
+
+    index: int
+    pass_name: str
+    model: Any  # LoadedModel
+    metrics: dict[str, Any]
+    notes: list[str]
+    step: dict[str, Any]  # the recipe step as recorded on the variant
+
+
+def run_recipe(
+    recipe: Recipe,
+    model: Any,
+    *,
+    data: str | None = None,
+    ctx: RunContext | None = None,
+    on_step: Callable[[StepOutcome], None] | None = None,
+) -> list[StepOutcome]:
+    """Replay ``recipe`` on ``model`` (a LoadedModel), each step on the previous result.
+
+    ``ctx`` carries progress (a fraction over all steps) and cancel; each step's output
+    is handed to ``on_step`` as soon as it exists, so a caller can write it to disk
+    before the next step starts.
+    """
+    from workbench.core.compress import run_pass
+
+    ctx = ctx or RunContext(seed=recipe.seed)
+    steps = validate_recipe(recipe)
+    outcomes: list[StepOutcome] = []
+    current = model
+    total = len(steps)
+    for index, item in enumerate(steps):
+        ctx.check()
+        step_data = item.step.data or data or recipe.data or current.dataset
+        step_ctx = _step_context(ctx, index, total, item.step.pass_name, step_data)
+        if step_data and current.dataset != step_data:
+            current = dataclasses.replace(current, dataset=step_data)
+        if item.pass_class is None:
+            outcome = _train(item, current, step_data, step_ctx, index)
+        else:
+            result = run_pass(item.pass_class, current, item.config, step_ctx, where=item.where)
+            outcome = StepOutcome(
+                index,
+                item.step.pass_name,
+                result.model,
+                dict(result.metrics),
+                list(result.notes),
+                _recorded(item),
+            )
+        outcomes.append(outcome)
+        if on_step is not None:
+            on_step(outcome)
+        current = outcome.model
+    ctx.report(1.0, f"{total} steps done")
+    return outcomes
+
+
+def _recorded(item: ValidatedStep) -> dict[str, Any]:
+    from workbench.core.config_schema import config_to_dict
+
+    config = item.config.to_dict() if item.pass_class is None else config_to_dict(item.config)
+    step: dict[str, Any] = {"pass": item.step.pass_name, "config": config}
+    if item.step.data:
+        step["data"] = item.step.data
+    return step
+
+
+def _step_context(ctx: RunContext, index: int, total: int, name: str, data: str | None):
+    """The run's context, with progress scaled into this step's share of the whole."""
+
+    def report(fraction: float | None, message: str) -> None:
+        overall = None if fraction is None else (index + fraction) / total
+        ctx.report(overall, f"step {index + 1}/{total} ({name}): {message}")
+
+    extras = dict(ctx.extras)
+    if data:
+        extras["data"] = data
+    return dataclasses.replace(ctx, progress=report, extras=extras)
+
+
+def _train(item: ValidatedStep, model: Any, data: str | None, ctx: RunContext, index: int):
+    from workbench.core.data.resolve import resolve_dataset
+    from workbench.core.train import Trainer
+
+    where = item.where
+    if model.framework != "pytorch" or model.module is None:
+        raise RecipeError(f"{where}: training needs a PyTorch model, not {model.framework}")
+    if not data:
+        raise RecipeError(f"{where}: no data to train on: give the recipe 'data:' or --data")
+    config = item.config
+    dataset = resolve_dataset(data, seed=config.seed, workers=config.loader_workers)
+    trainer = Trainer(model.module, dataset, config, ctx)  # it trains a copy
+    result = trainer.fit()
+    if result.status == "cancelled":
+        from workbench.core.context import Cancelled
+
+        raise Cancelled("cancelled")
+    trained = dataclasses.replace(
+        model, module=result.model, exported_program=None, notes=list(result.notes)
+    )
+    return StepOutcome(
+        index,
+        item.step.pass_name,
+        trained,
+        dict(result.metrics),
+        list(result.notes),
+        _recorded(item),
+    )
+
+
+def recipe_from_lineage(project: Any, variant_id: str) -> Recipe:
+    """The steps from the root of ``variant_id``'s lineage to it, as a recipe."""
+    chain = project.lineage(variant_id)
+    root = chain[0]
+    steps = []
+    for variant in chain[1:]:
+        recorded = variant.step or {}
+        name = recorded.get("pass")
+        if not name:
+            raise RecipeError(f"variant {variant.name!r} does not record the step that made it")
+        if name in TRAIN_KINDS:
+            name = TRAIN_STEP
+        data = recorded.get("data")
+        steps.append(RecipeStep(name, dict(recorded.get("config") or {}), data=data))
+    if not steps:
+        raise RecipeError(f"{root.name} is a root variant: there are no steps to record")
+    return Recipe(steps, model=root.source or None, data=root.dataset)

@@ -1,0 +1,43 @@
+"""A variant written as a folder: its model file and ``variant.json`` (settings, metrics).
+
+What ``workbench run`` writes for each replayed step. A PyTorch model is saved as a
+plain state_dict (``model.pt``: reopen with ``--arch``, no code runs); a model whose
+architecture a step changed (channels removed) is also saved as ``model.onnx`` when
+the step made one, and an ONNX model as ``model.onnx``. Every file is written
+atomically, so an interrupted run leaves whole files or none.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from workbench.core.project import atomic_write_bytes, atomic_write_text
+
+VARIANT_FILE = "variant.json"
+
+
+def write_model_files(loaded: Any, folder: Path) -> dict[str, Path]:
+    """The model's own files in ``folder``: ``model.pt`` and/or ``model.onnx``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    if loaded.module is not None:
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(loaded.module.state_dict(), buffer)
+        paths["torch"] = folder / "model.pt"
+        atomic_write_bytes(paths["torch"], buffer.getvalue())
+    if loaded.onnx_model is not None:
+        paths["onnx"] = folder / "model.onnx"
+        atomic_write_bytes(paths["onnx"], loaded.onnx_model.SerializeToString())
+    return paths
+
+
+def write_variant_record(folder: Path, record: dict[str, Any]) -> Path:
+    """``variant.json`` in ``folder``; ``record`` holds name, step, metrics, artifacts…"""
+    path = folder / VARIANT_FILE
+    atomic_write_text(path, json.dumps({"schema": 1, **record}, indent=2, default=str))
+    return path
