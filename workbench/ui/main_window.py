@@ -32,6 +32,7 @@ from workbench.core.units import human_count
 from workbench.ui.graph_view import GraphWidget
 from workbench.ui.inspector import Inspector
 from workbench.ui.netron_tab import NetronServer, NetronTab, stage_proto
+from workbench.ui.project_actions import ProjectActions
 from workbench.ui.settings import open_settings, recent_files, remember_file
 from workbench.ui.structure_view import StructureView
 from workbench.ui.training.training_tab import TrainingTab
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.training = TrainingTab()
         self.tabs.addTab(self.training, "Training")
         self.actions = VariantActions(self)
+        self.projects = ProjectActions(self)
         self.training.run_finished.connect(self.actions.add_trained)
         self.netron = NetronTab()
         self.tabs.addTab(self.netron, "Netron")
@@ -133,6 +135,15 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addActions([self.open_action, demo])
         self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("Open &Project…", self.projects.open, "Ctrl+Shift+O"))
+        self.save_action = self._action(
+            "&Save Project", self.projects.save, QKeySequence.StandardKey.Save
+        )
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(
+            self._action("Save Project &As…", self.projects.save_as, "Ctrl+Shift+S")
+        )
         file_menu.addSeparator()
         file_menu.addAction(self._action("Export Graph &Image…", self.graph_view.export_dialog))
         file_menu.addSeparator()

@@ -1,0 +1,59 @@
+"""Save Project and Open Project in the app: the tree comes back with its lineage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox, QWizard
+
+from workbench.core.project import PROJECT_FILE
+from workbench.ui.main_window import MainWindow
+from workbench.ui.wizards.any_pass_wizard import AnyPassWizard
+
+
+def _tree(window: MainWindow) -> list[tuple[str, int]]:
+    top = window.variants.topLevelItem(0)
+    return [(top.text(0), top.childCount())] + [
+        (top.child(i).text(0), top.child(i).childCount()) for i in range(top.childCount())
+    ]
+
+
+def test_save_then_open_restores_the_variants_tree(qtbot, main_window, tmp_path: Path) -> None:
+    window = main_window
+    window.open_source("zoo:digits_mlp")
+    qtbot.waitUntil(lambda: window.current is not None, timeout=30_000)
+    window.actions.open_wizard("workbench.ui.wizards.any_pass_wizard:AnyPassWizard")
+    wizard = window.findChild(AnyPassWizard)
+    wizard.pick.picker.select("random-prune")
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.run.done, timeout=30_000)
+    wizard.next()
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    qtbot.waitUntil(lambda: len(window.project.variants) == 2, timeout=30_000)
+    qtbot.waitUntil(lambda: window.variants.topLevelItem(0).childCount() == 1, timeout=10_000)
+    before = _tree(window)
+    ids = set(window.project.variants)
+
+    window.projects.save(str(tmp_path / "proj"))
+    qtbot.waitUntil(lambda: (tmp_path / "proj" / PROJECT_FILE).is_file(), timeout=30_000)
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=30_000)
+    assert window.project.folder == tmp_path / "proj"
+
+    fresh = MainWindow()
+    qtbot.addWidget(fresh)
+    fresh.projects.open(str(tmp_path / "proj"))
+    qtbot.waitUntil(lambda: len(fresh.project.variants) == 2, timeout=30_000)
+    assert set(fresh.project.variants) == ids
+    assert _tree(fresh) == before
+    assert set(fresh.inspections) == ids
+    qtbot.waitUntil(lambda: not fresh.tasks.busy, timeout=30_000)
+    fresh.close()
+
+
+def test_opening_a_broken_project_shows_a_dialog(qtbot, main_window, tmp_path: Path) -> None:
+    (tmp_path / PROJECT_FILE).write_text("{not json")
+    main_window.projects.open(str(tmp_path))
+    qtbot.waitUntil(lambda: main_window.findChild(QMessageBox, "error-dialog") is not None)
+    box = main_window.findChild(QMessageBox, "error-dialog")
+    assert "project.json" in box.text() and "not a readable project file" in box.text()
+    assert (tmp_path / PROJECT_FILE).read_text() == "{not json"

@@ -1,0 +1,94 @@
+"""Saving a project with its models, and opening it again with every variant described.
+
+``project.json`` says what was made (``Project.save``: atomic); each variant's model
+goes into ``variants/<id>/`` beside it (``model.pt`` and/or ``model.onnx``) so the
+folder is whole on its own. A root opened from ``zoo:NAME`` needs no file: it is
+rebuilt from its seed. Opening reads nothing but data: state_dicts with
+``weights_only=True`` paired with the recorded architecture, ONNX through the usual
+safe loader.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from workbench.core.context import RunContext
+from workbench.core.errors import WorkbenchError
+from workbench.core.project import Project, ProjectError
+
+VARIANTS_FOLDER = "variants"
+
+
+def save_project(project: Project, folder: Path, ctx: RunContext | None = None) -> Path:
+    """Write every variant's model that is not yet in ``folder``, then ``project.json``."""
+    from workbench.core.variant_folder import write_model_files
+
+    ctx = ctx or RunContext()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    variants = list(project.variants.values())
+    for index, variant in enumerate(variants):
+        ctx.check()
+        ctx.report(index / max(1, len(variants)), f"saving {variant.name}")
+        if variant.loaded is None or _is_rebuildable(variant) or _inside(variant, folder):
+            continue
+        paths = write_model_files(variant.loaded, folder / VARIANTS_FOLDER / variant.id)
+        variant.artifacts.update(
+            {kind: str(path.relative_to(folder)) for kind, path in paths.items()}
+        )
+    path = project.save(folder)
+    ctx.report(1.0, f"saved {path}")
+    return path
+
+
+def open_project(folder: Path, ctx: RunContext | None = None) -> tuple[Project, dict[str, Any]]:
+    """The project and an ``Inspection`` per variant (graph and summary built)."""
+    from workbench.core.inspection import inspect_model
+
+    ctx = ctx or RunContext()
+    folder = Path(folder)
+    project = Project.open(folder)
+    inspections: dict[str, Any] = {}
+    variants = list(project.variants.values())
+    for index, variant in enumerate(variants):
+        ctx.check()
+        ctx.report(index / max(1, len(variants)), f"opening {variant.name}")
+        source, arch = _model_source(variant, folder)
+        try:
+            inspection = inspect_model(source, arch=arch)
+        except WorkbenchError as exc:
+            raise ProjectError(
+                f"{folder / 'project.json'}: variant {variant.name!r} cannot be opened from "
+                f"{source}: {exc.message}"
+            ) from None
+        variant.loaded = inspection.loaded
+        inspections[variant.id] = inspection
+    ctx.report(1.0, f"opened {project.name}")
+    return project, inspections
+
+
+def _is_rebuildable(variant: Any) -> bool:
+    """A root opened from zoo:NAME: the same seed gives the same weights."""
+    return variant.parent is None and variant.source.startswith("zoo:")
+
+
+def _inside(variant: Any, folder: Path) -> bool:
+    """Its files are already in this project folder (saved before)."""
+    paths = [Path(p) for p in variant.artifacts.values()]
+    return bool(paths) and all(
+        (folder / p).is_file() if not p.is_absolute() else p.is_relative_to(folder) for p in paths
+    )
+
+
+def _model_source(variant: Any, folder: Path) -> tuple[str, str | None]:
+    """Where to read the variant's model from: its saved file, else what it was opened from."""
+    for kind in ("torch", "pytorch", "onnx"):
+        recorded = variant.artifacts.get(kind)
+        if recorded:
+            path = Path(recorded)
+            path = path if path.is_absolute() else folder / path
+            return str(path), variant.arch if kind != "onnx" else None
+    if variant.source:
+        return variant.source, variant.arch
+    raise ProjectError(f"{folder / 'project.json'}: variant {variant.name!r} has no model file")
