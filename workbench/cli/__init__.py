@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not wants_top_level and (first is None or first not in _command_names(parser)):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
+    args.argv = argv  # what was typed: `--nproc N` re-launches it through torchrun
     handler: Callable[[argparse.Namespace], int] = args.handler
     return run_handler(handler, args)
 

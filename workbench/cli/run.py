@@ -51,11 +51,30 @@ def register(commands: Any) -> None:
     parser.add_argument("--data", help="data for steps that need it (overrides the recipe's)")
     parser.add_argument("--out", help="folder for the variants (required unless --check)")
     parser.add_argument("--check", action="store_true", help="validate the recipe and stop")
+    parser.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="run training steps in N processes with DDP (through torchrun); other steps "
+        "run in each process alike and only the first writes",
+    )
     parser.add_argument("--json", action="store_true", help="print the steps' metrics as JSON")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from workbench.core.train import distributed
+
+    if args.nproc is not None and not args.check and not distributed.launched_by_torchrun():
+        return distributed.relaunch(distributed.without_nproc(args.argv), args.nproc)
+    group = distributed.join_group()
+    try:
+        return _replay(args, group is None or group.is_main)
+    finally:
+        distributed.leave_group()
+
+
+def _replay(args: argparse.Namespace, main_process: bool) -> int:
     from workbench.core.context import RunContext
     from workbench.core.errors import WorkbenchError
     from workbench.core.io import load
@@ -77,11 +96,15 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
 
     def write(outcome: Any) -> None:
+        if not main_process:
+            return
         rows.append(_write_step(outcome, out, source, loaded.arch))
         print(f"step {outcome.index + 1} ({outcome.pass_name}): wrote {rows[-1]['folder']}")
 
-    ctx = RunContext(seed=recipe.seed, progress=stderr_progress(True))
+    ctx = RunContext(seed=recipe.seed, progress=stderr_progress(main_process))
     run_recipe(recipe, loaded, data=args.data, ctx=ctx, on_step=write)
+    if not main_process:
+        return 0
     from workbench.core.project import atomic_write_text
 
     recipe.model = source

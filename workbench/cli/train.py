@@ -60,6 +60,13 @@ def register(commands: Any) -> None:
     group.add_argument("--workers", type=int, dest="loader_workers", help="data loader workers")
     group.add_argument("--device", help="auto, cpu, cuda:N or mps")
     group.add_argument("--seed", type=int)
+    group.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train in N processes with DDP (through torchrun; gloo on CPU, NCCL on GPUs); "
+        "a batch size divisible by N gives one process's result",
+    )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.set_defaults(handler=run)
 
@@ -126,12 +133,25 @@ def build_config(args: argparse.Namespace, arch: str | None, dataset: str) -> An
 
 
 def run(args: argparse.Namespace) -> int:
+    from workbench.core.train import distributed
+
+    if args.nproc is not None and not distributed.launched_by_torchrun():
+        return distributed.relaunch(distributed.without_nproc(args.argv), args.nproc)
+    group = distributed.join_group(args.device or "auto")
+    try:
+        return _train(args, group)
+    finally:
+        distributed.leave_group()
+
+
+def _train(args: argparse.Namespace, group: Any) -> int:
     from pathlib import Path
 
     from workbench.core.data.resolve import resolve_dataset
     from workbench.core.errors import WorkbenchError
     from workbench.core.io import load
     from workbench.core.train import TrainControl, Trainer
+    from workbench.core.train.distributed import process_device
     from workbench.core.train.outputs import write_trained_variant
 
     loaded = load(args.model, arch=args.arch, trust=args.trust, shapes=dict(args.shape))
@@ -144,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
     if not data:
         raise WorkbenchError("name the training data with --data (a dataset name or a path)")
     config = build_config(args, loaded.arch, data)
+    config.device = process_device(config.device, group)
+    main_process = group is None or group.is_main
     dataset = resolve_dataset(
         data,
         target=args.target,
@@ -158,13 +180,16 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(
         loaded.module, dataset, config, run_dir=out, resume=args.resume, control=control
     )
-    trainer.subscribe(printer)
+    if main_process:  # one progress line, not one per process
+        trainer.subscribe(printer)
     previous = _stop_on_interrupt(control)
     try:
         result = trainer.fit()
     finally:
         signal.signal(signal.SIGINT, previous)
         printer.end_line()
+    if not main_process:
+        return 0
     if result.status == "cancelled":
         print(
             f"workbench: stopped at step {result.metrics['steps']}; checkpoint kept in "

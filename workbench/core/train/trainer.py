@@ -18,7 +18,7 @@ from typing import Any
 
 from workbench.core.context import RunContext
 from workbench.core.data.dataset import ArrayDataset
-from workbench.core.train import setup
+from workbench.core.train import distributed, setup
 from workbench.core.train.augment import BatchAugment, augmentable
 from workbench.core.train.checkpoints import (
     CHECKPOINT_NAME,
@@ -139,6 +139,9 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model = copy.deepcopy(self.source_model).to(self.device)
         self.model.train()
+        self.group = distributed.current_group()  # None unless launched by torchrun
+        distributed.check_batch(cfg.batch_size, self.group, self.notes)
+        self.step_model = distributed.wrap(self.model, self.device, self.group, self.notes)
         workers = cfg.loader_workers
         self.x, self.y, self.x_val, self.y_val = setup.device_tensors(
             self.dataset, self.device, workers
@@ -224,21 +227,23 @@ class Trainer:
         bounds = [(b * bs, min((b + 1) * bs, self.n_train)) for b in range(self.spe)]
         bounds = bounds[self.step_in_epoch :]
         if self.loader is not None:
-            self.batch_sampler.batches = [self.perm[a:b].tolist() for a, b in bounds]
+            self.batch_sampler.batches = [
+                distributed.shard(self.perm[a:b], self.group).tolist() for a, b in bounds
+            ]
             for xb, yb in self.loader:
                 yield xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
             return
         perm = self.perm.to(self.device)
         x, y = self.x, self.y
         for a, b in bounds:
-            idx = perm[a:b]
+            idx = distributed.shard(perm[a:b], self.group)
             yield x[idx], y[idx]
 
     def _train_epoch(self) -> bool:
         """Train to the end of the epoch; False when stopped on request."""
         import torch
 
-        model, optimizer, scheduler = self.model, self.optimizer, self.scheduler
+        model, optimizer, scheduler = self.step_model, self.optimizer, self.scheduler
         criterion, augment, autocast = self.criterion, self.augment, self.autocast
         scaler = self.scaler
         clip = self.config.grad_clip
@@ -372,6 +377,9 @@ class Trainer:
             self.model, self.x_val, self.y_val, cfg.eval_batch_size, self.autocast
         )
         has_val = len(self.x_val) > 0
+        if self.group is not None:  # each process saw its slice: totals over all of them
+            totals = distributed.sum_across(list(self.sums.values()), self.group)
+            self.sums = dict(zip(self.sums, totals, strict=True))
         samples = max(1, self.sums["samples"])
         improved, stop = self._early_stopping(val_loss, val_acc) if has_val else (True, False)
         self._active += time.perf_counter() - started
@@ -392,7 +400,7 @@ class Trainer:
         self.step_in_epoch = 0
         self.perm = None
         self.sums = {"loss": 0.0, "correct": 0, "samples": 0}
-        if self.checkpoint_path is not None:
+        if self.checkpoint_path is not None and self._writes:
             state = cpu_copy(run_state(self))
             done = self.writer.submit(self.checkpoint_path, state, self.epoch, self.global_step)
             for checkpoint in done:
@@ -416,12 +424,17 @@ class Trainer:
     def _cancelled(self) -> TrainResult:
         for event in self.writer.wait():
             self._emit_checkpoint(event)
-        if self.checkpoint_path is not None:
+        if self.checkpoint_path is not None and self._writes:
             path = write_checkpoint(self.checkpoint_path, cpu_copy(run_state(self)))
             self._emit_checkpoint(Checkpoint(path=path, epoch=self.epoch, step=self.global_step))
         result = self._result("cancelled")
         self._emit(Cancelled(step=self.global_step, checkpoint=self.last_checkpoint, result=result))
         return result
+
+    @property
+    def _writes(self) -> bool:
+        """Only one process of a distributed run writes checkpoints."""
+        return self.group is None or self.group.is_main
 
     def _emit_checkpoint(self, event: Checkpoint) -> None:
         self.last_checkpoint = event.path

@@ -1,0 +1,67 @@
+"""Training in 2 CPU processes (DDP on gloo, through torchrun) gives one process's result."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from workbench.core.train.distributed import shard, without_nproc
+
+ARGS = ["zoo:digits_mlp", "--data", "digits", "--epochs", "2", "--batch-size", "64"]
+
+
+def _workbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("WORKBENCH_DEBUG", "WORLD_SIZE")}
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=cwd,
+    )
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
+    single = _workbench("train", *ARGS, "--out", "single", cwd=tmp_path)
+    assert single.returncode == 0, single.stderr
+    multi = _workbench("train", *ARGS, "--nproc", "2", "--out", "multi", cwd=tmp_path)
+    assert multi.returncode == 0, multi.stderr
+    assert multi.stderr.count("training on cpu") == 1  # one progress line, from rank 0
+    one = torch.load(tmp_path / "single" / "model.pt", weights_only=True)
+    two = torch.load(tmp_path / "multi" / "model.pt", weights_only=True)
+    assert one.keys() == two.keys()
+    for name in one:
+        torch.testing.assert_close(two[name], one[name], rtol=1e-4, atol=1e-5)
+    m1 = json.loads((tmp_path / "single" / "variant.json").read_text())["metrics"]
+    m2 = json.loads((tmp_path / "multi" / "variant.json").read_text())["metrics"]
+    # Epoch totals are summed over both processes, so the figures are the whole data's.
+    assert m2["train_accuracy"] == pytest.approx(m1["train_accuracy"], abs=1e-6)
+    assert m2["val_accuracy"] == pytest.approx(m1["val_accuracy"], abs=1e-6)
+    assert m2["steps"] == m1["steps"]
+
+
+def test_each_process_takes_its_slice_of_the_global_batch() -> None:
+    from workbench.core.train.distributed import ProcessGroup
+
+    batch = torch.arange(10)
+    slices = [shard(batch, ProcessGroup(r, 2, r, "gloo")) for r in (0, 1)]
+    assert slices[0].tolist() == [0, 2, 4, 6, 8] and slices[1].tolist() == [1, 3, 5, 7, 9]
+    assert shard(batch, None) is batch
+
+
+def test_nproc_is_taken_out_of_the_relaunched_command() -> None:
+    assert without_nproc(["train", "m", "--nproc", "2", "--out", "o"]) == [
+        "train",
+        "m",
+        "--out",
+        "o",
+    ]
+    assert without_nproc(["train", "--nproc=4", "m"]) == ["train", "m"]
