@@ -24,6 +24,7 @@ import difflib
 import functools
 import types
 import typing
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
@@ -269,15 +270,22 @@ def validate_config(config: Any, where: str | None = None) -> None:
 
 
 def add_arguments(
-    parser: argparse.ArgumentParser, config_class: type, *, title: str | None = None
+    parser: argparse.ArgumentParser,
+    config_class: type,
+    *,
+    title: str | None = None,
+    skip: Collection[str] = (),
 ) -> None:
     """Add one flag per setting, in a group of their own, as ``--kebab-case`` flags.
 
     bool -> ``--x/--no-x``; choices are listed; lists are comma-separated. Each flag's
-    ``dest`` is the field name, so do not mix two configs with shared names in one parser.
+    ``dest`` is the field name, so do not mix two configs with shared names in one parser
+    (``skip`` leaves out fields another config already added).
     """
     group = parser.add_argument_group(title or f"{config_class.__name__} settings")
     for spec in fields_of(config_class):
+        if spec.name in skip:
+            continue
         help_text = spec.help or spec.label
         if spec.kind == "list":
             help_text += " (comma-separated)"

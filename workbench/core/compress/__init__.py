@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbench.core.compress.base import Pass, PassResult, copy_model, run_pass
+from workbench.core.compress.quantization import QUANTIZATION_PASSES
 
 if TYPE_CHECKING:
     from workbench.core.registry import PassEntry, Registry
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["BUILTIN_PASSES", "Pass", "PassResult", "copy_model", "register_builtins", "run_pass"]
 
 # The built-in passes, as declarations: PassEntry(name, "module:Class", title, description).
-BUILTIN_PASSES: tuple[PassEntry, ...] = ()
+BUILTIN_PASSES: tuple[PassEntry, ...] = (*QUANTIZATION_PASSES,)
 
 
 def register_builtins(registry: Registry) -> None:

@@ -1,0 +1,158 @@
+"""`workbench quantize` as a user runs it: a variant folder, measured; bad input in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import onnx
+import pytest
+
+from workbench.cli import main
+from workbench.core.measure.providers import create_session
+
+
+def quantize(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DEBUG"}
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", "quantize", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_static_writes_a_measured_variant_folder(tmp_path: Path) -> None:
+    out = tmp_path / "int8"
+    done = quantize(
+        "zoo:digits_cnn", "--method", "static", "--samples", "16", "--error-samples", "8",
+        "--data", "digits", "--batch", "1,4", "--seconds", "0.05", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no ORT or torch console noise
+    assert "x smaller" in done.stdout and "per-node error" in done.stdout
+    model = onnx.load(out / "model.onnx")
+    assert any(n.op_type == "QuantizeLinear" for n in model.graph.node)
+    session = create_session(model, device="cpu")
+    assert session.get_inputs()[0].name == "input"
+    record = json.loads((out / "variant.json").read_text())
+    assert record["kind"] == "quantized" and record["artifacts"] == {"onnx": "model.onnx"}
+    assert record["step"]["pass"] == "quantize-static"
+    assert record["step"]["config"]["samples"] == 16
+    assert record["step"]["config"]["calibration"] == "minmax"
+    metrics = record["metrics"]
+    for side in ("before", "after"):
+        assert 0 <= metrics[side]["top1"] <= 1
+        assert set(metrics[side]["latency_ms"]) == {"1", "4"}
+        assert metrics[side]["size_bytes"] > 0
+    assert metrics["ratios"]["size_ratio"] > 3
+    assert record["node_error"]["rows"]
+
+
+def test_exclude_takes_several_nodes_and_keeps_them_float(tmp_path: Path, capsys) -> None:
+    first = tmp_path / "a"
+    assert main(["quantize", "zoo:digits_cnn", "--method", "static", "--samples", "8",
+                 "--error-samples", "8", "--batch", "1", "--seconds", "0", "--out",
+                 str(first)]) == 0  # fmt: skip
+    rows = json.loads((first / "variant.json").read_text())["node_error"]["rows"]
+    convs = [r["node"] for r in rows if r["op_type"] == "Conv"][:2]
+    second = tmp_path / "b"
+    code = main(["quantize", "zoo:digits_cnn", "--method", "static", "--samples", "8",
+                 "--error-samples", "0", "--seconds", "0", "--out", str(second),
+                 "--exclude", *convs])  # fmt: skip
+    assert code == 0
+    record = json.loads((second / "variant.json").read_text())
+    assert record["step"]["config"]["exclude"] == convs
+    model = onnx.load(second / "model.onnx")
+    floats = {t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT}
+    nodes = {n.name: n for n in model.graph.node}
+    assert all(nodes[name].input[1] in floats for name in convs)
+    capsys.readouterr()
+
+
+def _bad(capsys, *args: str) -> str:
+    code = main(["quantize", *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    return err
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
+    out = str(tmp_path / "x")
+    err = _bad(capsys, "zoo:digits_cnn", "--method", "static", "--exclude", "nope", "--out", out)
+    assert "no node named 'nope'" in err
+    err = _bad(capsys, "zoo:digits_cnn", "--method", "dynamic", "--samples", "9", "--out", out)
+    assert "--samples does not apply to --method dynamic" in err
+    onnx_file = tmp_path / "plain.onnx"
+    assert main(["export", "zoo:digits_cnn", "--out", str(onnx_file)]) == 0
+    capsys.readouterr()
+    err = _bad(capsys, str(onnx_file), "--method", "static", "--out", out)
+    assert "needs calibration data" in err and "--data" in err
+    err = _bad(capsys, str(onnx_file), "--method", "torch-dynamic", "--out", out)
+    assert "works on pytorch" in err
+    assert not Path(out).exists()
+
+
+def test_a_model_onnx_cannot_express_is_refused(tmp_path: Path, monkeypatch, capsys) -> None:
+    (tmp_path / "wb_svd_net.py").write_text(
+        textwrap.dedent(
+            """
+            import torch
+
+            class Net(torch.nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = torch.nn.Linear(64, 10)
+
+                def forward(self, x):
+                    return self.fc(x.flatten(1)) + torch.linalg.svdvals(x.flatten(2)).sum()
+
+            def net():
+                return Net()
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import torch
+    from wb_svd_net import net
+
+    torch.save(net().state_dict(), tmp_path / "w.pt")
+    err = _bad(
+        capsys, str(tmp_path / "w.pt"), "--arch", "wb_svd_net:net", "--shape",
+        "input=1x1x8x8", "--method", "dynamic", "--data", "digits", "--out",
+        str(tmp_path / "o"),
+    )  # fmt: skip
+    assert "cannot be exported to ONNX" in err and "svdvals" in err
+    sys.modules.pop("wb_svd_net", None)
+
+
+@pytest.mark.parametrize("method", ["dynamic", "fp16"])
+def test_other_methods_write_runnable_onnx(tmp_path: Path, method: str, capsys) -> None:
+    out = tmp_path / method
+    assert main(["quantize", "zoo:digits_cnn", "--method", method, "--error-samples", "4",
+                 "--seconds", "0", "--out", str(out)]) == 0  # fmt: skip
+    record = json.loads((out / "variant.json").read_text())
+    assert record["metrics"]["after"]["top1"] is not None
+    create_session(onnx.load(out / "model.onnx"), device="cpu")
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_torch_dynamic_writes_torchscript_that_reopens(tmp_path: Path, capsys) -> None:
+    from workbench.core.io import load
+    from workbench.core.measure import evaluate
+
+    out = tmp_path / "tq"
+    assert main(["quantize", "zoo:digits_mlp", "--method", "torch-dynamic", "--seconds", "0",
+                 "--out", str(out)]) == 0  # fmt: skip
+    record = json.loads((out / "variant.json").read_text())
+    assert record["artifacts"] == {"torch": "model.pt"}
+    reopened = load(out / "model.pt", trust=True, shapes={"input": (1, 1, 8, 8)})
+    report = evaluate(reopened, data="digits", runtime="torch")
+    assert abs(report.top1 - record["metrics"]["after"]["top1"]) < 1e-9
+    capsys.readouterr()

@@ -1,0 +1,216 @@
+"""`workbench quantize MODEL --method M --out DIR`: a quantized variant, measured."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from workbench.cli.arguments import add_model_arguments
+from workbench.cli.bench import add_data_argument, batch_list, stderr_progress
+
+ORDER = 62
+ERROR_ROWS = 10  # per-node error rows printed (all are in variant.json)
+
+EPILOG = """\
+examples:
+  workbench quantize zoo:resnet_shapes --method static --data shapes --out int8/
+  workbench quantize model.onnx --method static --calibration entropy --samples 256 \\
+      --data images/ --exclude /stem/stem.0/Conv --out int8/
+  workbench quantize zoo:transformer_seq --method dynamic --out int8-dyn/
+  workbench quantize model.onnx --method fp16 --device cuda --out fp16/
+
+The per-node error table (worst first) names the nodes to pass to --exclude.
+"""
+
+
+def _config_classes() -> dict[str, type]:
+    from workbench.core.compress.quantization import (
+        DynamicInt8Config,
+        Fp16Config,
+        StaticInt8Config,
+        TorchDynamicConfig,
+    )
+
+    return {
+        "static": StaticInt8Config,
+        "dynamic": DynamicInt8Config,
+        "fp16": Fp16Config,
+        "torch-dynamic": TorchDynamicConfig,
+    }
+
+
+def add_method_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags of every method's config (config_schema), each once.
+
+    Defaults are left out of the namespace (SUPPRESS), so the chosen method's own
+    defaults apply and a flag meant for another method is noticed.
+    """
+    from workbench.core.config_schema import add_arguments, fields_of
+
+    classes = _config_classes()
+    added: set[str] = set()
+    for method, cls in classes.items():
+        add_arguments(parser, cls, title=f"--method {method} settings", skip=added)
+        added.update(spec.name for spec in fields_of(cls))
+    for action in parser._actions:  # argparse offers no public list of a parser's actions
+        if action.dest not in added:
+            continue
+        users = [m for m, c in classes.items() if action.dest in _names(c)]
+        defaults = {m: _default(classes[m], action.dest) for m in users}
+        spec = next(s for s in fields_of(classes[users[0]]) if s.name == action.dest)
+        shown = (
+            next(iter(defaults.values()))
+            if len(set(map(str, defaults.values()))) == 1
+            else ", ".join(f"{m}: {v}" for m, v in defaults.items())
+        )
+        action.help = f"{spec.help or spec.label} (default {shown}; for {', '.join(users)})"
+        action.help = action.help.replace("%", "%%")
+        action.default = argparse.SUPPRESS
+        if action.dest == "exclude":
+            action.nargs = "+"  # --exclude NODE [NODE ...]; each may also be a,b
+
+
+def _names(cls: type) -> set[str]:
+    from workbench.core.config_schema import fields_of
+
+    return {spec.name for spec in fields_of(cls)}
+
+
+def _default(cls: type, name: str) -> str:
+    from workbench.core.config_schema import fields_of
+
+    value = next(s for s in fields_of(cls) if s.name == name).default
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "quantize",
+        help="quantize to INT8 or FP16 (ONNX Runtime, torch.ao) and measure before/after",
+        description="Quantize MODEL and write a variant folder to --out: the quantized "
+        "model (model.onnx; model.pt for torch-dynamic) and variant.json with the recipe "
+        "step and accuracy, latency and size before and after, plus a per-node error "
+        "table. A PyTorch model is exported to ONNX first for the ONNX Runtime methods.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_model_arguments(parser)
+    parser.add_argument(
+        "--method",
+        required=True,
+        choices=tuple(_config_classes()),
+        help="static: INT8 with calibration (CNNs on VNNI/AMX CPUs); dynamic: INT8 "
+        "weights, no calibration (transformers); fp16: GPUs with tensor cores; "
+        "torch-dynamic: PyTorch's int8 Linear/LSTM",
+    )
+    add_data_argument(
+        parser,
+        "calibration and accuracy data: a built-in name, image folder, .csv or .npz "
+        "(default: the model's own dataset)",
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR")
+    parser.add_argument("--device", default="cpu", help="where latency and accuracy run")
+    parser.add_argument(
+        "--batch", type=batch_list, default=[1], metavar="1,32", help="batch sizes timed"
+    )
+    parser.add_argument("--threads", type=int, metavar="N", help="intra-op threads")
+    parser.add_argument(
+        "--seconds", type=float, default=1.0, metavar="X", help="timing per batch size"
+    )
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    add_method_flags(parser)
+    parser.set_defaults(handler=run)
+
+
+def config_for(args: argparse.Namespace) -> Any:
+    """The chosen method's config from the flags given; a flag of another method is an error."""
+    from workbench.core.config_schema import config_from_dict, fields_of
+    from workbench.core.errors import WorkbenchError
+
+    classes = _config_classes()
+    cls = classes[args.method]
+    mine = {spec.name: spec for spec in fields_of(cls)}
+    every = {spec.name: spec for c in classes.values() for spec in fields_of(c)}
+    given = {name: getattr(args, name) for name in every if hasattr(args, name)}
+    for name in given:
+        if name not in mine:
+            users = [m for m, c in classes.items() if name in _names(c)]
+            raise WorkbenchError(
+                f"{every[name].flag} does not apply to --method {args.method} "
+                f"(it is for {', '.join(users)})"
+            )
+    if "exclude" in given:  # nargs="+" of comma-separated items: a list of lists
+        given["exclude"] = [item for part in given["exclude"] for item in part]
+    return config_from_dict(cls, given, where=f"--method {args.method}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.core.compress.quantization.workflow import (
+        quantize_variant,
+        write_quantized_variant,
+    )
+    from workbench.core.context import RunContext
+    from workbench.core.io import load
+
+    config = config_for(args)
+    loaded = load(args.model, arch=args.arch, trust=args.trust, shapes=dict(args.shape))
+    ctx = RunContext(device=args.device, progress=stderr_progress(not args.json))
+    outcome = quantize_variant(
+        loaded,
+        args.method,
+        config,
+        data=args.data,
+        device=args.device,
+        batches=args.batch,
+        threads=args.threads,
+        seconds=args.seconds,
+        ctx=ctx,
+    )
+    paths = write_quantized_variant(outcome, args.out, source=args.model)
+    if args.json:
+        print(json.dumps({"step": outcome.step, "metrics": outcome.metrics()}, indent=2))
+    else:
+        print(format_outcome(outcome, paths))
+    return 0
+
+
+def format_outcome(outcome: Any, paths: dict[str, Path]) -> str:
+    from workbench.core.units import human_bytes
+
+    b, a = outcome.before, outcome.after
+    lines = [f"{outcome.name()}: {outcome.pass_name}"]
+    if b is not None and a is not None:
+        ratios = outcome.ratios()
+        lines.append(
+            f"  size: {human_bytes(b.size_bytes)} -> {human_bytes(a.size_bytes)} "
+            f"({ratios['size_ratio']:.2f}x smaller)"
+        )
+        if b.top1 is not None and a.top1 is not None:
+            lines.append(
+                f"  top-1: {b.top1:.2%} -> {a.top1:.2%} "
+                f"({ratios['top1_change_points']:+.2f} points)"
+            )
+        for batch, before_ms in b.latency_ms.items():
+            after_ms = a.latency_ms.get(batch)
+            if after_ms:
+                lines.append(
+                    f"  latency batch {batch} ({a.runtime}, {a.provider}): p50 "
+                    f"{before_ms:.3f} ms -> {after_ms:.3f} ms ({before_ms / after_ms:.2f}x)"
+                )
+    table = outcome.node_error
+    if table is not None and table.rows:
+        lines.append(f"  per-node error ({table.samples} samples; worst first, by error added):")
+        for row in table.rows[:ERROR_ROWS]:
+            lines.append(
+                f"    {row.added:8.4f} added, {row.error:8.4f} at output "
+                f"({row.sqnr_db:5.1f} dB)  {row.op_type:<10} {row.node}"
+            )
+        if len(table.rows) > ERROR_ROWS:
+            lines.append(f"    ... {len(table.rows) - ERROR_ROWS} more in variant.json")
+    lines += [f"  note: {note}" for note in outcome.notes]
+    lines.append("wrote " + ", ".join(str(p) for p in paths.values()))
+    return "\n".join(lines)

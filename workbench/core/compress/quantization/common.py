@@ -1,0 +1,160 @@
+"""What the ONNX Runtime passes share: the float ONNX to start from, quiet ORT, results.
+
+ONNX Runtime's quantization tools work on files, log advice to the root logger ("Please
+consider to run pre-processing"), print, and let the C++ runtime warn per node. A pass
+runs them in a temporary folder it owns, inside ``quiet_ort()``, and turns their
+exceptions into one-line ``WorkbenchError``s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import io
+import logging
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.io.loaded import LoadedModel, ModelFormat
+
+_ORT_ERROR = 3  # ORT severities: 0 verbose .. 3 error
+
+
+@contextlib.contextmanager
+def quiet_ort() -> Iterator[None]:
+    """Silence ORT's quantization logging, prints and C++ warnings for a block."""
+    import onnxruntime as ort
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    ort.set_default_logger_severity(_ORT_ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def float_onnx(model: LoadedModel, *, notes: list[str]) -> Any:
+    """The model as a float ONNX proto: its own, or a torch.onnx export with a free batch.
+
+    The export goes through ``workbench.core.export`` like ``workbench export``; a model
+    it cannot export raises its one-line WorkbenchError.
+    """
+    if model.onnx_model is not None:
+        return model.onnx_model
+    from workbench.core.export.onnx_export import fit_ir_version, torch_to_onnx
+    from workbench.core.measure.runners import flush_denormals
+
+    with flush_denormals(), _native_stdout_silenced():
+        converted = torch_to_onnx(model, label=model.display_name, dynamic_batch=True)
+    fit_ir_version(converted.model, notes)
+    notes.append(f"exported to ONNX first ({converted.exporter})")
+    return converted.model
+
+
+@contextlib.contextmanager
+def _native_stdout_silenced() -> Iterator[None]:
+    """File descriptor 1 to /dev/null for a block: torch's TorchScript exporter prints
+    the whole IR graph from C++ (``_jit_onnx_log``) when an op cannot be exported, which
+    ``redirect_stdout`` cannot catch. The message that matters comes back as the error."""
+    import os
+    import sys
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stdout (GUI, captured)
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def save(proto: Any, path: Path) -> Path:
+    import onnx
+
+    if proto.ByteSize() >= 2**31 - 1:
+        raise WorkbenchError(
+            "models over 2 GB (external data) are not supported by the quantization passes yet"
+        )
+    onnx.save_model(proto, str(path))
+    return path
+
+
+def pre_process(source: Path, out: Path, notes: list[str]) -> Path:
+    """ORT's ``quant_pre_process``: shape inference and graph optimisation before quantizing.
+
+    Symbolic shape inference fails on some exported graphs (a Reshape whose target shape
+    is computed); ONNX's own shape inference is then used alone, and the note says so.
+    """
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    try:
+        quant_pre_process(str(source), str(out))
+        return out
+    except Exception:  # symbolic inference's asserts carry no message worth showing
+        pass
+    try:
+        quant_pre_process(str(source), str(out), skip_symbolic_shape=True)
+    except Exception as exc:
+        raise WorkbenchError(
+            f"ONNX Runtime's pre-processing failed on this model ({first_line(exc)})"
+        ) from exc
+    notes.append("symbolic shape inference failed; pre-processed with ONNX shape inference")
+    return out
+
+
+def check_node_names(proto: Any, names: Iterable[str], *, what: str = "exclude") -> list[str]:
+    """``names`` if every one is a node of ``proto``; else a WorkbenchError with close names."""
+    names = list(names)
+    known = [node.name for node in proto.graph.node if node.name]
+    known_set = set(known)
+    for name in names:
+        if name not in known_set:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            raise WorkbenchError(
+                f"{what}: the model has no node named {name!r}{hint}; the per-node error "
+                "table lists the names"
+            )
+    return names
+
+
+def onnx_result(source: LoadedModel, proto: Any, notes: list[str]) -> LoadedModel:
+    """A new ONNX ``LoadedModel`` for ``proto``, keeping the source's inputs and dataset."""
+    return dataclasses.replace(
+        source,
+        format=ModelFormat.ONNX,
+        path=None,
+        module=None,
+        onnx_model=proto,
+        exported_program=None,
+        file_size=proto.ByteSize(),
+        inputs=list(source.inputs),
+        notes=[*source.notes, *notes],
+    )
+
+
+def load_proto(path: Path) -> Any:
+    import onnx
+
+    return onnx.load_model(str(path))

@@ -1,0 +1,298 @@
+"""The ONNX Runtime passes: static INT8 (QDQ), dynamic INT8 and float16 conversion.
+
+Each is a thin, checked call of the library (``onnxruntime.quantization.quantize_static``
+/ ``quantize_dynamic``, ``onnxruntime.transformers.float16``) on the variant's float
+ONNX; a PyTorch variant is exported first. The work happens in a temporary folder the
+pass owns and removes, so a cancel or an error leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from workbench.core.compress.base import Pass, PassResult
+from workbench.core.compress.quantization.calibration import (
+    DatasetReader,
+    calibration_dataset,
+    data_of,
+    draw_samples,
+    single_input,
+)
+from workbench.core.compress.quantization.common import (
+    check_node_names,
+    first_line,
+    float_onnx,
+    load_proto,
+    onnx_result,
+    pre_process,
+    quiet_ort,
+    save,
+)
+from workbench.core.compress.quantization.configs import (
+    DynamicInt8Config,
+    Fp16Config,
+    StaticInt8Config,
+)
+from workbench.core.context import Cancelled, RunContext
+from workbench.core.errors import WorkbenchError
+from workbench.core.io.loaded import LoadedModel
+
+PREPARED = "prepared.onnx"  # the pre-processed float model, what node names refer to
+
+
+def _quant_type(name: str) -> Any:
+    from onnxruntime.quantization import QuantType
+
+    return {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8}[name]
+
+
+def _calibration_method(name: str) -> Any:
+    from onnxruntime.quantization import CalibrationMethod
+
+    return {
+        "minmax": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+    }[name]
+
+
+def _fit_batches(samples: Any, fixed: int | None) -> Any:
+    """Samples in whole batches for a model whose batch size is fixed."""
+    import numpy as np
+
+    if not fixed or len(samples) % fixed == 0:
+        return samples
+    if len(samples) < fixed:
+        return np.concatenate([samples] * (-(-fixed // len(samples))))[:fixed]
+    return samples[: len(samples) - len(samples) % fixed]
+
+
+class _OrtPass(Pass):
+    """Shared steps: float ONNX -> temp folder -> ORT pre-processing -> ``_quantize``."""
+
+    frameworks: ClassVar[tuple[str, ...]] = ("onnx", "pytorch")
+    pre_process: ClassVar[bool] = True
+    done_note: ClassVar[str] = ""
+
+    def apply(self, model: LoadedModel, config: Any, ctx: RunContext) -> PassResult:
+        notes: list[str] = []
+        ctx.report(0.0, "preparing the float ONNX model")
+        proto = float_onnx(model, notes=notes)
+        ctx.check()
+        with tempfile.TemporaryDirectory(prefix="workbench-quant-") as folder, quiet_ort():
+            work = Path(folder)
+            source = save(proto, work / "float.onnx")
+            if self.pre_process:
+                ctx.report(0.05, "ONNX Runtime pre-processing (shape inference, optimisation)")
+                source = pre_process(source, work / PREPARED, notes)
+            prepared = load_proto(source)
+            check_node_names(prepared, config.exclude)
+            ctx.check()
+            out = work / "quantized.onnx"
+            try:
+                self._quantize(model, prepared, source, out, config, ctx)
+            except (WorkbenchError, Cancelled):
+                raise
+            except Exception as exc:
+                raise WorkbenchError(
+                    f"{self.name}: ONNX Runtime could not quantize "
+                    f"{model.display_name} ({first_line(exc)})"
+                ) from exc
+            quantized = load_proto(out)
+            table = self._error_table(model, prepared, source, out, work, config, ctx, notes)
+        from workbench.core.export.onnx_export import fit_ir_version
+
+        fit_ir_version(quantized, notes)
+        metrics: dict[str, Any] = {
+            "nodes_kept_float": list(config.exclude),
+            "float_bytes": proto.ByteSize(),
+            "quantized_bytes": quantized.ByteSize(),
+        }
+        if table is not None:
+            metrics["node_error"] = table.to_json()
+        ctx.report(1.0, "quantized")
+        result = onnx_result(model, quantized, [*notes, self.done_note])
+        return PassResult(model=result, metrics=metrics, notes=[*notes, *self.advice(config)])
+
+    def _quantize(
+        self, model: LoadedModel, prepared: Any, source: Path, out: Path, config: Any,
+        ctx: RunContext,
+    ) -> None:  # fmt: skip
+        raise NotImplementedError
+
+    def _error_table(
+        self, model: LoadedModel, prepared: Any, source: Path, out: Path, work: Path,
+        config: Any, ctx: RunContext, notes: list[str],
+    ) -> Any:  # fmt: skip
+        """The per-node error table on ``error_samples`` samples, or None (with a note)."""
+        from workbench.core.compress.quantization.node_error import node_error_table
+        from workbench.core.errors import DataError
+
+        if not config.error_samples:
+            return None
+        try:
+            dataset = calibration_dataset(model, data_of(ctx))
+        except DataError:
+            notes.append("no per-node error table: the model is tied to no dataset (--data)")
+            return None
+        name, dtype, fixed = single_input(prepared, dataset)
+        samples = _fit_batches(draw_samples(dataset, config.error_samples, ctx.seed), fixed)
+        reader = DatasetReader(name, samples, dtype=dtype, batch=fixed or 16)
+        sub = RunContext(
+            device=ctx.device,
+            cancel=ctx.cancel,
+            seed=ctx.seed,
+            progress=lambda f, m: ctx.report(0.9 + 0.09 * (f or 0.0), m),
+        )
+        try:
+            return node_error_table(source, out, reader, work=work, ctx=sub)
+        except (WorkbenchError, Cancelled):
+            raise
+        except Exception as exc:  # the model is made; the table is a diagnosis on top
+            notes.append(f"no per-node error table: {first_line(exc)}")
+            return None
+
+    def advice(self, config: Any) -> list[str]:
+        return []
+
+
+class OrtStaticInt8(_OrtPass):
+    name = "quantize-static"
+    title = "Static INT8 (ONNX Runtime, QDQ)"
+    description = (
+        "Stores weights and computes activations in 8-bit integers, with activation ranges "
+        "measured beforehand on a few hundred samples of your data (calibration). About 4x "
+        "smaller, and 2-4x faster on CPUs with VNNI (Intel Cascade Lake and newer, AMD Zen 4) "
+        "or AMX (Sapphire Rapids); best for convolutional networks. Accuracy usually drops "
+        "by under a point; nodes that lose the most can be kept in float."
+    )
+    config_class = StaticInt8Config
+    done_note = "quantize-static: ONNX Runtime static INT8, QDQ format"
+
+    def _quantize(
+        self, model: LoadedModel, prepared: Any, source: Path, out: Path, config: Any,
+        ctx: RunContext,
+    ) -> None:  # fmt: skip
+        from onnxruntime.quantization import QuantFormat, quantize_static
+
+        dataset = calibration_dataset(model, data_of(ctx))
+        name, dtype, fixed = single_input(prepared, dataset)
+        samples = _fit_batches(draw_samples(dataset, config.samples, ctx.seed), fixed)
+        reader = DatasetReader(
+            name,
+            samples,
+            dtype=dtype,
+            batch=fixed or config.calibration_batch,
+            ctx=ctx,
+            span=(0.1, 0.9),
+            message=f"calibrating ({config.calibration})",
+        )
+        extra = {
+            "ActivationSymmetric": config.activation_symmetric,
+            "WeightSymmetric": config.weight_symmetric,
+            "CalibPercentile": config.percentile,
+        }
+        quantize_static(
+            str(source),
+            str(out),
+            reader,
+            quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=config.op_types or None,
+            per_channel=config.per_channel,
+            reduce_range=config.reduce_range,
+            activation_type=_quant_type(config.activation_type),
+            weight_type=_quant_type(config.weight_type),
+            nodes_to_exclude=config.exclude or None,
+            calibrate_method=_calibration_method(config.calibration),
+            extra_options=extra,
+        )
+
+    def advice(self, config: Any) -> list[str]:
+        from workbench.core.measure.environment import describe_environment
+
+        env = describe_environment()
+        if env["vnni"] or env["amx"]:
+            return []
+        return [
+            "This CPU has no VNNI or AMX: INT8 gains less here than on newer CPUs "
+            "(reduce_range avoids overflow on such CPUs)"
+        ]
+
+
+class OrtDynamicInt8(_OrtPass):
+    name = "quantize-dynamic"
+    title = "Dynamic INT8 (ONNX Runtime)"
+    description = (
+        "Stores the weights of matrix multiplications in 8 bits and quantizes activations on "
+        "the fly, so no calibration data is needed. Suits Linear/MatMul-heavy models and "
+        "transformers; about 4x smaller weights and up to 2x faster on CPUs, most on "
+        "VNNI/AMX CPUs and on larger matrices."
+    )
+    config_class = DynamicInt8Config
+    done_note = "quantize-dynamic: ONNX Runtime dynamic INT8"
+
+    def _quantize(
+        self, model: LoadedModel, prepared: Any, source: Path, out: Path, config: Any,
+        ctx: RunContext,
+    ) -> None:  # fmt: skip
+        from onnxruntime.quantization import quantize_dynamic
+
+        ctx.report(0.3, "quantizing weights")
+        quantize_dynamic(
+            str(source),
+            str(out),
+            op_types_to_quantize=config.op_types or None,
+            per_channel=config.per_channel,
+            reduce_range=config.reduce_range,
+            weight_type=_quant_type(config.weight_type),
+            nodes_to_exclude=config.exclude or None,
+        )
+
+
+class Fp16Conversion(_OrtPass):
+    name = "quantize-fp16"
+    title = "Float16 (for GPUs)"
+    description = (
+        "Stores weights and computes in 16-bit floats: half the size, and up to 2x faster "
+        "on GPUs with tensor cores (NVIDIA Volta and newer) through the CUDA or TensorRT "
+        "provider. CPUs gain nothing (most compute float16 by converting back). Accuracy "
+        "is nearly always unchanged."
+    )
+    config_class = Fp16Config
+    pre_process = False  # ORT's optimiser would bake CPU-specific fusions into a GPU model
+    done_note = "quantize-fp16: float16 weights and compute (onnxruntime.transformers.float16)"
+
+    def _quantize(
+        self, model: LoadedModel, prepared: Any, source: Path, out: Path, config: Any,
+        ctx: RunContext,
+    ) -> None:  # fmt: skip
+        from onnxruntime.transformers.float16 import (
+            DEFAULT_OP_BLOCK_LIST,
+            convert_float_to_float16,
+        )
+        from onnxruntime.transformers.onnx_model import OnnxModel
+
+        from workbench.core.export.onnx_export import FP32_OPS
+
+        ctx.report(0.3, "converting to float16")
+        converted = convert_float_to_float16(
+            prepared,
+            keep_io_types=config.keep_io_types,
+            op_block_list=[*DEFAULT_OP_BLOCK_LIST, *FP32_OPS, *config.op_block_list],
+            node_block_list=config.exclude or None,
+        )
+        # The converter appends its input Casts after their users; ORT wants them in order.
+        OnnxModel(converted).topological_sort()
+        save(converted, out)
+
+    def advice(self, config: Any) -> list[str]:
+        from workbench.core.measure.providers import CUDA, working_providers
+
+        if CUDA in working_providers():
+            return []
+        return [
+            "No working CUDA provider here: float16 runs on the CPU (measured there, no "
+            "faster); measure it on a GPU machine with --device cuda"
+        ]

@@ -1,0 +1,286 @@
+"""Quantize a variant and measure it against its float self: what the CLI and wizard run.
+
+``quantize_variant(source, "static", config, data=...)`` exports a PyTorch source to
+ONNX once (the float reference every ORT method is compared with), runs the pass
+through ``run_pass``, then measures accuracy, latency (per batch size, on the chosen
+device) and size before and after, the same way for both. ``write_quantized_variant``
+writes the result as a variant folder (model file + ``variant.json``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.core.compress.quantization import METHODS
+from workbench.core.context import RunContext
+from workbench.core.errors import WorkbenchError
+from workbench.core.io.loaded import LoadedModel
+
+VARIANT_FILE = "variant.json"
+
+
+@dataclass
+class Measured:
+    """One model's figures: accuracy (None without data), latency per batch, size."""
+
+    size_bytes: int
+    runtime: str
+    provider: str = ""
+    top1: float | None = None
+    accuracy: dict[str, Any] | None = None  # AccuracyReport as JSON
+    latency_ms: dict[int, float] = field(default_factory=dict)  # batch -> p50
+    latency: dict[str, Any] | None = None  # LatencyReport as JSON
+
+
+@dataclass
+class QuantizationOutcome:
+    method: str
+    pass_name: str
+    config: dict[str, Any]
+    source_name: str
+    model: LoadedModel  # the quantized model
+    reference: LoadedModel  # the float model "before" was measured on
+    before: Measured | None
+    after: Measured | None
+    pass_metrics: dict[str, Any]
+    notes: list[str]
+
+    @property
+    def step(self) -> dict[str, Any]:
+        """The recipe step that remakes this variant."""
+        return {"pass": self.pass_name, "config": dict(self.config)}
+
+    @property
+    def node_error(self) -> Any:
+        """The per-node ``ErrorTable``, or None when it was not measured."""
+        from workbench.core.compress.quantization.node_error import ErrorTable
+
+        data = self.pass_metrics.get("node_error")
+        return ErrorTable.from_json(data) if data else None
+
+    def ratios(self) -> dict[str, Any]:
+        """Speed-up per batch (before p50 / after p50), size ratio, accuracy change."""
+        if self.before is None or self.after is None:
+            return {}
+        b, a = self.before, self.after
+        result: dict[str, Any] = {
+            "size_ratio": b.size_bytes / a.size_bytes if a.size_bytes else None,
+            "speedup": {
+                batch: b.latency_ms[batch] / a.latency_ms[batch]
+                for batch in b.latency_ms
+                if a.latency_ms.get(batch)
+            },
+        }
+        if b.top1 is not None and a.top1 is not None:
+            result["top1_change_points"] = 100 * (a.top1 - b.top1)
+        return result
+
+    def metrics(self) -> dict[str, Any]:
+        """What ``variant.json`` and the wizard outcome record under "metrics"."""
+        return {
+            "before": dataclasses.asdict(self.before) if self.before else None,
+            "after": dataclasses.asdict(self.after) if self.after else None,
+            "ratios": self.ratios(),
+            "pass": {k: v for k, v in self.pass_metrics.items() if k != "node_error"},
+        }
+
+    def name(self) -> str:
+        labels = {"static": "INT8 static", "dynamic": "INT8 dynamic", "fp16": "FP16",
+                  "torch-dynamic": "INT8 torch dynamic"}  # fmt: skip
+        return f"{self.source_name} ({labels.get(self.method, self.method)})"
+
+
+def pass_class_for(method: str) -> type:
+    from workbench.core.registry import get_registry
+
+    if method not in METHODS:
+        raise WorkbenchError(f"unknown method {method!r} (use {', '.join(METHODS)})")
+    return get_registry().pass_(METHODS[method]).load()
+
+
+def _scaled(ctx: RunContext, low: float, high: float, data: Any = None) -> RunContext:
+    extras = dict(ctx.extras)
+    if data is not None:
+        extras["data"] = data
+    return RunContext(
+        device=ctx.device,
+        cancel=ctx.cancel,
+        seed=ctx.seed,
+        extras=extras,
+        progress=lambda f, m: ctx.report(None if f is None else low + (high - low) * f, m),
+    )
+
+
+def model_bytes(model: LoadedModel) -> int:
+    """Serialized size: the ONNX proto, or ``torch.save`` of the state_dict (which holds
+    a dynamically quantized layer's packed int8 weights, unlike ``parameters()``)."""
+    if model.onnx_model is not None:
+        return int(model.onnx_model.ByteSize())
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(model.module.state_dict(), buffer)
+    return len(buffer.getvalue())
+
+
+def measure(
+    model: LoadedModel,
+    *,
+    runtime: str,
+    dataset: Any,
+    device: str,
+    batches: Sequence[int],
+    threads: int | None,
+    seconds: float,
+    ctx: RunContext,
+) -> Measured:
+    from workbench.core.measure import evaluate, measure_latency
+
+    figures = Measured(size_bytes=model_bytes(model), runtime=runtime)
+    if dataset is not None:
+        report = evaluate(
+            model, data=dataset, runtime=runtime, device=device, ctx=_scaled(ctx, 0.0, 0.4)
+        )
+        figures.top1 = report.top1
+        figures.accuracy = dataclasses.asdict(report)
+    if batches:
+        latency = measure_latency(
+            model,
+            runtime=runtime,
+            batches=list(batches),
+            device=device,
+            threads=threads,
+            seconds=seconds,
+            data=dataset,
+            ctx=_scaled(ctx, 0.4, 1.0),
+        )
+        figures.provider = latency.provider
+        figures.latency_ms = {p.batch: p.latency.p50_ms for p in latency.batches}
+        figures.latency = dataclasses.asdict(latency)
+    return figures
+
+
+def quantize_variant(
+    source: LoadedModel,
+    method: str,
+    config: Any = None,
+    *,
+    data: Any = None,
+    device: str = "cpu",
+    batches: Sequence[int] = (1,),
+    threads: int | None = None,
+    seconds: float = 1.0,
+    measure_figures: bool = True,
+    ctx: RunContext | None = None,
+) -> QuantizationOutcome:
+    """Run quantization ``method`` on ``source`` and measure before/after.
+
+    ``config`` is the pass's config (or a dict, or None for the defaults); ``data`` a
+    dataset name, path or ArrayDataset (default: the model's own) for calibration and
+    accuracy; ``device`` is where latency and accuracy run ("cpu", "cuda:0", "auto").
+    """
+    from workbench.core.compress.base import run_pass
+    from workbench.core.compress.quantization.common import float_onnx, onnx_result
+    from workbench.core.measure.inputs import as_target, resolve_dataset
+
+    ctx = ctx or RunContext()
+    pass_class = pass_class_for(method)
+    from workbench.core.config_schema import config_from_dict, config_to_dict
+
+    if config is None or isinstance(config, dict):
+        config = config_from_dict(pass_class.config_class, config or {}, where=pass_class.name)
+    instance = pass_class()
+    instance.check(source)
+    dataset = resolve_dataset(data, as_target(source))
+    notes: list[str] = []
+    reference = source
+    if "onnx" in pass_class.frameworks and source.onnx_model is None:
+        ctx.report(0.0, f"exporting {source.display_name} to ONNX")
+        reference = onnx_result(source, float_onnx(source, notes=notes), [])
+    ctx.check()
+    result = run_pass(pass_class, reference, config, _scaled(ctx, 0.05, 0.6, dataset))
+    before = after = None
+    if measure_figures:
+        runtime = "torch" if result.model.onnx_model is None else "ort"
+        common = dict(runtime=runtime, dataset=dataset, device=device, batches=batches,
+                      threads=threads, seconds=seconds)  # fmt: skip
+        before = measure(reference, **common, ctx=_scaled(ctx, 0.6, 0.8))
+        after = measure(result.model, **common, ctx=_scaled(ctx, 0.8, 1.0))
+        if dataset is None:
+            notes.append("accuracy not measured: the model is tied to no dataset (--data)")
+    ctx.report(1.0, "quantized and measured")
+    return QuantizationOutcome(
+        method=method,
+        pass_name=pass_class.name,
+        config=config_to_dict(config),
+        source_name=source.display_name,
+        model=result.model,
+        reference=reference,
+        before=before,
+        after=after,
+        pass_metrics=result.metrics,
+        notes=[*notes, *result.notes],
+    )
+
+
+def write_quantized_variant(
+    outcome: QuantizationOutcome, folder: Path, *, source: str | None = None
+) -> dict[str, Path]:
+    """``folder``/model.onnx (or model.pt for a PyTorch result) and ``variant.json``."""
+    from workbench.core.project import atomic_write_bytes, atomic_write_text
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model = outcome.model
+    paths: dict[str, Path] = {}
+    if model.onnx_model is not None:
+        paths["onnx"] = folder / "model.onnx"
+        atomic_write_bytes(paths["onnx"], model.onnx_model.SerializeToString())
+    else:
+        paths["torch"] = folder / "model.pt"
+        atomic_write_bytes(paths["torch"], torchscript_bytes(model))
+    record: dict[str, Any] = {
+        "schema": 1,
+        "name": outcome.name(),
+        "kind": "quantized",
+        "source": source or outcome.source_name,
+        "arch": model.arch,
+        "dataset": model.dataset,
+        "framework": model.framework,
+        "step": outcome.step,
+        "metrics": outcome.metrics(),
+        "node_error": outcome.pass_metrics.get("node_error"),
+        "notes": list(outcome.notes),
+        "artifacts": {key: path.name for key, path in paths.items()},
+    }
+    paths["variant"] = folder / VARIANT_FILE
+    atomic_write_text(paths["variant"], json.dumps(record, indent=2, default=str))
+    return paths
+
+
+def torchscript_bytes(model: LoadedModel) -> bytes:
+    """A dynamically quantized module as TorchScript (traced): its state_dict alone
+    would need the quantization replayed to reopen. Reopen with ``--trust``."""
+    import torch
+
+    from workbench.core.measure.inputs import concrete_shapes, feed_for
+
+    shapes = concrete_shapes(model, label=model.display_name, batch=1)
+    feed = feed_for(shapes)
+    args = tuple(torch.from_numpy(feed[spec.name]) for spec in model.inputs)
+    try:
+        with torch.inference_mode():
+            traced = torch.jit.trace(model.module, args, check_trace=False)
+    except Exception as exc:
+        raise WorkbenchError(
+            f"{model.display_name}: the quantized model cannot be saved as TorchScript ({exc})"
+        ) from exc
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer)
+    return buffer.getvalue()
