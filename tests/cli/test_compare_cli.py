@@ -1,0 +1,138 @@
+"""`workbench compare` through the real entry point: variant folders with measured
+metrics, models measured on the spot, reports, and bad input as one line and exit 2."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+from pathlib import Path
+
+import pytest
+from fixtures.compare_variants import cached_project
+from PIL import Image
+
+from workbench.cli import main
+from workbench.cli.compare import format_comparison
+from workbench.core.compare import Entry, compare
+
+FAST = ["--runs", "3", "--seconds", "0"]
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory):
+    return cached_project(tmp_path_factory.getbasetemp() / "compare_project", profile=True)
+
+
+@pytest.fixture
+def folders(project, tmp_path) -> list[Path]:
+    """Each variant as `workbench train --out` lays one out: variant.json with metrics."""
+    paths = []
+    for variant in project.variants.values():
+        folder = tmp_path / variant.name.replace(" ", "_").strip("()")
+        folder.mkdir()
+        record = {
+            "schema": 1,
+            "name": variant.name,
+            "metrics": variant.metrics,
+            "step": variant.step,
+            "source": variant.source,
+        }
+        (folder / "variant.json").write_text(json.dumps(record), encoding="utf-8")
+        paths.append(folder)
+    return paths
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_prints_the_same_table_as_the_core_builds(project, folders, capsys):
+    variants = list(project.variants.values())
+    code, out, err = run(capsys, "compare", *map(str, folders), "--baseline", variants[1].name)
+    assert code == 0, err
+    expected = compare([Entry.from_variant(v) for v in variants], 1)
+    assert expected.table.to_text() in out
+    assert format_comparison(expected).splitlines()[0] == out.splitlines()[0]
+    assert f"{variants[1].name} (baseline)" in out.splitlines()[0]
+    stored = variants[2].metrics["latency"]["ort"]["batches"][0]["latency"]["p50_ms"]
+    assert f"{stored:.3f} ms" in out
+    assert "Pareto front" in out and "why (not) faster:" in out
+
+
+def test_json_and_csv_to_stdout(folders, capsys):
+    code, out, err = run(capsys, "compare", *map(str, folders), "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert len(payload["variants"]) == 3 and payload["baseline"] == payload["variants"][0]["name"]
+    row = next(r for r in payload["rows"] if r["key"] == "facts.macs")
+    assert row[payload["variants"][1]["name"]] < row[payload["variants"][0]["name"]]
+    code, out, _ = run(capsys, "compare", *map(str, folders[:2]), "--csv")
+    assert code == 0 and out.splitlines()[0].startswith("metric,key,better,")
+
+
+def test_models_are_measured_on_the_spot_and_the_html_report_has_its_charts(
+    project, tmp_path, capsys
+):
+    files = [v.artifacts["onnx"] for v in project.variants.values()]
+    out_file = tmp_path / "report" / "compare.html"
+    code, out, err = run(
+        capsys,
+        "compare",
+        *files,
+        *FAST,
+        "--data",
+        "digits",
+        "--layers",
+        "--budget-size",
+        "200KiB",
+        "--html",
+        str(out_file),
+    )
+    assert code == 0, err
+    assert err.count("on the spot (ort)") == 3
+    assert "latency p50 ort/CPUExecutionProvider b1" in out and "top-1 ort (digits)" in out
+    assert "best under size ≤ 200.0 KiB:" in out
+    assert "layers of digits_cnn_int8.onnx vs digits_cnn.onnx" in out
+
+    class Images(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sources: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                self.sources.append(dict(attrs)["src"])
+
+    parser = Images()
+    parser.feed(out_file.read_text(encoding="utf-8"))
+    assert len(parser.sources) >= 3
+    for src in parser.sources:
+        path = out_file.parent / src
+        assert path.stat().st_size > 0
+        with Image.open(path) as image:
+            image.verify()
+            assert image.format == "PNG"
+
+
+def test_bad_input_is_one_line_and_exit_2(folders, tmp_path, capsys):
+    cases = [
+        ([str(folders[0])], "at least two variants"),
+        ([str(folders[0]), str(tmp_path / "missing.onnx")], "missing.onnx"),
+        ([str(folders[0]), str(folders[1]), "--baseline", "nope"], "--baseline 'nope'"),
+        ([str(folders[0]), str(tmp_path)], "neither variant.json nor project.json"),
+    ]
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "variant.json").write_text("{not json", encoding="utf-8")
+    cases.append(([str(folders[0]), str(tmp_path / "broken")], "not a readable variant file"))
+    for args, fragment in cases:
+        code, _, err = run(capsys, "compare", *args)
+        lines = err.strip().splitlines()
+        assert code == 2, err
+        assert lines[-1].startswith("workbench: error: ") and fragment in lines[-1], err
+        assert "Traceback" not in err
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own usage error
+        main(["compare", str(folders[0]), str(folders[1]), "--budget-size", "lots"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "not a size" in err and "Traceback" not in err
