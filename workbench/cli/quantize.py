@@ -26,19 +26,9 @@ The per-node error table (worst first) names the nodes to pass to --exclude.
 
 
 def _config_classes() -> dict[str, type]:
-    from workbench.core.compress.quantization import (
-        DynamicInt8Config,
-        Fp16Config,
-        StaticInt8Config,
-        TorchDynamicConfig,
-    )
+    from workbench.core.compress.quantization import CONFIGS
 
-    return {
-        "static": StaticInt8Config,
-        "dynamic": DynamicInt8Config,
-        "fp16": Fp16Config,
-        "torch-dynamic": TorchDynamicConfig,
-    }
+    return dict(CONFIGS)
 
 
 def add_method_flags(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ registered passes (built-in and plugins) beside the selected pass's form;
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -46,12 +47,21 @@ class ConfigForm(QWidget):
     validity_changed = Signal(bool)
 
     def __init__(
-        self, config_class: type, value: Any = None, parent: QWidget | None = None
+        self,
+        config_class: type,
+        value: Any = None,
+        parent: QWidget | None = None,
+        *,
+        only: Collection[str] | None = None,
     ) -> None:
+        """``only`` shows just those fields (a wizard may spread one config over pages);
+        ``value()`` then fills the others with their defaults."""
         super().__init__(parent)
         self.setObjectName("config-form")
         self.config_class = config_class
-        self.specs = {spec.name: spec for spec in fields_of(config_class)}
+        self.specs = {
+            spec.name: spec for spec in fields_of(config_class) if only is None or spec.name in only
+        }
         self.editors: dict[str, QWidget] = {}
         layout = QFormLayout(self)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)

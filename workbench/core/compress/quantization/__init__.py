@@ -27,6 +27,14 @@ METHODS = {
     "torch-dynamic": "quantize-torch-dynamic",
 }
 
+# --method NAME -> its config class (the CLI's flags and the wizard's forms)
+CONFIGS: dict[str, type] = {
+    "static": StaticInt8Config,
+    "dynamic": DynamicInt8Config,
+    "fp16": Fp16Config,
+    "torch-dynamic": TorchDynamicConfig,
+}
+
 _HERE = "workbench.core.compress.quantization"
 # Declarations for workbench.core.compress.BUILTIN_PASSES (listing them imports nothing).
 QUANTIZATION_PASSES = (
@@ -59,6 +67,7 @@ QUANTIZATION_PASSES = (
 )
 
 __all__ = [
+    "CONFIGS",
     "METHODS",
     "QUANTIZATION_PASSES",
     "DynamicInt8Config",

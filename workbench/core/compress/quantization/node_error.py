@@ -196,3 +196,26 @@ def node_error_table(
     rows.sort(key=lambda r: (-r.added, -r.error, r.node))
     ctx.report(1.0, "per-node error measured")
     return ErrorTable(rows, samples=len(reader.samples), basis=basis)
+
+
+def overlay_values(error_by_node: dict[str, float], graph: Any) -> dict[str, float]:
+    """Graph node id -> relative error, for the graph view's "Quantization error" overlay.
+
+    ``error_by_node`` is ``ErrorTable.by_node()`` (node names); ``graph`` is the
+    quantized variant's graph (``core.graph.from_model``), whose ONNX node names match.
+    """
+    ids = {node.name: node.id for node in graph.nodes if node.name}
+    return {ids[name]: value for name, value in error_by_node.items() if name in ids}
+
+
+def error_overlay(error_by_node: dict[str, float], graph: Any) -> Any:
+    """The ``Overlay`` to hand to ``GraphWidget.add_overlay``: worst node in a group shows."""
+    from workbench.core.graph.overlays import value_overlay
+
+    return value_overlay(
+        "Quantization error",
+        overlay_values(error_by_node, graph),
+        "Relative error at the node's output",
+        aggregate="max",
+        kind="percent",
+    )

@@ -90,6 +90,26 @@ class QuantizationOutcome:
             "pass": {k: v for k, v in self.pass_metrics.items() if k != "node_error"},
         }
 
+    def variant_metrics(self) -> dict[str, Any]:
+        """Metrics in ``core.measure.Metrics`` form (what the inspector and compare view
+        read) for the quantized model, plus a "quantization" entry: before, ratios and
+        the per-node error by node name (the graph overlay's data)."""
+        from workbench.core.measure.metrics import Metrics
+
+        after = self.after
+        runtime = after.runtime if after else ""
+        data: dict[str, Any] = {
+            "latency": {runtime: after.latency} if after and after.latency else {},
+            "accuracy": {runtime: after.accuracy} if after and after.accuracy else {},
+        }
+        metrics = Metrics.from_json(data).to_json()
+        table = self.node_error
+        metrics["quantization"] = {
+            **self.metrics(),
+            "error_by_node": table.by_node() if table is not None else {},
+        }
+        return metrics
+
     def name(self) -> str:
         labels = {"static": "INT8 static", "dynamic": "INT8 dynamic", "fp16": "FP16",
                   "torch-dynamic": "INT8 torch dynamic"}  # fmt: skip

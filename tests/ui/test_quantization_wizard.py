@@ -1,0 +1,136 @@
+"""The quantization wizard end to end on real ORT and torch: run, exclude, re-run, finish."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSpinBox, QWizard
+
+from workbench.cli import main
+from workbench.core.io import load
+from workbench.core.measure.providers import create_session
+from workbench.ui.wizards.quantization_wizard import QuantizationWizard
+from workbench.ui.workers import TaskRunner
+
+
+def _wizard(qtbot, source) -> QuantizationWizard:
+    wizard = QuantizationWizard(source, TaskRunner())
+    qtbot.addWidget(wizard)
+    wizard.show()
+    return wizard
+
+
+def _set(form, name: str, value) -> None:
+    form.findChild(QSpinBox, f"field-{name}").setValue(value)
+
+
+def _run(qtbot, wizard: QuantizationWizard) -> None:
+    qtbot.waitUntil(lambda: wizard.run.done, timeout=60_000)
+    assert wizard.run.isComplete(), wizard.run.message.text()
+
+
+def _weights(path: Path) -> dict[str, np.ndarray]:
+    return {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+
+
+def test_static_int8_end_to_end_with_exclusion_and_cli_parity(qtbot, tmp_path) -> None:
+    source = load("zoo:digits_cnn")
+    wizard = _wizard(qtbot, source)
+    assert wizard.method() == "static"
+    wizard.next()  # -> data and calibration
+    assert wizard.data_page.data.currentText() == "digits"  # the variant's own dataset
+    _set(wizard.data_page.form, "samples", 16)
+    wizard.next()  # -> advanced
+    _set(wizard.advanced_page.form, "error_samples", 8)
+    wizard.advanced_page.batches.setText("1")
+    wizard.next()  # -> run: the PyTorch model is exported and quantized in the worker
+    _run(qtbot, wizard)
+    wizard.next()  # -> results
+    page = wizard.results
+    table = page.table
+    assert table.rowCount() >= 3
+    added = [float(table.item(r, 3).text().rstrip("%")) for r in range(table.rowCount())]
+    assert table.item(0, 3).text().endswith("%")
+    assert added == sorted(added, reverse=True)
+    assert "x smaller" in page.summary.text() and "faster" in page.summary.text()
+    assert not page.rerun_button.isEnabled()
+
+    worst = table.item(0, 0).data(Qt.ItemDataRole.UserRole)
+    table.item(0, 0).setCheckState(Qt.CheckState.Checked)
+    assert page.rerun_button.isEnabled()
+    page.rerun_button.click()  # back to the run page, run again with the node in float
+    assert wizard.currentPage() is wizard.run
+    _run(qtbot, wizard)
+    wizard.next()
+    assert page.ticked() == [worst]
+    seen: list = []
+    wizard.outcome_ready.connect(seen.append)
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=10_000)
+    (outcome,) = seen
+    assert outcome.step["pass"] == "quantize-static"
+    assert outcome.step["config"]["exclude"] == [worst]
+    assert outcome.model.framework == "onnx" and source.module is not None
+    path = Path(outcome.artifacts["onnx"])
+    assert path.is_file() and path.parent.parent == wizard.folder
+    model = onnx.load(path)
+    create_session(model, device="cpu")
+    node = next(n for n in model.graph.node if n.name == worst)
+    floats = {t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT}
+    assert node.op_type != "Conv" or node.input[1] in floats
+    assert outcome.metrics["accuracy"]["ort"]["top1"] is not None
+    assert outcome.metrics["quantization"]["error_by_node"]  # the overlay's data
+
+    # The CLI with the same settings makes the same step and the same weights.
+    out = tmp_path / "cli"
+    code = main(["quantize", "zoo:digits_cnn", "--method", "static", "--samples", "16",
+                 "--error-samples", "8", "--batch", "1", "--seconds", "0", "--exclude", worst,
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0
+    record = json.loads((out / "variant.json").read_text())
+    assert record["step"] == outcome.step
+    ours, theirs = _weights(path), _weights(out / "model.onnx")
+    assert ours.keys() == theirs.keys()
+    assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
+
+
+def test_cancel_stops_the_run_and_nothing_is_offered(qtbot) -> None:
+    wizard = _wizard(qtbot, load("zoo:digits_cnn"))
+    wizard.next()
+    wizard.next()
+    wizard.next()
+    wizard.run.cancel_button.click()
+    qtbot.waitUntil(lambda: wizard.run.done, timeout=60_000)
+    assert "Cancelled" in wizard.run.message.text()
+    assert not wizard.run.isComplete() and wizard.outcome is None
+    qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=10_000)
+
+
+def test_onnx_source_dynamic_method_and_torch_choice_disabled(qtbot, tmp_path) -> None:
+    path = tmp_path / "t.onnx"
+    assert main(["export", "zoo:transformer_seq", "--dynamic-batch", "--out", str(path)]) == 0
+    wizard = _wizard(qtbot, load(path))
+    assert not wizard.method_page.buttons["torch-dynamic"].isEnabled()
+    wizard.method_page.set_value("dynamic")
+    wizard.next()
+    assert not wizard.data_page.form.isVisible()  # no calibration for dynamic
+    assert wizard.data_page.isComplete()  # data is optional here
+    wizard.data_page.data.setCurrentText("sequences")
+    wizard.next()
+    assert wizard.advanced_page.form.findChild(QSpinBox, "field-error_samples") is not None
+    _set(wizard.advanced_page.form, "error_samples", 4)
+    wizard.advanced_page.batches.setText("1")
+    wizard.next()
+    _run(qtbot, wizard)
+    wizard.next()
+    assert wizard.results.table.rowCount() > 0
+    ops = {n.op_type for n in wizard.outcome.model.onnx_model.graph.node}
+    assert "MatMulInteger" in ops
+    wizard.reject()
+    qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=10_000)
+    assert not wizard.folder.exists()  # cancelling the wizard keeps nothing

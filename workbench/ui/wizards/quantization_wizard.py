@@ -1,0 +1,298 @@
+"""Quantize a variant: method → data and calibration → advanced → run → results.
+
+Every page reads the pass configs (``core.compress.quantization.configs``) through
+``ConfigForm``; the run calls ``quantize_variant`` and ``write_quantized_variant`` in
+a worker, exactly what ``workbench quantize`` calls, so the two agree for the same
+settings. The results page lists the per-node error with check boxes: ticking the
+worst nodes and re-running keeps them in float. Finish hands over the quantized model,
+its ONNX file (in a folder this wizard owns) and the figures.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from workbench.core.compress.quantization import METHODS
+from workbench.core.context import RunContext
+from workbench.core.errors import WorkbenchError
+from workbench.core.io.loaded import LoadedModel
+from workbench.ui.config_form import ConfigForm
+from workbench.ui.wizards.base import ExplainedChoicePage, PassWizard, RunPage, WizardOutcome
+from workbench.ui.wizards.quantization_results import ResultsPage
+from workbench.ui.workers import TaskRunner
+
+CALIBRATION_FIELDS = ("calibration", "samples", "calibration_batch", "percentile")
+METHOD_CHOICES = (
+    (
+        "static",
+        "INT8, calibrated (static) — for CNNs on CPUs",
+        "Weights and activations in 8-bit integers; activation ranges are measured first on "
+        "a few hundred of your samples. About 4x smaller and 2-4x faster on CPUs with VNNI "
+        "(Intel Cascade Lake or newer, AMD Zen 4) or AMX (Sapphire Rapids). Accuracy "
+        "usually drops by under a point.",
+    ),
+    (
+        "dynamic",
+        "INT8 weights (dynamic) — for transformers and Linear-heavy models",
+        "Matrix-multiply weights in 8 bits; activations are quantized as the model runs, so "
+        "no calibration is needed. Gains grow with the size of the matrices; VNNI/AMX CPUs "
+        "gain most.",
+    ),
+    (
+        "fp16",
+        "Float16 — for GPUs",
+        "Weights and arithmetic in 16-bit floats: half the size, and up to 2x faster on GPUs "
+        "with tensor cores (NVIDIA Volta or newer). CPUs do not gain. Accuracy is nearly "
+        "always unchanged.",
+    ),
+    (
+        "torch-dynamic",
+        "INT8 Linear/LSTM in PyTorch — stays a PyTorch model",
+        "PyTorch's own dynamic quantization of Linear and LSTM layers, for deployment in "
+        "PyTorch on CPUs. Only for PyTorch models.",
+    ),
+)
+
+
+def _config_class(method: str) -> type:
+    from workbench.core.compress.quantization import CONFIGS
+
+    return CONFIGS[method]
+
+
+def hardware_line() -> str:
+    """What this machine offers, in a sentence (stdlib only: safe on the GUI thread)."""
+    from workbench.core.measure.environment import cpu_description
+
+    model, flags = cpu_description()
+    vnni = any("vnni" in f for f in flags)
+    amx = any(f.startswith("amx") for f in flags)
+    extras = ", ".join(n for n, ok in (("VNNI", vnni), ("AMX", amx)) if ok) or "no VNNI or AMX"
+    return f"This machine: {model or 'unknown CPU'} ({extras})."
+
+
+class DataPage(QWizardPage):
+    """The data to calibrate and measure on, and (static INT8) how to calibrate."""
+
+    def __init__(self, source: LoadedModel, parent: QWidget | None = None) -> None:
+        from workbench.core.compress.quantization import StaticInt8Config
+        from workbench.core.registry import get_registry
+
+        super().__init__(parent)
+        self.setTitle("Data and calibration")
+        self.data = QComboBox()
+        self.data.setObjectName("quant-data")
+        self.data.setEditable(True)
+        self.data.addItems(sorted(get_registry().datasets))
+        self.data.setCurrentText(source.dataset or "")
+        self.data.lineEdit().setPlaceholderText("a dataset name, image folder, .csv or .npz")
+        self.data.currentTextChanged.connect(lambda _t: self.completeChanged.emit())
+        self.explain = QLabel()
+        self.explain.setWordWrap(True)
+        self.form = ConfigForm(StaticInt8Config, only=CALIBRATION_FIELDS)
+        self.form.setObjectName("calibration-form")
+        self.form.validity_changed.connect(lambda _v: self.completeChanged.emit())
+        rows = QFormLayout()
+        rows.addRow("Data", self.data)
+        layout = QVBoxLayout(self)
+        layout.addLayout(rows)
+        layout.addWidget(self.explain)
+        layout.addWidget(self.form)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:  # Qt's name
+        static = self.wizard().method() == "static"
+        self.form.setVisible(static)
+        self.setSubTitle(
+            "Calibration measures each activation's range on samples of the training split; "
+            "accuracy is measured on the validation split."
+            if static
+            else "No calibration for this method: the data is used for accuracy and the "
+            "per-node error table (leave it empty to skip both)."
+        )
+        self.explain.setText(
+            "Min-max is quick; entropy and percentile ignore rare outliers and often keep "
+            "more accuracy. 100-500 samples are usually enough."
+            if static
+            else ""
+        )
+
+    def data_spec(self) -> str | None:
+        return self.data.currentText().strip() or None
+
+    def isComplete(self) -> bool:  # Qt's name
+        if self.wizard() is None or self.wizard().method() != "static":
+            return True
+        return self.data_spec() is not None and self.form.is_valid()
+
+
+class AdvancedPage(QWizardPage):
+    """The method's other settings (op types, per-channel, ranges, exclusions), and
+    where to measure."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Advanced settings")
+        self.setSubTitle("The defaults suit most models; node names to keep in float come "
+                         "from the per-node error table after a first run.")  # fmt: skip
+        self.method = ""
+        self.form: ConfigForm | None = None
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.device = QComboBox()
+        self.device.setObjectName("quant-device")
+        self.device.addItems(["cpu", "cuda:0"])
+        self.device.setToolTip("where latency and accuracy are measured (the provider)")
+        self.batches = QLineEdit("1,32")
+        self.batches.setObjectName("quant-batches")
+        self.batches.setToolTip("batch sizes timed before and after")
+        rows = QFormLayout()
+        rows.addRow("Measure on", self.device)
+        rows.addRow("Batch sizes", self.batches)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.scroll, 1)
+        layout.addLayout(rows)
+
+    def initializePage(self) -> None:  # Qt's name
+        method = self.wizard().method()
+        if method == self.method and self.form is not None:
+            return  # keep what was edited (and the exclusions a re-run set)
+        self.method = method
+        self.form = ConfigForm(_config_class(method), only=self._fields(method))
+        self.form.setObjectName("advanced-form")
+        self.form.validity_changed.connect(lambda _v: self.completeChanged.emit())
+        self.scroll.setWidget(self.form)
+        self.completeChanged.emit()
+
+    @staticmethod
+    def _fields(method: str) -> list[str]:
+        from workbench.core.config_schema import fields_of
+
+        return [
+            s.name for s in fields_of(_config_class(method)) if s.name not in CALIBRATION_FIELDS
+        ]
+
+    def set_exclude(self, names: list[str]) -> None:
+        if self.form is not None:
+            self.form.set_value({"exclude": names})
+
+    def batch_sizes(self) -> list[int]:
+        from workbench.cli.bench import batch_list
+
+        try:
+            return batch_list(self.batches.text())
+        except Exception as exc:  # argparse's type error
+            raise WorkbenchError(f"batch sizes: {exc}") from None
+
+    def isComplete(self) -> bool:  # Qt's name
+        return self.form is not None and self.form.is_valid()
+
+
+class QuantizationWizard(PassWizard):
+    """INT8 / FP16 quantization of one variant, measured before and after."""
+
+    def __init__(
+        self, source: LoadedModel, tasks: TaskRunner, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(source, tasks, title="Quantize", parent=parent)
+        self.setObjectName("quantization-wizard")
+        self.folder = Path(tempfile.mkdtemp(prefix="workbench-quantize-"))
+        self.runs = 0
+        self.method_page = ExplainedChoicePage(
+            "Quantization method",
+            f"Smaller numbers for weights and activations. {hardware_line()}",
+            [(key, label, text) for key, label, text in METHOD_CHOICES],
+            default="static" if source.framework == "onnx" or _convolutional(source) else "dynamic",
+        )
+        if source.framework != "pytorch":
+            button = self.method_page.buttons["torch-dynamic"]
+            button.setEnabled(False)
+            button.setToolTip("only for PyTorch models")
+        self.data_page = DataPage(source)
+        self.advanced_page = AdvancedPage()
+        self.run = RunPage("Quantizing", self._make_job, self._show)
+        self.results = ResultsPage(self._rerun)
+        for page in (self.method_page, self.data_page, self.advanced_page, self.run,
+                     self.results):  # fmt: skip
+            self.addPage(page)
+
+    def method(self) -> str:
+        return self.method_page.value()
+
+    def config(self) -> Any:
+        """The chosen method's config from the data page and the advanced page."""
+        from workbench.core.config_schema import config_from_dict
+
+        method = self.method()
+        values = dict(self.data_page.form.values()) if method == "static" else {}
+        form = self.advanced_page.form
+        if form is not None and self.advanced_page.method == method:
+            values.update(form.values())
+        return config_from_dict(_config_class(method), values, where=METHODS[method])
+
+    def _make_job(self) -> Any:
+        from workbench.core.compress.quantization.workflow import (
+            quantize_variant,
+            write_quantized_variant,
+        )
+
+        method, config = self.method(), self.config()
+        data = self.data_page.data_spec()
+        device = self.advanced_page.device.currentText()
+        batches = self.advanced_page.batch_sizes()
+        source = self.source
+        self.runs += 1
+        folder = self.folder / f"run-{self.runs}"
+
+        def job(ctx: RunContext) -> tuple[Any, dict[str, Path]]:
+            outcome = quantize_variant(
+                source, method, config, data=data, device=device, batches=batches, ctx=ctx
+            )
+            return outcome, write_quantized_variant(outcome, folder, source=source.display_name)
+
+        return job
+
+    def _show(self, result: tuple[Any, dict[str, Path]]) -> None:
+        outcome, paths = result
+        self.outcome = WizardOutcome(
+            model=outcome.model,
+            name=outcome.name(),
+            step=outcome.step,
+            metrics=outcome.variant_metrics(),
+            artifacts={key: str(path) for key, path in paths.items()},
+            notes=list(outcome.notes),
+        )
+        self.results.show_outcome(outcome)
+
+    def _rerun(self, exclude: list[str]) -> None:
+        """Keep ``exclude`` in float and run again (back to the run page)."""
+        self.advanced_page.set_exclude(exclude)
+        self.back()
+        self.run.start()
+
+    def reject(self) -> None:  # Qt's name: Cancel; nothing made is kept
+        running = self.run.running
+        super().reject()
+        if not running:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _convolutional(source: LoadedModel) -> bool:
+    module = source.module
+    if module is None:
+        return True
+    return any("Conv" in type(m).__name__ for m in module.modules())
