@@ -16,7 +16,15 @@ from workbench.core.compare.pareto import Point
 
 WIDTH, HEIGHT = 720, 380
 MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 80, 24, 44, 86
-PALETTE = ("#3f6fbf", "#e07800", "#36895a", "#b1457c", "#6f4fbf", "#2a8891", "#b08a10")
+PALETTE = (
+    "#3f6fbf",
+    "#e07800",
+    "#b1457c",
+    "#6f4fbf",
+    "#2a8891",
+    "#b08a10",
+    "#5b6b7f",
+)  # no green: green marks the best
 BEST, FRONT, PICK, GRID, TEXT = "#1a7f37", "#c4522f", "#111827", "#e3e7ee", "#1d2430"
 
 

@@ -9,7 +9,15 @@ from PySide6.QtGui import QColor, QFont
 from workbench.core.compare import Comparison
 from workbench.core.compare.table import MISSING, Row, format_value
 
-PALETTE = ("#3f6fbf", "#e07800", "#36895a", "#b1457c", "#6f4fbf", "#2a8891", "#b08a10")
+PALETTE = (
+    "#3f6fbf",
+    "#e07800",
+    "#b1457c",
+    "#6f4fbf",
+    "#2a8891",
+    "#b08a10",
+    "#5b6b7f",
+)  # no green: green marks the best
 BEST, FRONT, PICK = "#1a7f37", "#c4522f", "#111827"
 
 
