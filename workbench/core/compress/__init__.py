@@ -12,14 +12,32 @@ from typing import TYPE_CHECKING
 
 from workbench.core.compress.base import Pass, PassResult, copy_model, run_pass
 from workbench.core.compress.quantization import QUANTIZATION_PASSES
+from workbench.core.registry import PassEntry
 
 if TYPE_CHECKING:
-    from workbench.core.registry import PassEntry, Registry
+    from workbench.core.registry import Registry
 
 __all__ = ["BUILTIN_PASSES", "Pass", "PassResult", "copy_model", "register_builtins", "run_pass"]
 
 # The built-in passes, as declarations: PassEntry(name, "module:Class", title, description).
-BUILTIN_PASSES: tuple[PassEntry, ...] = (*QUANTIZATION_PASSES,)
+BUILTIN_PASSES: tuple[PassEntry, ...] = (
+    PassEntry(
+        name="magnitude-prune",
+        cls="workbench.core.compress.pruning.unstructured:MagnitudePrune",
+        title="Magnitude pruning (unstructured)",
+        description="Zeroes the smallest weights (globally or per layer), optionally in "
+        "steps with fine-tuning. The model keeps its shape: no faster on dense runtimes.",
+    ),
+    PassEntry(
+        name="channel-prune",
+        cls="workbench.core.compress.pruning.structured:ChannelPrune",
+        title="Channel pruning (structured)",
+        description="Removes whole channels with their dependencies (Torch-Pruning "
+        "DepGraph), to a channel ratio or a MACs, parameter or latency target: really "
+        "smaller and faster; fine-tune to recover accuracy.",
+    ),
+    *QUANTIZATION_PASSES,
+)
 
 
 def register_builtins(registry: Registry) -> None:

@@ -124,7 +124,12 @@ def load_checkpoint(
             f"{path.name} holds a {type(obj).__name__} but no model weights "
             "(expected a state_dict of tensors or a whole model)"
         )
-    return _with_arch(ModelFormat.STATE_DICT, path, weights, arch, shapes, seed, size)
+    from workbench.core.io.pruned_shapes import is_pruned_checkpoint
+
+    pruned = obj["pruned_shapes"] if is_pruned_checkpoint(obj) else None
+    return _with_arch(
+        ModelFormat.STATE_DICT, path, weights, arch, shapes, seed, size, pruned_shapes=pruned
+    )
 
 
 def _load_refused(path: Path, exc: Exception, *, is_zip: bool, trust: bool) -> Any:
@@ -212,6 +217,7 @@ def _with_arch(
     shapes: Shapes | None,
     seed: int,
     size: int,
+    pruned_shapes: Any = None,
 ) -> LoadedModel:
     kind = "a state_dict" if fmt is ModelFormat.STATE_DICT else "a safetensors file"
     if not arch:
@@ -223,6 +229,10 @@ def _with_arch(
         built = build_arch(arch, seed=seed)
     except WorkbenchError as exc:
         raise type(exc)(f"{path.name}: {exc.message}") from None
+    if pruned_shapes is not None:  # structurally pruned: narrow the layers first
+        from workbench.core.io.pruned_shapes import apply_shape_record
+
+        apply_shape_record(path.name, built.module, pruned_shapes, weights)
     notes = pair_state_dict(path.name, built, weights)
     model = _finish(fmt, path, built.module, built=built, shapes=shapes, size=size)
     model.notes[:0] = notes

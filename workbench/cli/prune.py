@@ -1,0 +1,240 @@
+"""`workbench prune MODEL --method ... --amount X --data D --out DIR`: prune, measure, save."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from workbench.cli.arguments import add_model_arguments
+from workbench.cli.help import ManPageFormatter
+
+ORDER = 30
+METHODS = ("magnitude", "l1", "l2", "bn-scale", "taylor")
+
+EPILOG = """\
+--method magnitude zeroes single weights (unstructured): accuracy holds to high
+sparsity, but a dense runtime runs the model no faster. l1, l2, bn-scale and taylor
+remove whole channels (structured; --structured is implied): the model really gets
+smaller and faster. magnitude --structured ranks channels by L1 magnitude.
+
+The folder gets model.pt (weights plus the pruned layer shapes: reopen with
+--arch), model.onnx, and variant.json (the recipe step, before/after metrics).
+
+examples:
+  workbench prune zoo:resnet_shapes --method l1 --amount 0.5 --data shapes --out pruned
+  workbench prune run/model.pt --arch resnet_shapes --method taylor --target macs \\
+      --amount 0.75 --finetune-epochs 3 --data shapes --out pruned
+  workbench prune run/model.pt --arch digits_cnn --method magnitude --amount 0.8 \\
+      --steps 4 --finetune-epochs 2 --data digits --out sparse
+"""
+
+
+def register(commands: Any) -> None:
+    from workbench.core.compress.pruning.config import ChannelPruneConfig, MagnitudePruneConfig
+    from workbench.core.config_schema import fields_of
+
+    parser = commands.add_parser(
+        "prune",
+        help="prune a model (unstructured weights or whole channels); writes the variant",
+        description="Prune MODEL: zero its smallest weights (magnitude) or remove whole "
+        "channels with their dependencies (l1, l2, bn-scale, taylor), optionally in steps "
+        "with fine-tuning, then measure parameters, MACs, accuracy and ONNX Runtime "
+        "latency before and after and write the variant to --out.",
+        epilog=EPILOG,
+        formatter_class=ManPageFormatter,
+    )
+    add_model_arguments(parser)
+    parser.add_argument("--method", choices=METHODS, default="magnitude", help="see below")
+    parser.add_argument(
+        "--structured", action="store_true", help="remove channels (implied by l1..taylor)"
+    )
+    parser.add_argument("--data", metavar="NAME|PATH", help="default: the model's own dataset")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the variant")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda:N or mps")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-onnx", action="store_true", help="do not write model.onnx")
+    parser.add_argument(
+        "--no-measure", action="store_true", help="skip the before/after accuracy and latency"
+    )
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    group = parser.add_argument_group("pruning settings (see workbench passes)")
+    seen: set[str] = set()
+    for config_class in (ChannelPruneConfig, MagnitudePruneConfig):
+        for spec in fields_of(config_class):
+            if spec.name in seen or spec.name == "method":
+                continue
+            seen.add(spec.name)
+            _add_flag(group, spec)
+    parser.set_defaults(handler=run)
+
+
+def _add_flag(group: Any, spec: Any) -> None:
+    """A flag whose default is 'not given', so each pass applies its own default."""
+    from workbench.core.config_schema import metavar
+
+    help_text = (spec.help or spec.label).replace("%", "%%")
+    if spec.kind == "bool":
+        group.add_argument(
+            spec.flag,
+            dest=spec.name,
+            action=argparse.BooleanOptionalAction,
+            default=argparse.SUPPRESS,
+            help=help_text,
+        )
+        return
+
+    def convert(text: str) -> Any:
+        from workbench.core.errors import WorkbenchError
+
+        try:
+            return spec.parse(text)
+        except WorkbenchError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    convert.__name__ = spec.type_name
+    group.add_argument(
+        spec.flag,
+        dest=spec.name,
+        type=convert,
+        default=argparse.SUPPRESS,
+        metavar=metavar(spec),
+        help=help_text,
+    )
+
+
+def choose_pass(args: argparse.Namespace) -> tuple[str, Any]:
+    """(pass name, validated config) from the flags; flags the pass lacks are refused."""
+    from workbench.core.compress.pruning.config import ChannelPruneConfig, MagnitudePruneConfig
+    from workbench.core.config_schema import config_from_dict, fields_of
+    from workbench.core.errors import WorkbenchError
+
+    structured = args.structured or args.method != "magnitude"
+    name, config_class = (
+        ("channel-prune", ChannelPruneConfig)
+        if structured
+        else ("magnitude-prune", MagnitudePruneConfig)
+    )
+    wanted = {spec.name: spec for spec in fields_of(config_class)}
+    given = {
+        spec.name: getattr(args, spec.name)
+        for spec in (*fields_of(ChannelPruneConfig), *fields_of(MagnitudePruneConfig))
+        if hasattr(args, spec.name) and spec.name != "method"
+    }
+    for key in given:
+        if key not in wanted:
+            flag = f"--{key.replace('_', '-')}"
+            raise WorkbenchError(
+                f"{flag} applies to channel pruning only (add --structured or use --method "
+                "l1, l2, bn-scale or taylor); unstructured zeros reduce no MACs or latency"
+            )
+    if structured:
+        given["method"] = "l1" if args.method == "magnitude" else args.method
+    return name, config_from_dict(config_class, given, where="prune")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from workbench.cli.train import ProgressPrinter
+    from workbench.core.compress.pruning.layers import LISTENERS_KEY
+    from workbench.core.compress.pruning.variant import run_pruning, write_pruned_variant
+    from workbench.core.context import RunContext
+    from workbench.core.data.resolve import resolve_dataset
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.io import load
+
+    pass_name, config = choose_pass(args)
+    loaded = load(args.model, arch=args.arch, trust=args.trust, shapes=dict(args.shape))
+    if loaded.framework != "pytorch" or loaded.module is None:
+        raise WorkbenchError(
+            f"{loaded.display_name} is an ONNX model; pruning needs the PyTorch model "
+            "(a zoo: name, or a checkpoint with --arch)"
+        )
+    data = args.data or loaded.dataset
+    dataset = resolve_dataset(data, seed=args.seed) if data else None
+    printer = ProgressPrinter(sys.stderr)
+    line = _ProgressLine(sys.stderr)
+    ctx = RunContext(
+        device=args.device, progress=line, seed=args.seed, extras={LISTENERS_KEY: [printer]}
+    )
+    try:
+        pruned = run_pruning(
+            loaded, pass_name, config, dataset=dataset, ctx=ctx, measure=not args.no_measure
+        )
+        paths = write_pruned_variant(
+            pruned,
+            Path(args.out),
+            source=args.model,
+            arch=loaded.arch,
+            dataset=dataset.name if dataset is not None else None,
+            data=dataset,
+            onnx=not args.no_onnx,
+        )
+    finally:
+        line.end()
+        printer.end_line()
+    if args.json:
+        print(json.dumps({"step": pruned.step, "metrics": pruned.metrics}, indent=2, default=str))
+        return 0
+    print(format_result(pruned))
+    print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    if loaded.arch:
+        print(f"reopen: workbench inspect {paths['torch']} --arch {loaded.arch}")
+    return 0
+
+
+def format_result(pruned: Any) -> str:
+    from workbench.core.units import human_bytes, human_count
+
+    lines = [f"{pruned.step['pass']}: " + ", ".join(
+        f"{k} {v}" for k, v in pruned.step["config"].items() if v not in ([], None)
+    )]  # fmt: skip
+    if "sparsity" in pruned.pass_metrics:
+        lines.append(f"sparsity {pruned.pass_metrics['sparsity']:.1%}")
+    before, after = pruned.figures.get("before"), pruned.figures.get("after")
+    if before and after:
+        rows = [
+            ("parameters", human_count, "parameters"),
+            ("MACs", human_count, "macs"),
+            ("weights", human_bytes, "weights_bytes"),
+        ]
+        for label, fmt, key in rows:
+            if before.get(key) and after.get(key):
+                lines.append(
+                    f"{label}: {fmt(before[key])} -> {fmt(after[key])} "
+                    f"({before[key] / after[key]:.2f}x)"
+                )
+        if "accuracy" in before:
+            lines.append(f"accuracy: {before['accuracy']:.2%} -> {after['accuracy']:.2%}")
+        for batch, ms in before["latency_ms"].items():
+            new = after["latency_ms"][batch]
+            lines.append(
+                f"ONNX Runtime latency, batch {batch}: {ms:.3f} ms -> {new:.3f} ms "
+                f"({ms / new:.2f}x)"
+            )
+    lines += [f"note: {note}" for note in pruned.notes]
+    return "\n".join(lines)
+
+
+class _ProgressLine:
+    """Pass progress as one redrawn line on a terminal; nothing when not a terminal."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.open = False
+
+    def __call__(self, fraction: float | None, message: str) -> None:
+        if not self.tty:
+            return
+        shown = f"{fraction:4.0%} " if fraction is not None else ""
+        self.stream.write(f"\r{shown}{message}"[:100].ljust(100))
+        self.stream.flush()
+        self.open = True
+
+    def end(self) -> None:
+        if self.open:
+            self.stream.write("\r" + " " * 100 + "\r")
+            self.open = False

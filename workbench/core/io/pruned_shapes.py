@@ -1,0 +1,93 @@
+"""Reopening a structurally pruned model from plain data: its arch plus recorded shapes.
+
+Channel pruning leaves layers narrower than the architecture builds them, so a plain
+state_dict no longer fits ``--arch``. The checkpoint therefore also records each
+layer's shape attributes (``in_channels``, ``groups``, ``num_features``, ...) as plain
+ints: ``{"state_dict": ..., "pruned_shapes": {layer: {attr: value}}}``, which
+``torch.load(weights_only=True)`` reads without running code. Hand-written because
+Torch-Pruning's own ``tp.state_dict`` pickles every module's ``__dict__`` (submodules,
+hooks), which only a full, code-running unpickle can read back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from workbench.core.errors import ArchitectureError
+
+FORMAT = "workbench-pruned/1"
+SHAPE_ATTRIBUTES = (
+    "in_channels",
+    "out_channels",
+    "groups",
+    "in_features",
+    "out_features",
+    "num_features",
+    "num_channels",
+    "normalized_shape",
+    "embedding_dim",
+    "num_parameters",
+)
+
+
+def shape_record(module: Any) -> dict[str, dict[str, Any]]:
+    """Each submodule's shape attributes, as plain ints and lists."""
+    record: dict[str, dict[str, Any]] = {}
+    for name, layer in module.named_modules():
+        values = {}
+        for attr in SHAPE_ATTRIBUTES:
+            value = getattr(layer, attr, None)
+            if isinstance(value, int) and not isinstance(value, bool):
+                values[attr] = value
+            elif isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+                values[attr] = list(value)
+        if values:
+            record[name] = values
+    return record
+
+
+def pruned_checkpoint(module: Any) -> dict[str, Any]:
+    """What ``torch.save`` writes for a pruned model: weights plus the shape record."""
+    return {
+        "format": FORMAT,
+        "state_dict": module.state_dict(),
+        "pruned_shapes": shape_record(module),
+    }
+
+
+def is_pruned_checkpoint(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and obj.get("format") == FORMAT and "pruned_shapes" in obj
+
+
+def apply_shape_record(
+    label: str, module: Any, record: Mapping[str, Any], weights: Mapping[str, Any]
+) -> None:
+    """Narrow a freshly built ``module`` to the recorded shapes before loading ``weights``.
+
+    Attributes are set from the record; each parameter and buffer is replaced by an
+    empty tensor of the shape the weights hold, so the strict load that follows fits.
+    """
+    import torch
+
+    layers = dict(module.named_modules())
+    unknown = [name for name in record if name not in layers]
+    if unknown:
+        raise ArchitectureError(
+            f"{label} records pruned layers the architecture lacks ({', '.join(unknown[:3])}); "
+            "pass the --arch it was pruned from"
+        )
+    for name, values in record.items():
+        layer = layers[name]
+        for attr, value in dict(values).items():
+            if attr in SHAPE_ATTRIBUTES and hasattr(layer, attr):
+                setattr(layer, attr, tuple(value) if isinstance(value, list) else int(value))
+        prefix = f"{name}." if name else ""
+        for kind in ("_parameters", "_buffers"):
+            slots = getattr(layer, kind)
+            for key, tensor in list(slots.items()):
+                saved = weights.get(prefix + key)
+                if tensor is None or saved is None or tuple(saved.shape) == tuple(tensor.shape):
+                    continue
+                fresh = torch.empty(saved.shape, dtype=tensor.dtype)
+                slots[key] = torch.nn.Parameter(fresh) if kind == "_parameters" else fresh
