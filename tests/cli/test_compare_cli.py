@@ -136,3 +136,28 @@ def test_bad_input_is_one_line_and_exit_2(folders, tmp_path, capsys):
         main(["compare", str(folders[0]), str(folders[1]), "--budget-size", "lots"])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "not a size" in err and "Traceback" not in err
+
+
+def test_folders_written_by_train_compare_and_measure_their_models(tmp_path, capsys):
+    outs = [tmp_path / "wide", tmp_path / "narrow"]
+    for model, out in zip(("zoo:digits_mlp", "zoo:digits_mlp:hidden=16"), outs, strict=True):
+        code, _, err = run(
+            capsys, "train", model, "--data", "digits", "--epochs", "1", "--out", str(out)
+        )
+        assert code == 0, err
+    stored = [json.loads((o / "variant.json").read_text())["metrics"] for o in outs]
+    code, out, err = run(capsys, "compare", *map(str, outs))
+    assert code == 0, err
+    accuracy = next(line for line in out.splitlines() if line.startswith("val accuracy"))
+    assert f"{stored[0]['val_accuracy']:.2%}" in accuracy
+    assert f"{stored[1]['val_accuracy']:.2%}" in accuracy
+    assert "no latency measured on a common runtime" in out
+    code, out, err = run(capsys, "compare", *map(str, outs), "--measure", *FAST)
+    assert code == 0, err
+    assert err.count("model on the spot (ort)") == 2
+    lines = out.splitlines()
+    assert any(line.startswith("latency p50 ort/") for line in lines)
+    assert any(line.startswith("MACs (batch 1)") for line in lines)
+    assert any(line.startswith("val accuracy (training)") for line in lines)  # kept
+    headline = next(line for line in lines if line.startswith("digits_mlp:hidden=16 ("))
+    assert " than digits_mlp (" in headline and "(p50 ort b1: " in headline

@@ -69,6 +69,12 @@ def register(commands: Any) -> None:
         help="per-layer differences of measured models against the baseline",
     )
     measure = parser.add_argument_group("measuring models named on the command line")
+    measure.add_argument(
+        "--measure",
+        action="store_true",
+        help="measure variant folders' own model files too (their stored "
+        "figures are kept beside the new ones)",
+    )
     measure.add_argument("--runtime", choices=("ort", "torch"), default="ort")
     measure.add_argument("--batch", type=batch_list, metavar="1,8,32")
     measure.add_argument("--runs", type=int, default=30, metavar="N")
@@ -90,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.compare.report import to_csv, to_json, write_report
     from workbench.core.compare.sources import (
         MeasureOptions,
+        measure_folder,
         measure_source,
         read_folder,
         unique_names,
@@ -114,7 +121,10 @@ def run(args: argparse.Namespace) -> int:
     ctx = RunContext(device="cpu", progress=stderr_progress(not quiet))
     sources = []
     for name in args.variants:
-        if Path(name).is_dir():
+        if Path(name).is_dir() and args.measure and not (Path(name) / "project.json").is_file():
+            print(f"measuring {name}'s model on the spot ({options.runtime})…", file=sys.stderr)
+            sources.append(measure_folder(Path(name), options, ctx))
+        elif Path(name).is_dir():
             sources += read_folder(Path(name))
         else:
             print(f"measuring {name} on the spot ({options.runtime})…", file=sys.stderr)
