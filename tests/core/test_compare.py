@@ -357,3 +357,18 @@ def test_reports_write_html_markdown_and_csv_with_png_charts(project, graphs, tm
         rows = list(csv.DictReader(handle))
     p50 = next(r for r in rows if r["key"] == P50)
     assert float(p50[variants[1].name]) == pytest.approx(result.table.value(P50, 1))
+
+
+def test_torch_parent_against_its_onnx_export_matches_across_frameworks(project, graphs):
+    from fixtures.compare_variants import trained_root
+
+    from workbench.core.graph import from_model
+
+    root = by_name(project, "digits_cnn")
+    diff = diff_graphs(from_model(trained_root()), graphs[root.id])
+    status = {d.parent.name: (d.status, d.child.name if d.child else None) for d in diff.nodes}
+    assert status["features.0.1"] == (REMOVED, None)  # batch norm folded into the conv
+    assert status["features.0.0"] == (CHANGED, "/features/features.0/features.0.0/Conv")
+    assert status["features.0.2"][0] == SAME  # aten relu is ONNX Relu
+    assert status["features.2"][0] == SAME  # max_pool2d is MaxPool, batch 1 is "batch"
+    assert diff.counts()[ADDED] == 0

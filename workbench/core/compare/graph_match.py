@@ -3,8 +3,10 @@
 Matching, in order: the same node name (ONNX node names and torch module paths survive
 pruning and QDQ quantization); a child node named after an unmatched parent node plus
 a suffix with a compatible op (ONNX Runtime's dynamic quantization turns ``X/Conv``
-into ``X/Conv_quant`` of type ConvInteger); then ``difflib.SequenceMatcher`` over the
-op types of what is left, in graph order (renumbered but equal graphs). Unmatched
+into ``X/Conv_quant`` of type ConvInteger); the same module path and op family (a
+PyTorch parent's ``features.0.0`` conv2d is its ONNX child's
+``/features/features.0/features.0.0/Conv``); then ``difflib.SequenceMatcher`` over the
+op families of what is left, in graph order (renumbered but equal graphs). Unmatched
 parent nodes were removed (fused, folded), unmatched child nodes were added (Q/DQ
 pairs, scale multiplies). A quantized node reads its weights through
 DequantizeLinear nodes; their initializers count as the node's own weights here, so
@@ -14,6 +16,7 @@ a QDQ Conv keeps its parameter count and shows its weights turned int8.
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -175,15 +178,46 @@ def _match(old: list[Node], new: list[Node]) -> dict[str, str]:
             best = max(candidates, key=lambda n: (n.macs, n.params))
             pairs[node.id] = best.id
             taken.add(best.id)
+    # across frameworks (a PyTorch parent, an exported or quantized ONNX child): the
+    # module path both name their nodes after, with an op of the same family
+    by_path: dict[tuple[str, str], list[Node]] = {}
+    for n in new:
+        if n.id not in taken and (path := _module_path(n)):
+            by_path.setdefault((path, op_family(n.op_type)), []).append(n)
+    for node in old:
+        path = _module_path(node) if node.id not in pairs else None
+        found = by_path.get((path, op_family(node.op_type))) if path else None
+        if found and len(found) == 1 and found[0].id not in taken:
+            pairs[node.id] = found[0].id
+            taken.add(found[0].id)
     left_old = [n for n in old if n.id not in pairs]
     left_new = [n for n in new if n.id not in taken]
+    # op families, not op types, so aten "conv2d" lines up with ONNX "Conv"
     matcher = difflib.SequenceMatcher(
-        a=[n.op_type for n in left_old], b=[n.op_type for n in left_new], autojunk=False
+        a=[_align_key(n.op_type) for n in left_old],
+        b=[_align_key(n.op_type) for n in left_new],
+        autojunk=False,
     )
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
             pairs[left_old[block.a + k].id] = left_new[block.b + k].id
     return pairs
+
+
+def _align_key(op_type: str) -> str:
+    """What two ops must share to be aligned: their family, or the op itself if unknown."""
+    family = op_family(op_type)
+    return op_type if family == "other" else family
+
+
+def _module_path(node: Node) -> str | None:
+    """The module a node belongs to: a torch node's own name ("features.0.0"), or the
+    last scope of an exported ONNX name ("/features/features.0/features.0.0/Conv")."""
+    name = node.name or ""
+    if "/" in name:
+        parts = [p for p in name.split("/") if p]
+        return parts[-2] if len(parts) >= 2 else None
+    return name if "." in name else None
 
 
 def _compatible(old_op: str, new_op: str) -> bool:
@@ -195,7 +229,7 @@ def _compatible(old_op: str, new_op: str) -> bool:
 
 def _changes(old: Layer, new: Layer) -> list[str]:
     changes = []
-    if old.op_type != new.op_type:
+    if _op_key(old.op_type) != _op_key(new.op_type):
         changes.append(f"op {old.op_type} → {new.op_type}")
     if old.params != new.params:
         changes.append(f"parameters {old.params:,} → {new.params:,}")
@@ -205,7 +239,7 @@ def _changes(old: Layer, new: Layer) -> list[str]:
         )
     if old.macs != new.macs:
         changes.append(f"MACs {human_count(old.macs)} → {human_count(new.macs)}")
-    if old.output_shape != new.output_shape and "?" not in (old.output_shape + new.output_shape):
+    if not _same_shape(old.output_shape, new.output_shape):
         changes.append(f"output {old.output_shape} → {new.output_shape}")
     return changes
 
@@ -224,4 +258,19 @@ def changed_overlay(diff: GraphDiff) -> Overlay:
         "Changed vs parent (1 added, 0.5 changed)",
         aggregate="max",
         fixed_range=(0.0, 1.0),
+    )
+
+
+def _op_key(op_type: str) -> str:
+    """aten "max_pool2d" and ONNX "MaxPool" are one op; "Conv" and "ConvInteger" are not."""
+    return re.sub(r"[123]d$", "", op_type.split("::")[-1].lower()).replace("_", "")
+
+
+def _same_shape(a: str, b: str) -> bool:
+    """Shapes as "batchx32x8x8": a symbolic or unknown size matches any size."""
+    if "?" in (a, b):
+        return True
+    da, db = a.split("x"), b.split("x")
+    return len(da) == len(db) and all(
+        x == y or not (x.isdigit() and y.isdigit()) for x, y in zip(da, db, strict=True)
     )
