@@ -206,14 +206,28 @@ def flat_values(metrics: Mapping[str, Any] | None) -> dict[MetricSpec, float]:
                 ),
                 acc.agreement.top1_agreement,
             )
-    for spec in TRAINING:
-        value = data.get(spec.key.removeprefix("train."))
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            put(spec, value)
+    training = {spec.key.removeprefix("train."): spec for spec in TRAINING}
+    for key, value in data.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue  # the Metrics parts are dicts; only plain figures are left here
+        if key in training:
+            put(training[key], value)
+        else:  # what a pass or a run recorded ("sparsity", "epochs"): shown, not ranked
+            fraction = any(w in key for w in ("accuracy", "sparsity", "ratio")) and value <= 1
+            put(
+                MetricSpec(
+                    f"other.{key}",
+                    key.replace("_", " "),
+                    "percent" if fraction else "plain",
+                    None,
+                    "other",
+                ),
+                value,
+            )
     return out
 
 
-GROUP_ORDER = ("facts", "latency", "memory", "accuracy", "training")
+GROUP_ORDER = ("facts", "latency", "memory", "accuracy", "training", "other")
 
 
 def build_table(entries: Sequence[Entry], baseline: int | str = 0) -> ComparisonTable:
