@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,9 @@ from workbench.core.train.resume import apply_resume_config, restore_state, run_
 from workbench.core.train.schedules import make_scheduler
 
 FLUSH_INTERVAL_S = 0.05
+# batch_loss(outputs, xb, yb, idx) -> loss, in place of the criterion (distillation):
+# idx are the batch's training-set indices (for per-sample data such as cached logits).
+BatchLoss = Callable[[Any, Any, Any, Any], Any]
 
 
 class Trainer:
@@ -67,6 +71,7 @@ class Trainer:
         control: TrainControl | None = None,
         listeners: tuple[Listener, ...] | list[Listener] = (),
         flush_interval_s: float = FLUSH_INTERVAL_S,
+        batch_loss: BatchLoss | None = None,
     ) -> None:
         self.config = copy.deepcopy(config or TrainConfig()).validate()
         self.source_model = model
@@ -77,6 +82,7 @@ class Trainer:
         self.control = control or TrainControl()
         self.listeners: list[Listener] = list(listeners)
         self.flush_interval_s = flush_interval_s
+        self.batch_loss = batch_loss
         self.notes: list[str] = list(getattr(dataset, "notes", ()))
         self.history = TrainHistory()
         self.last_checkpoint: Path | None = None
@@ -239,12 +245,18 @@ class Trainer:
             idx = distributed.shard(perm[a:b], self.group)
             yield x[idx], y[idx]
 
+    def _batch_index(self) -> Any:
+        """Training-set indices of the batch being trained (the slice ``_batches`` took)."""
+        bs, start = self.config.batch_size, self.step_in_epoch * self.config.batch_size
+        return distributed.shard(self.perm[start : min(start + bs, self.n_train)], self.group)
+
     def _train_epoch(self) -> bool:
         """Train to the end of the epoch; False when stopped on request."""
         import torch
 
         model, optimizer, scheduler = self.step_model, self.optimizer, self.scheduler
         criterion, augment, autocast = self.criterion, self.augment, self.autocast
+        batch_loss = self.batch_loss
         scaler = self.scaler
         clip = self.config.grad_clip
         losses, corrects, rates, sizes = self._pending
@@ -257,7 +269,10 @@ class Trainer:
                 xb = augment(xb)
             with autocast():
                 out = model(xb)
-                loss = criterion(out, yb)
+                if batch_loss is None:
+                    loss = criterion(out, yb)
+                else:
+                    loss = batch_loss(out, xb, yb, self._batch_index())
             optimizer.zero_grad(set_to_none=True)
             if scaler is None:
                 loss.backward()
