@@ -37,6 +37,14 @@ BUILTIN_PASSES: tuple[PassEntry, ...] = (
         "smaller and faster; fine-tune to recover accuracy.",
     ),
     *QUANTIZATION_PASSES,
+    PassEntry(
+        name="distill",
+        cls="workbench.core.compress.distillation.distill_pass:Distill",
+        title="Knowledge distillation",
+        description="Trains a smaller student (narrower or shallower, a pruned copy, or "
+        "your own) to copy the model's answers as well as the labels; optionally beside "
+        "the same student trained on labels alone, to show the gain.",
+    ),
 )
 
 

@@ -1,0 +1,174 @@
+"""Distillation on real models and data: the loss by hand, the cache, students, the pass."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from workbench.core.compress import run_pass
+from workbench.core.compress.distillation.config import DistillConfig
+from workbench.core.compress.distillation.distill_pass import Distill
+from workbench.core.compress.distillation.loss import DistillLoss, distillation_loss
+from workbench.core.compress.distillation.run import LossParts, TeacherScore, distill
+from workbench.core.compress.distillation.students import build_student
+from workbench.core.config_schema import config_from_dict
+from workbench.core.context import Cancelled, RunContext
+from workbench.core.data.digits import load_digits
+from workbench.core.errors import WorkbenchError
+from workbench.core.io import load
+from workbench.core.train import TrainConfig, Trainer
+
+FAST = {"epochs": 1, "batch_size": 64, "train_samples": 400, "measure": False}
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    """A digits MLP trained for a few seconds: good enough to teach, fast to run."""
+    model = load("zoo:digits_mlp")
+    config = TrainConfig(epochs=3, batch_size=64, lr=3e-3, device="cpu")
+    model.module = Trainer(model.module, load_digits(), config).fit().model
+    return model
+
+
+def test_loss_equals_a_hand_computation_on_a_fixed_batch() -> None:
+    student = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+    teacher = np.array([[1.5, 1.0, -0.5], [-1.0, 2.0, 0.0]])
+    labels = np.array([0, 2])
+    alpha, t = 0.3, 2.5
+
+    def softmax(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    hard = -np.mean(np.log(softmax(student)[np.arange(2), labels]))
+    p_s, p_t = softmax(student / t), softmax(teacher / t)
+    soft = t * t * np.mean(np.sum(p_t * (np.log(p_t) - np.log(p_s)), axis=1))
+    total, got_hard, got_soft = distillation_loss(
+        torch.tensor(student), torch.tensor(teacher), torch.tensor(labels), alpha, t
+    )
+    assert float(got_hard) == pytest.approx(hard, rel=1e-6)
+    assert float(got_soft) == pytest.approx(soft, rel=1e-6)
+    assert float(total) == pytest.approx(alpha * hard + (1 - alpha) * soft, rel=1e-6)
+    assert soft > 0  # the two answers differ, so the KL part is not trivially zero
+
+
+def test_the_loss_follows_the_alpha_schedule_and_records_its_parts() -> None:
+    teacher = torch.nn.Linear(4, 3)
+    config = DistillConfig(alpha=1.0, alpha_end=0.0, temperature=1.0)
+    loss = DistillLoss(teacher, alpha=1.0, temperature=1.0, alpha_at=config.alpha_at)
+    loss.start(first_step=0, total_steps=2)
+    x, y = torch.randn(5, 4), torch.tensor([0, 1, 2, 0, 1])
+    out = torch.randn(5, 3)
+    first = loss(out, x, y, torch.arange(5))  # alpha 1: the label loss alone
+    second = loss(out, x, y, torch.arange(5))  # alpha 0.5
+    parts = loss.take_parts()
+    hard, soft = parts[0][0], parts[0][1]
+    assert float(first) == pytest.approx(hard, rel=1e-5)
+    assert float(second) == pytest.approx(0.5 * hard + 0.5 * soft, rel=1e-5)
+    assert len(parts) == 2 and loss.take_parts() == []
+
+
+def test_the_trainer_hook_gets_each_batchs_training_set_indices() -> None:
+    data = load_digits()
+    x = torch.as_tensor(data.x_train.copy())
+    seen: list[int] = []
+
+    def batch_loss(out, xb, yb, idx):
+        assert torch.equal(x[idx], xb)  # the indices name exactly the batch trained
+        seen.extend(idx.tolist())
+        return torch.nn.functional.cross_entropy(out, yb)
+
+    config = TrainConfig(epochs=2, batch_size=100, device="cpu")
+    Trainer(load("zoo:digits_mlp").module, data, config, batch_loss=batch_loss).fit()
+    n = data.num_train
+    assert n % 100 > 1  # no 1-sample tail to drop: every sample is trained each epoch
+    assert sorted(seen[:n]) == list(range(n)) and sorted(seen[n:]) == list(range(n))
+    assert seen[:n] != seen[n:]  # a new order each epoch
+
+
+def test_caching_teacher_answers_gives_the_same_run_as_not_caching(teacher) -> None:
+    runs = {}
+    for cache in ("on", "off"):
+        config = DistillConfig(student="zoo:digits_mlp:hidden=32", cache_teacher=cache, **FAST)
+        runs[cache] = distill(teacher, config, RunContext(device="cpu"))
+    on, off = runs["on"], runs["off"]
+    assert on.metrics["teacher_cached"] and not off.metrics["teacher_cached"]
+    assert np.allclose(on.result.history.losses, off.result.history.losses, rtol=1e-5, atol=1e-6)
+    for (name, a), (_, b) in zip(
+        on.student.module.state_dict().items(), off.student.module.state_dict().items(), strict=True
+    ):
+        assert torch.allclose(a, b, atol=1e-5), name
+
+
+def test_caching_is_refused_with_augmentation_and_skipped_in_auto(teacher) -> None:
+    with pytest.raises(WorkbenchError, match="augmentation"):
+        config_from_dict(DistillConfig, {"cache_teacher": "on", "augment": True})
+    config = DistillConfig(student="zoo:digits_mlp:hidden=16", augment=True, **FAST)
+    made = distill(teacher, config, RunContext(device="cpu"))
+    assert not made.metrics["teacher_cached"]
+    assert any("not cached" in note and "augmentation" in note for note in made.notes)
+
+
+def test_the_pass_makes_a_student_with_its_baseline_and_leaves_the_teacher(teacher) -> None:
+    before = {k: v.clone() for k, v in teacher.module.state_dict().items()}
+    events: list = []
+    ctx = RunContext(device="cpu", extras={"listener": lambda phase, e: events.append((phase, e))})
+    config = DistillConfig(
+        student="zoo:digits_mlp:hidden=32", baseline=True, **{**FAST, "measure": True}
+    )
+    result = run_pass(Distill, teacher, config, ctx)
+    assert all(torch.equal(before[k], v) for k, v in teacher.module.state_dict().items())
+    m = result.metrics
+    assert m["student_parameters"] < m["teacher_parameters"]
+    assert m["parameter_ratio"] == pytest.approx(m["student_parameters"] / m["teacher_parameters"])
+    assert 0.0 <= m["baseline_accuracy"] <= 1.0
+    assert m["gain_over_baseline_points"] == pytest.approx(
+        100 * (m["student_accuracy"] - m["baseline_accuracy"])
+    )
+    assert m["student_latency_ms"] > 0 and m["teacher_latency_ms"] > 0
+    phases = {phase for phase, _ in events}
+    assert phases == {"distill", "baseline"}
+    kinds = [type(e).__name__ for phase, e in events if phase == "distill"]
+    assert kinds.count("LossParts") == kinds.count("Step") > 0
+    assert any(isinstance(e, TeacherScore) for _, e in events)
+    parts = [e for _, e in events if isinstance(e, LossParts)]
+    assert all(math.isfinite(p.hard) and p.soft >= 0 for p in parts)
+    assert result.model.arch.startswith("digits_mlp")
+
+
+def test_a_pruned_student_is_smaller_and_keeps_the_teachers_weights(teacher) -> None:
+    example = torch.zeros(1, 1, 8, 8)
+    student = build_student(teacher, "pruned:0.5", example=example)
+    params = sum(p.numel() for p in student.module.parameters())
+    assert params < 0.5 * sum(p.numel() for p in teacher.module.parameters())
+    assert student.module(example).shape == (1, 10)
+    assert student.module is not teacher.module and student.kind == "pruned"
+    zoo = build_student(teacher, "zoo:digits_mlp", init="teacher")
+    theirs = teacher.module.state_dict()
+    assert all(torch.equal(v, theirs[k]) for k, v in zoo.module.state_dict().items())
+    with pytest.raises(WorkbenchError, match="between 0 and 1"):
+        build_student(teacher, "pruned:1.5", example=example)
+
+
+def test_feature_hints_train_a_projection_and_leave_a_plain_student(teacher) -> None:
+    config = DistillConfig(
+        student="zoo:digits_mlp:hidden=32", hint_layers=["layers.2=layers.2"], **FAST
+    )
+    made = distill(teacher, config, RunContext(device="cpu"))
+    student = made.student.module
+    assert not any(m._forward_hooks for m in student.modules())
+    assert type(student).__name__ == "DigitsMLP"
+    assert any("features" in note for note in made.notes)  # no cache: the teacher ran
+    with pytest.raises(WorkbenchError, match="not a layer of the student"):
+        distill(teacher, dataclasses.replace(config, hint_layers=["nope=layers.2"]))
+
+
+def test_a_cancelled_run_raises_cancelled_and_makes_nothing(teacher) -> None:
+    ctx = RunContext(device="cpu")
+    ctx.cancel.cancel()
+    with pytest.raises(Cancelled):
+        distill(teacher, DistillConfig(student="zoo:digits_mlp:hidden=16", **FAST), ctx)

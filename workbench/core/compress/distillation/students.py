@@ -1,0 +1,197 @@
+"""Students: a smaller zoo architecture, a pruned copy of the teacher, or a user factory,
+started from scratch or from the teacher's weights where the shapes allow; and the
+figures (parameters, MACs, latency) shown before anything is trained."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.errors import ArchitectureError, WorkbenchError
+from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
+
+
+@dataclass
+class Student:
+    module: Any  # a fresh nn.Module (never one of the teacher's)
+    kind: str  # "zoo", "pruned" or "factory"
+    arch: str | None  # how to rebuild it (None for a pruned copy: its shapes are its own)
+    description: str  # "resnet_shapes:width=0.5", "teacher with 50% of channels pruned"
+    notes: list[str] = field(default_factory=list)
+
+
+def build_student(
+    teacher: LoadedModel,
+    spec: str,
+    *,
+    init: str = "teacher",
+    seed: int = 0,
+    example: Any = None,
+    num_classes: int | None = None,
+) -> Student:
+    """The student ``spec`` names (see ``DistillConfig.student``); ``teacher`` is unchanged."""
+    import torch
+
+    spec = spec.strip()
+    if spec.startswith("pruned:"):
+        ratio = _ratio(spec)
+        module = copy.deepcopy(teacher.module).cpu().eval()
+        notes = _prune_channels(module, ratio, example)
+        student = Student(module, "pruned", None, f"teacher with {ratio:.0%} of channels pruned")
+        student.notes += notes
+        if init == "scratch":
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                for layer in module.modules():
+                    if hasattr(layer, "reset_parameters"):
+                        layer.reset_parameters()
+            student.notes.append("the pruned copy's weights were re-initialised (scratch)")
+        return student
+    from workbench.core.io.arch import build_arch
+    from workbench.core.registry import get_registry
+    from workbench.core.zoo import parse_zoo_ref
+
+    head = spec.removeprefix("zoo:").partition(":")[0]
+    is_zoo = spec.startswith("zoo:") or head in get_registry().models or ":" not in spec
+    if is_zoo and num_classes and "num_classes" not in parse_zoo_ref(spec)[1]:
+        name, kwargs = parse_zoo_ref(spec)  # the student answers the data's classes
+        entry_classes = get_registry().model(name).num_classes
+        if num_classes != entry_classes:
+            kwargs["num_classes"] = num_classes
+            spec = f"zoo:{name}:" + ",".join(f"{k}={v}" for k, v in kwargs.items())
+    built = build_arch(spec, seed=seed)
+    kind = "zoo" if is_zoo else "factory"
+    student = Student(built.module, kind, built.arch, built.arch)
+    if init == "teacher":
+        student.notes.append(copy_matching_weights(teacher.module, built.module))
+    return student
+
+
+def _ratio(spec: str) -> float:
+    text = spec.removeprefix("pruned:")
+    try:
+        ratio = float(text)
+    except ValueError:
+        raise WorkbenchError(f"{spec!r}: pruned:RATIO needs a number, e.g. pruned:0.5") from None
+    if not 0.0 < ratio < 1.0:
+        raise WorkbenchError(f"{spec!r}: the pruning ratio must be between 0 and 1")
+    return ratio
+
+
+def _prune_channels(module: Any, ratio: float, example: Any) -> list[str]:
+    """Remove ``ratio`` of every prunable layer's channels (Torch-Pruning, L1 magnitude).
+
+    The last Linear (the classifier) keeps its outputs: the student answers the same
+    classes. Dependencies (residual adds, BatchNorms) are followed by DepGraph.
+    """
+    import torch
+    import torch_pruning as tp
+
+    if example is None:
+        raise WorkbenchError("pruning the teacher needs an example input (the data's shape)")
+    linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+    ignored = linears[-1:]
+    try:
+        pruner = tp.pruner.MetaPruner(
+            module,
+            example,
+            importance=tp.importance.GroupMagnitudeImportance(p=1),
+            pruning_ratio=ratio,
+            ignored_layers=ignored,
+        )
+        pruner.step()
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WorkbenchError(
+            f"the teacher cannot be pruned structurally ({first}); choose a zoo: student"
+        ) from None
+    return [f"student: {ratio:.0%} of the teacher's channels removed (Torch-Pruning, L1)"]
+
+
+def copy_matching_weights(source: Any, target: Any) -> str:
+    """Copy every tensor whose name and shape match; say how much of ``target`` that was."""
+    import torch
+
+    theirs = source.state_dict()
+    ours = target.state_dict()
+    matched = {k: v for k, v in theirs.items() if k in ours and ours[k].shape == v.shape}
+    with torch.no_grad():
+        target.load_state_dict({**ours, **{k: v.clone() for k, v in matched.items()}})
+    total = sum(v.numel() for v in ours.values() if v.is_floating_point())
+    copied = sum(v.numel() for k, v in matched.items() if v.is_floating_point())
+    share = copied / total if total else 0.0
+    if not matched:
+        return "no layer of the student has the teacher's shape: started from scratch"
+    return f"{len(matched)} tensors ({share:.0%} of the student's weights) copied from the teacher"
+
+
+def student_model(teacher: LoadedModel, student: Student) -> LoadedModel:
+    """The student as a ``LoadedModel`` beside its teacher (same inputs and dataset)."""
+    fmt = teacher.format if student.kind == "pruned" else ModelFormat.STATE_DICT
+    return dataclasses.replace(
+        teacher,
+        format=fmt,
+        path=None,
+        module=student.module,
+        onnx_model=None,
+        exported_program=None,
+        arch=student.arch,
+        file_size=0,
+        inputs=list(teacher.inputs),
+        notes=list(student.notes),
+    )
+
+
+def example_input(teacher: LoadedModel, dataset: Any) -> Any:
+    """One sample batch (of 1) the models take: from the data, else the declared input."""
+    import torch
+
+    if dataset is not None and len(dataset.x_val):
+        return torch.as_tensor(dataset.x_val[:1].copy())
+    if teacher.inputs:
+        spec: InputSpec = teacher.inputs[0]
+        return torch.zeros(spec.shape, dtype=getattr(torch, spec.dtype))
+    raise WorkbenchError(f"{teacher.display_name} declares no input shape and no data is given")
+
+
+def figures(model: LoadedModel, *, latency: bool = True, ctx: Any = None) -> dict[str, Any]:
+    """Parameters, MACs (batch 1), weight bytes and, optionally, p50 latency (ms, batch 1)."""
+    from workbench.core.measure.latency import measure_latency, model_facts
+
+    facts = model_facts(model)
+    out: dict[str, Any] = {
+        "parameters": facts.parameters,
+        "macs": facts.macs,
+        "size_bytes": facts.weights_bytes,
+    }
+    if latency:
+        report = measure_latency(
+            model, runtime="torch", device="cpu", threads=1, runs=20, seconds=0.3, warmup=3, ctx=ctx
+        )
+        out["latency_ms"] = report.latency.p50_ms
+    return out
+
+
+def describe_student(
+    teacher: LoadedModel,
+    spec: str,
+    *,
+    dataset: Any = None,
+    latency: bool = True,
+    ctx: Any = None,
+) -> dict[str, Any]:
+    """The figures of the student ``spec`` names and of the teacher, before training."""
+    example = example_input(teacher, dataset)
+    classes = getattr(dataset, "num_classes", None) or teacher.num_classes
+    try:
+        student = build_student(teacher, spec, init="scratch", example=example, num_classes=classes)
+    except ArchitectureError:
+        raise
+    model = student_model(teacher, student)
+    return {
+        "student": figures(model, latency=latency, ctx=ctx),
+        "teacher": figures(teacher, latency=latency, ctx=ctx),
+        "description": student.description,
+    }
