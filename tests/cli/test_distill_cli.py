@@ -1,0 +1,88 @@
+"""`workbench distill` as a user runs it: a fresh interpreter, a real teacher file, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from workbench.core.data.digits import load_digits
+from workbench.core.io import load
+from workbench.core.train import TrainConfig, Trainer
+
+
+def distill(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DEBUG"}
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", "distill", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_distill_writes_a_student_variant_with_its_baseline(tmp_path: Path) -> None:
+    teacher = load("zoo:digits_mlp")
+    config = TrainConfig(epochs=3, batch_size=64, lr=3e-3, device="cpu")
+    trained = Trainer(teacher.module, load_digits(), config).fit().model
+    torch.save(trained.state_dict(), tmp_path / "teacher.pt")
+    out = tmp_path / "student"
+    result = distill(
+        "--teacher", str(tmp_path / "teacher.pt"), "--arch", "digits_mlp",
+        "--student", "zoo:digits_mlp:hidden=32", "--data", "digits", "--epochs", "2",
+        "--alpha", "0.3", "--temperature", "3", "--train-samples", "600", "--baseline",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "teacher: validation accuracy" in result.stderr
+    assert "baseline (the same student, labels only)" in result.stderr
+    assert "student without teacher" in result.stdout and "the teacher added" in result.stdout
+    variant = json.loads((out / "variant.json").read_text())
+    assert variant["kind"] == "distilled" and variant["arch"] == "digits_mlp:hidden=32"
+    step = variant["step"]
+    assert step["pass"] == "distill"
+    assert step["config"]["alpha"] == 0.3 and step["config"]["temperature"] == 3.0
+    assert step["config"]["student"] == "zoo:digits_mlp:hidden=32" and step["config"]["baseline"]
+    m = variant["metrics"]
+    assert m["teacher_accuracy"] > 0.5
+    for key in ("student_accuracy", "baseline_accuracy", "gain_over_baseline_points"):
+        assert isinstance(m[key], float), key
+    assert m["parameter_ratio"] < 0.25 and m["student_latency_ms"] > 0
+    history = json.loads((out / "history.json").read_text())
+    assert [r["epoch"] for r in history["epochs"]] == [1, 2]
+    reopened = load(out / "model.pt", arch=variant["arch"])
+    assert sum(p.numel() for p in reopened.module.parameters()) == m["student_parameters"]
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
+    """In-process through ``main`` (the same run_handler the console script uses)."""
+    from workbench.cli import main
+
+    for args in (
+        ["--teacher", "zoo:digits_mlp", "--student", "pruned:2", "--out", str(tmp_path)],
+        ["--teacher", "zoo:digits_mlp", "--student", "zoo:nonesuch", "--out", str(tmp_path)],
+        ["--teacher", str(tmp_path / "missing.pt"), "--out", str(tmp_path)],
+        ["--teacher", "zoo:digits_mlp", "--hint-layers", "nope=layers.2", "--epochs", "1",
+         "--train-samples", "100", "--no-measure", "--out", str(tmp_path)],
+    ):  # fmt: skip
+        code = main(["distill", *args])
+        err = capsys.readouterr().err
+        lines = [line for line in err.strip().splitlines() if line.startswith("workbench:")]
+        assert code == 2, (args, err)
+        assert len(lines) == 1 and lines[0].startswith("workbench: error:"), err
+        assert "Traceback" not in err
+    assert not (tmp_path / "variant.json").exists()
+
+
+def test_cache_on_with_augmentation_is_refused_by_the_flags(capsys) -> None:
+    from workbench.cli import main
+
+    code = main(["distill", "--teacher", "zoo:digits_mlp", "--cache-teacher", "on",
+                 "--augment", "--out", "x"])  # fmt: skip
+    assert code == 2
+    assert "augmentation" in capsys.readouterr().err

@@ -1,0 +1,198 @@
+"""`workbench distill --teacher T --student S --data D --out DIR`: distil, compare, save."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from workbench.cli.help import ManPageFormatter
+
+ORDER = 35
+
+EPILOG = """\
+The student is zoo:NAME[:width=0.5,depth=0.5] (a smaller zoo architecture),
+pruned:RATIO (a copy of the teacher with that fraction of its channels removed, by
+Torch-Pruning) or module:factory (your own). With --baseline the same student is also
+trained without the teacher (same epochs, seed and start), and the summary shows what
+the teacher added.
+
+The folder gets model.pt (the student's state_dict: reopen with --arch ARCH when the
+student is a zoo or factory architecture), variant.json (the recipe step, accuracy,
+parameters, MACs, latency of student, teacher and baseline) and history.json/.csv.
+
+examples:
+  workbench distill --teacher run/model.pt --arch resnet_shapes \\
+      --student zoo:resnet_shapes:width=0.45 --data shapes --epochs 5 --baseline --out kd
+  workbench distill --teacher run/model.pt --arch digits_cnn --student pruned:0.5 \\
+      --alpha 0.3 --temperature 4 --data digits --out kd
+"""
+
+
+def register(commands: Any) -> None:
+    from workbench.core.compress.distillation import DistillConfig
+    from workbench.core.config_schema import add_arguments
+
+    parser = commands.add_parser(
+        "distill",
+        help="train a smaller student to copy a teacher model; writes the student variant",
+        description="Distil the teacher into a smaller student: the student learns from "
+        "the labels and from the teacher's softened answers (and, optionally, its "
+        "features), then student, teacher and baseline are measured side by side.",
+        epilog=EPILOG,
+        formatter_class=ManPageFormatter,
+    )
+    parser.add_argument(
+        "--teacher", required=True, metavar="MODEL", help="a PyTorch model file or zoo:NAME"
+    )
+    parser.add_argument(
+        "--arch", metavar="NAME|module:factory", help="architecture of a weights-only teacher"
+    )
+    parser.add_argument(
+        "--trust", action="store_true", help="allow a teacher format that runs code on load"
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the student")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda:N or mps")
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    add_arguments(parser, DistillConfig, title="distillation settings (see workbench passes)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.cli.train import ProgressPrinter
+    from workbench.core.compress import run_pass
+    from workbench.core.compress.distillation import DistillConfig
+    from workbench.core.compress.distillation.distill_pass import Distill
+    from workbench.core.config_schema import config_from_args
+    from workbench.core.context import Cancelled, RunContext
+    from workbench.core.io import load
+
+    config = config_from_args(DistillConfig, args)
+    teacher = load(args.teacher, arch=args.arch, trust=args.trust)
+    finished: dict[str, Any] = {}
+    printer = ProgressPrinter(sys.stderr)
+
+    def listener(phase: str, event: Any) -> None:
+        kind = type(event).__name__
+        if kind in ("TeacherScore", "Started"):
+            printer.end_line()
+            print(_heading(phase, event), file=sys.stderr, flush=True)
+        elif kind == "Finished":
+            finished[phase] = event.result
+        if kind != "LossParts":
+            printer(event)
+
+    ctx = RunContext(device=args.device, seed=config.seed, extras={"listener": listener})
+    previous = signal.signal(signal.SIGINT, lambda *_: ctx.cancel.cancel())
+    try:
+        result = run_pass(Distill, teacher, config, ctx)
+    except Cancelled:
+        print("workbench: distillation stopped; nothing was written", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        printer.end_line()
+    paths = write_student(result, Path(args.out), teacher=args.teacher, config=config,
+                          history=finished.get("distill"))  # fmt: skip
+    if args.json:
+        print(json.dumps(result.metrics, indent=2))
+    else:
+        print(format_summary(result.metrics))
+        print(f"wrote {paths['torch']}, {paths['variant'].name}, history.json/.csv")
+        if result.model.arch:
+            print(f"reopen: workbench inspect {paths['torch']} --arch {result.model.arch}")
+    return 0
+
+
+def _heading(phase: str, event: Any) -> str:
+    if type(event).__name__ == "TeacherScore":
+        return f"teacher: validation accuracy {event.accuracy:.2%}"
+    if phase == "distill":
+        return "distilling (the student learns from the teacher and the labels):"
+    return "baseline (the same student, labels only):"
+
+
+def write_student(
+    result: Any, folder: Path, *, teacher: str, config: Any, history: Any = None
+) -> dict[str, Path]:
+    """``model.pt`` (state_dict), history files and ``variant.json`` with the recipe step."""
+    import io
+
+    import torch
+
+    from workbench.core.config_schema import config_to_dict
+    from workbench.core.project import atomic_write_bytes, atomic_write_text
+    from workbench.core.train.outputs import MODEL_FILE, VARIANT_FILE
+
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(result.model.module.state_dict(), buffer)
+    paths = {"torch": folder / MODEL_FILE}
+    atomic_write_bytes(paths["torch"], buffer.getvalue())
+    if history is not None:
+        paths.update(history.history.write(folder))
+    model = result.model
+    label = model.arch or "pruned student"
+    record = {
+        "schema": 1,
+        "name": f"{label} (distilled from {Path(teacher).name})",
+        "kind": "distilled",
+        "source": teacher,
+        "arch": model.arch,
+        "dataset": model.dataset if config.data is None else config.data,
+        "framework": "pytorch",
+        "status": "finished",
+        "step": {"pass": "distill", "config": config_to_dict(config)},
+        "metrics": result.metrics,
+        "notes": list(result.notes),
+        "artifacts": {key: path.name for key, path in paths.items()},
+    }
+    if model.arch is None:
+        record["notes"].append(
+            "the pruned student's layer shapes are its own: model.pt holds its weights, "
+            "which no zoo architecture reopens as they are"
+        )
+    paths["variant"] = folder / VARIANT_FILE
+    atomic_write_text(paths["variant"], json.dumps(record, indent=2))
+    return paths
+
+
+def format_summary(metrics: dict[str, Any]) -> str:
+    """Student, teacher and baseline side by side, as a user reads them."""
+
+    def pct(value: Any) -> str:
+        return f"{value:.2%}" if isinstance(value, float) else "n/a"
+
+    def ms(value: Any) -> str:
+        return f"{value:.3f} ms" if isinstance(value, float) else "n/a"
+
+    rows = [
+        ("teacher", metrics.get("teacher_accuracy"), metrics.get("teacher_parameters"),
+         metrics.get("teacher_latency_ms")),
+        ("student (distilled)", metrics.get("student_accuracy"),
+         metrics.get("student_parameters"), metrics.get("student_latency_ms")),
+    ]  # fmt: skip
+    if "baseline_accuracy" in metrics:
+        rows.append(
+            (
+                "student without teacher",
+                metrics.get("baseline_accuracy"),
+                metrics.get("student_parameters"),
+                metrics.get("student_latency_ms"),
+            )
+        )
+    lines = [f"{'':26}{'accuracy':>10}{'parameters':>13}{'latency (b=1)':>16}"]
+    for name, acc, params, latency in rows:
+        lines.append(f"{name:26}{pct(acc):>10}{params or 0:>13,}{ms(latency):>16}")
+    ratio = metrics.get("parameter_ratio")
+    summary = f"student has {ratio:.1%} of the teacher's parameters" if ratio else ""
+    if "gain_over_baseline_points" in metrics:
+        summary += f"; the teacher added {metrics['gain_over_baseline_points']:+.2f} points"
+    gap = metrics.get("gap_to_teacher_points")
+    if gap is not None:
+        side = "below" if gap >= 0 else "above"
+        summary += f"; {abs(gap):.2f} points {side} the teacher"
+    return "\n".join([*lines, summary.lstrip("; ")])
