@@ -1,0 +1,92 @@
+"""The distillation wizard end to end: real teacher, real training in a worker, real widgets."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QWizard
+
+from workbench.core.data.digits import load_digits
+from workbench.core.io import load
+from workbench.core.train import TrainConfig, Trainer
+from workbench.ui.wizards.distillation_wizard import DistillationWizard
+from workbench.ui.workers import TaskRunner
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    model = load("zoo:digits_mlp")
+    config = TrainConfig(epochs=3, batch_size=64, lr=3e-3, device="cpu")
+    model.module = Trainer(model.module, load_digits(), config).fit().model
+    return model
+
+
+def _wizard(qtbot, teacher) -> DistillationWizard:
+    wizard = DistillationWizard(teacher, TaskRunner())
+    qtbot.addWidget(wizard)
+    wizard.show()
+    return wizard
+
+
+def test_the_wizard_distils_and_finishes_with_a_student_variant(qtbot, teacher) -> None:
+    wizard = _wizard(qtbot, teacher)
+    wizard.next()  # teacher -> student
+    student = wizard.student
+    assert student.value() == "pruned"  # digits_mlp takes no width: a pruned copy first
+    student.buttons["zoo"].click()
+    student.options.setText("hidden=32")
+    assert student.spec() == "zoo:digits_mlp:hidden=32" and not student.width.isEnabled()
+    qtbot.waitUntil(lambda: student.figures_for == "zoo:digits_mlp:hidden=32", timeout=30_000)
+    assert "Parameters" in student.figures.text() and "ms" in student.figures.text()
+    wizard.next()  # -> loss
+    wizard.loss.form.set_value({"alpha": 0.25, "temperature": 3.0})
+    wizard.next()  # -> data and budget
+    assert wizard.budget.form.values()["baseline"] is True  # on by default in the wizard
+    wizard.budget.form.set_value({"epochs": 2, "train_samples": 400})
+    emitted: list = []
+    wizard.outcome_ready.connect(emitted.append)
+    wizard.next()  # -> run
+    run = wizard.run
+    qtbot.waitUntil(lambda: run.done, timeout=60_000)
+    assert run.isComplete(), run.message.text()
+    curves = wizard.run.curves
+    assert len(curves.parts["hard"]) == curves.steps.size > 0  # live curves were fed
+    assert len(curves.baseline["acc"]) == 2 and curves.teacher_line.isVisible()
+    wizard.next()  # -> summary
+    text = wizard.summary.text.text()
+    for phrase in ("Teacher", "Student (distilled)", "Student without teacher", "points"):
+        assert phrase in text
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    assert len(emitted) == 1
+    outcome = emitted[0]
+    assert outcome.step["pass"] == "distill"
+    assert outcome.step["config"]["alpha"] == 0.25 and outcome.step["config"]["baseline"]
+    assert outcome.model.module is not teacher.module
+    assert "baseline_accuracy" in outcome.metrics and outcome.metrics["parameter_ratio"] < 0.25
+    qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=30_000)
+
+
+def test_cache_on_with_augmentation_is_stopped_at_the_budget_page(qtbot, teacher) -> None:
+    wizard = _wizard(qtbot, teacher)
+    wizard.next()
+    wizard.next()
+    wizard.loss.form.set_value({"cache_teacher": "on"})
+    wizard.next()
+    wizard.budget.form.set_value({"augment": True})
+    wizard.next()  # refused: stays on the budget page and says why
+    assert wizard.currentPage() is wizard.budget
+    assert "augmentation" in wizard.budget.error.text()
+    qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=30_000)
+
+
+def test_cancel_stops_the_run_and_makes_nothing(qtbot, teacher) -> None:
+    wizard = _wizard(qtbot, teacher)
+    for _ in range(3):
+        wizard.next()
+    wizard.budget.form.set_value({"epochs": 200, "measure": False})
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.run.curves.steps.size > 0, timeout=30_000)
+    wizard.run.cancel_button.click()
+    qtbot.waitUntil(lambda: wizard.run.done, timeout=30_000)
+    assert not wizard.run.isComplete() and "Cancelled" in wizard.run.message.text()
+    assert wizard.outcome is None
+    qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=30_000)

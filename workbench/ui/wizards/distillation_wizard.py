@@ -1,0 +1,243 @@
+"""Distil the selected variant into a smaller student, step by step.
+
+Pages: teacher → student (parameters, MACs, latency before training) → loss (in plain
+words) → data and budget → run (progress, live curves of the hard and soft losses,
+student, baseline and teacher accuracy; Cancel) → summary (student vs teacher vs
+baseline). The run is ``run_pass(Distill, ...)``, the same call as ``workbench
+distill``; Finish emits a ``WizardOutcome`` for the new variant.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget, QWizardPage
+
+from workbench.core.compress.distillation.config import DistillConfig
+from workbench.core.config_schema import config_from_dict, config_to_dict
+from workbench.core.context import RunContext
+from workbench.core.errors import WorkbenchError
+from workbench.core.io.loaded import LoadedModel
+from workbench.core.units import human_bytes, human_count
+from workbench.ui.training.curves import TrainingCurves, _curve
+from workbench.ui.wizards.base import PassWizard, RunPage, WizardOutcome
+from workbench.ui.wizards.distillation_pages import BudgetPage, LossPage, StudentPage, TeacherPage
+from workbench.ui.workers import TaskRunner
+
+DRAIN_MS = 100  # the run page takes the worker's events at most ten times a second
+HARD, SOFT, TEACHER, BASELINE = "#c0392b", "#8e44ad", "#2e8b57", "#7f7f7f"
+
+
+class DistillCurves(TrainingCurves):
+    """The Training tab's curves plus the two loss parts, the teacher and the baseline."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lr_plot.hide()  # the schedule is fixed here; room for the losses instead
+        self.acc_plot.getAxis("left").setTickSpacing(0.2, 0.1)
+        self.acc_plot.getPlotItem().legend.setOffset((-8, -8))  # accuracies climb to the top
+        self.hard = _curve(self.loss_plot, HARD, 1.4, "hard (labels)")
+        self.soft = _curve(self.loss_plot, SOFT, 1.4, "soft (teacher)")
+        self.baseline_acc = _curve(self.acc_plot, BASELINE, 2.0, "baseline (no teacher)",
+                                   style=Qt.PenStyle.DashLine, symbol="t", symbolSize=6,
+                                   symbolBrush=BASELINE, symbolPen=None)  # fmt: skip
+        self.teacher_line = pg.InfiniteLine(
+            angle=0, pen=pg.mkPen(TEACHER, width=1.5, style=Qt.PenStyle.DotLine),
+            label="teacher", labelOpts={"color": TEACHER, "position": 0.05,
+                                        "anchors": [(0, 0), (0, 0)]},  # under the line
+        )  # fmt: skip
+        self.teacher_line.hide()
+        self.acc_plot.addItem(self.teacher_line)
+        self.parts: dict[str, list[float]] = {"step": [], "hard": [], "soft": []}
+        self.baseline: dict[str, list[float]] = {"epoch": [], "acc": []}
+        self._steps: dict[str, list[float]] = {"step": [], "loss": [], "lr": []}
+
+    def start(self, epochs: int) -> None:
+        self.reset(epochs=epochs)
+        for values in (*self.parts.values(), *self.baseline.values(), *self._steps.values()):
+            values.clear()
+        self.teacher_line.hide()
+
+    def feed(self, phase: str, event: Any) -> None:
+        kind = type(event).__name__
+        if kind == "TeacherScore":
+            self.teacher_line.setValue(event.accuracy)
+            self.teacher_line.label.setFormat(f"teacher {event.accuracy:.1%}")
+            self.teacher_line.show()
+        elif kind == "LossParts":
+            self.parts["step"].append(event.step)
+            self.parts["hard"].append(event.hard)
+            self.parts["soft"].append(event.soft)
+        elif phase == "distill" and kind == "Step":
+            for key, value in zip(self._steps, (event.step, event.loss, event.lr), strict=True):
+                self._steps[key].append(value)
+        elif phase == "distill" and kind == "Epoch":
+            self.add_epoch(dataclasses.asdict(event))
+        elif phase == "baseline" and kind == "Epoch" and event.val_accuracy is not None:
+            self.baseline["epoch"].append(event.epoch)
+            self.baseline["acc"].append(event.val_accuracy)
+
+    def redraw(self) -> None:
+        if self._steps["step"]:  # steps arrive one event each; the EMA takes them in bulk
+            self.add_steps(self._steps["step"], self._steps["loss"], self._steps["lr"])
+            for values in self._steps.values():
+                values.clear()
+        super().redraw()
+        self.hard.setData(self.parts["step"], self.parts["hard"])
+        self.soft.setData(self.parts["step"], self.parts["soft"])
+        self.baseline_acc.setData(self.baseline["epoch"], self.baseline["acc"])
+
+
+class DistillRunPage(RunPage):
+    """The shared run page with the live curves under the progress bar."""
+
+    def __init__(self, make_job: Any, on_result: Any, parent: QWidget | None = None) -> None:
+        super().__init__("Distilling", make_job, on_result, parent)
+        self.setSubTitle("The student trains with the teacher, then (if chosen) without it.")
+        self.curves = DistillCurves()
+        self.curves.setMinimumHeight(420)
+        self.body.insertWidget(self.body.count() - 1, self.curves, 1)
+        self.body.setStretch(self.body.count() - 1, 0)  # the curves take the free height
+        self.queue: collections.deque[tuple[str, Any]] = collections.deque()
+        self.timer = QTimer(self)
+        self.timer.setInterval(DRAIN_MS)
+        self.timer.timeout.connect(self.drain)
+        self.finished.connect(lambda _ok: self._stop_timer())
+
+    def listener(self, phase: str, event: Any) -> None:
+        """Called on the worker thread: only queues (a deque append is thread-safe)."""
+        self.queue.append((phase, event))
+
+    def start(self) -> None:
+        self.queue.clear()
+        try:
+            epochs = self.wizard().config().epochs  # type: ignore[attr-defined]
+        except WorkbenchError:
+            epochs = 0  # the run itself reports the bad setting
+        self.curves.start(epochs)
+        self.timer.start()
+        super().start()
+
+    def drain(self) -> None:
+        if not self.queue:
+            return
+        while self.queue:
+            self.curves.feed(*self.queue.popleft())
+        self.curves.redraw()
+
+    def _stop_timer(self) -> None:
+        self.drain()
+        self.timer.stop()
+
+
+class DistillSummaryPage(QWizardPage):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Summary")
+        self.setSubTitle("Finish adds the student as a new variant under the teacher.")
+        self.text = QLabel("")
+        self.text.setObjectName("summary-text")
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addStretch(1)
+
+
+def summary_html(metrics: dict[str, Any], notes: list[str]) -> str:
+    """Student vs teacher vs baseline: accuracy, latency, parameters, size."""
+
+    def pct(v: Any) -> str:
+        return f"{v:.1%}" if isinstance(v, float) else "–"
+
+    def ms(v: Any) -> str:
+        return f"{v:.2f} ms" if isinstance(v, float) else "not measured"
+
+    m = metrics
+    rows = [("Teacher", m.get("teacher_accuracy"), m.get("teacher_latency_ms"),
+             m.get("teacher_parameters"), m.get("teacher_size_bytes")),
+            ("Student (distilled)", m.get("student_accuracy"), m.get("student_latency_ms"),
+             m.get("student_parameters"), m.get("student_size_bytes"))]  # fmt: skip
+    if "baseline_accuracy" in m:
+        rows.append(("Student without teacher", m["baseline_accuracy"],
+                     m.get("student_latency_ms"), m.get("student_parameters"),
+                     m.get("student_size_bytes")))  # fmt: skip
+    cells = "".join(
+        f"<tr><td>{name}</td><td align='right'><b>{pct(acc)}</b></td>"
+        f"<td align='right'>{ms(lat)}</td><td align='right'>{human_count(params or 0)}</td>"
+        f"<td align='right'>{human_bytes(size or 0)}</td></tr>"
+        for name, acc, lat, params, size in rows
+    )
+    lines = []
+    gain = m.get("gain_over_baseline_points")
+    if gain is not None:
+        verdict = "helped" if gain > 0 else "did not help"
+        lines.append(f"The teacher {verdict}: <b>{gain:+.1f} points</b> over the same student "
+                     "trained on the labels alone (same epochs and seed).")  # fmt: skip
+    if m.get("gap_to_teacher_points") is not None:
+        gap = m["gap_to_teacher_points"]
+        lines.append(f"The student is {abs(gap):.1f} points {'below' if gap >= 0 else 'above'} "
+                     f"the teacher with {m['parameter_ratio']:.0%} of its parameters"
+                     + (f", {m['speedup']:.1f}× as fast." if "speedup" in m else "."))  # fmt: skip
+    notes_html = "".join(f"<li>{n}</li>" for n in notes)
+    return (
+        "<table cellspacing='0' cellpadding='4'><tr><th align='left'></th>"
+        "<th align='right'>Accuracy</th><th align='right'>Latency (batch 1)</th>"
+        f"<th align='right'>Parameters</th><th align='right'>Weights</th></tr>{cells}</table>"
+        + "".join(f"<p>{line}</p>" for line in lines)
+        + (f"<ul>{notes_html}</ul>" if notes else "")
+    )
+
+
+class DistillationWizard(PassWizard):
+    """Teacher → student → loss → data and budget → run → summary."""
+
+    def __init__(
+        self, source: LoadedModel, tasks: TaskRunner, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(source, tasks, title="Distil into a smaller student", parent=parent)
+        self.setObjectName("distillation-wizard")
+        self.resize(920, 760)
+        self.teacher = TeacherPage(source)
+        self.student = StudentPage(source)
+        self.loss = LossPage(DistillConfig)
+        self.budget = BudgetPage(DistillConfig, source)
+        self.run = DistillRunPage(self._make_job, self._show)
+        self.summary = DistillSummaryPage()
+        for page in (self.teacher, self.student, self.loss, self.budget, self.run, self.summary):
+            self.addPage(page)
+
+    def config(self) -> DistillConfig:
+        """The settings of every page as one validated config (WorkbenchError if not)."""
+        values = {"student": self.student.spec(), "init": self.student.init()}
+        values.update(self.loss.form.values())
+        values.update(self.budget.form.values())
+        return config_from_dict(DistillConfig, values, where="distill")
+
+    def _make_job(self) -> Any:
+        from workbench.core.compress import run_pass
+        from workbench.core.compress.distillation.distill_pass import Distill
+
+        config, source, listener = self.config(), self.source, self.run.listener
+
+        def job(ctx: RunContext) -> tuple[DistillConfig, Any]:
+            ctx.extras["listener"] = listener
+            return config, run_pass(Distill, source, config, ctx)
+
+        return job
+
+    def _show(self, result: tuple[DistillConfig, Any]) -> None:
+        config, outcome = result
+        student = outcome.model.arch or f"pruned {config.student.removeprefix('pruned:')}"
+        self.outcome = WizardOutcome(
+            model=outcome.model,
+            name=f"{self.source.display_name} → {student} (distilled)",
+            step={"pass": "distill", "config": config_to_dict(config)},
+            metrics=dict(outcome.metrics),
+            notes=list(outcome.notes),
+        )
+        self.summary.text.setText(summary_html(outcome.metrics, outcome.notes))
