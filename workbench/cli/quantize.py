@@ -60,6 +60,7 @@ def add_method_flags(parser: argparse.ArgumentParser) -> None:
         action.default = argparse.SUPPRESS
         if action.dest == "exclude":
             action.nargs = "+"  # --exclude NODE [NODE ...]; each may also be a,b
+            action.metavar = "NODE"
 
 
 def _names(cls: type) -> set[str]:
