@@ -119,26 +119,21 @@ def write_student(
     result: Any, folder: Path, *, teacher: str, config: Any, history: Any = None
 ) -> dict[str, Path]:
     """``model.pt`` (state_dict), history files and ``variant.json`` with the recipe step."""
-    import io
-
-    import torch
-
     from workbench.core.config_schema import config_to_dict
-    from workbench.core.project import atomic_write_bytes, atomic_write_text
-    from workbench.core.train.outputs import MODEL_FILE, VARIANT_FILE
+    from workbench.core.variant_folder import write_model_files, write_variant_record
 
-    folder.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    torch.save(result.model.module.state_dict(), buffer)
-    paths = {"torch": folder / MODEL_FILE}
-    atomic_write_bytes(paths["torch"], buffer.getvalue())
+    paths = write_model_files(result.model, folder)
     if history is not None:
         paths.update(history.history.write(folder))
     model = result.model
-    label = model.arch or "pruned student"
+    notes = list(result.notes)
+    if model.arch is None:
+        notes.append(
+            "the pruned student's layer shapes are its own: model.pt holds its weights, "
+            "which no zoo architecture reopens as they are"
+        )
     record = {
-        "schema": 1,
-        "name": f"{label} (distilled from {Path(teacher).name})",
+        "name": f"{model.arch or 'pruned student'} (distilled from {Path(teacher).name})",
         "kind": "distilled",
         "source": teacher,
         "arch": model.arch,
@@ -147,16 +142,10 @@ def write_student(
         "status": "finished",
         "step": {"pass": "distill", "config": config_to_dict(config)},
         "metrics": result.metrics,
-        "notes": list(result.notes),
+        "notes": notes,
         "artifacts": {key: path.name for key, path in paths.items()},
     }
-    if model.arch is None:
-        record["notes"].append(
-            "the pruned student's layer shapes are its own: model.pt holds its weights, "
-            "which no zoo architecture reopens as they are"
-        )
-    paths["variant"] = folder / VARIANT_FILE
-    atomic_write_text(paths["variant"], json.dumps(record, indent=2))
+    paths["variant"] = write_variant_record(folder, record)
     return paths
 
 
