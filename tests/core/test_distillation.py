@@ -173,3 +173,23 @@ def test_a_cancelled_run_raises_cancelled_and_makes_nothing(teacher) -> None:
     ctx.cancel.cancel()
     with pytest.raises(Cancelled):
         distill(teacher, DistillConfig(student="zoo:digits_mlp:hidden=16", **FAST), ctx)
+
+
+def test_a_recipe_replays_a_distill_step_after_training() -> None:
+    from workbench.core.recipe import parse_recipe, run_recipe
+
+    recipe = parse_recipe(
+        "recipe: 1\ndata: digits\nsteps:\n"
+        "  - pass: train\n    config: {epochs: 2, batch_size: 128}\n"
+        "  - pass: distill\n    config: {student: 'zoo:digits_mlp:hidden=16', epochs: 1,"
+        " train_samples: 300, baseline: true, measure: false}\n"
+    )
+    outcomes = run_recipe(recipe, load("zoo:digits_mlp"), ctx=RunContext(device="cpu"))
+    assert [o.pass_name for o in outcomes] == ["train", "distill"]
+    distilled = outcomes[1]
+    assert distilled.model.arch == "digits_mlp:hidden=16"
+    assert distilled.step["config"]["student"] == "zoo:digits_mlp:hidden=16"
+    assert distilled.metrics["teacher_accuracy"] == pytest.approx(
+        outcomes[0].metrics["val_accuracy"]
+    )  # the trained model of step 1 is the teacher of step 2
+    assert "baseline_accuracy" in distilled.metrics
