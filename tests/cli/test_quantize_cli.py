@@ -44,7 +44,7 @@ def test_static_writes_a_measured_variant_folder(tmp_path: Path) -> None:
     assert record["kind"] == "quantized" and record["artifacts"] == {"onnx": "model.onnx"}
     assert record["step"]["pass"] == "quantize-static"
     assert record["step"]["config"]["samples"] == 16
-    assert record["step"]["config"]["calibration"] == "minmax"
+    assert record["step"]["config"]["calibration"] == "percentile"
     metrics = record["metrics"]
     for side in ("before", "after"):
         assert 0 <= metrics[side]["top1"] <= 1

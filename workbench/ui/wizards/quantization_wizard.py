@@ -125,8 +125,8 @@ class DataPage(QWizardPage):
             "per-node error table (leave it empty to skip both)."
         )
         self.explain.setText(
-            "Min-max is quick; entropy and percentile ignore rare outliers and often keep "
-            "more accuracy. 100-500 samples are usually enough."
+            "Percentile ignores rare outliers and usually keeps the most accuracy; min-max "
+            "takes the extremes; entropy is the slowest. 100-500 samples are usually enough."
             if static
             else ""
         )

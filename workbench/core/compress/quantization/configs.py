@@ -31,16 +31,18 @@ ERROR_META = {
 class StaticInt8Config:
     """ONNX Runtime static INT8 (QDQ): weights and activations in 8 bits, ranges calibrated."""
 
+    # Percentile by default: on the zoo ResNet trained on shapes it kept top-1 within 0.1
+    # point of FP32 where MinMax (ORT's default) lost 0.45 (test_quantization_bench.py).
     calibration: Literal["minmax", "entropy", "percentile"] = field(
-        default="minmax",
+        default="percentile",
         metadata={
-            "help": "how activation ranges are chosen from the calibration samples: minmax "
-            "takes the extremes (fast, outlier-sensitive); entropy minimises the information "
-            "lost (KL divergence); percentile clips the rarest values"
+            "help": "how activation ranges are chosen from the calibration samples: "
+            "percentile clips the rarest values (robust to outliers); minmax takes the "
+            "extremes; entropy minimises the information lost (KL divergence)"
         },
     )
     samples: int = field(
-        default=128,
+        default=256,
         metadata={"help": "calibration samples drawn from the training split", "min": 1,
                   "max": 100_000},
     )  # fmt: skip
