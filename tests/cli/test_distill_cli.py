@@ -53,6 +53,8 @@ def test_distill_writes_a_student_variant_with_its_baseline(tmp_path: Path) -> N
     for key in ("student_accuracy", "baseline_accuracy", "gain_over_baseline_points"):
         assert isinstance(m[key], float), key
     assert m["parameter_ratio"] < 0.25 and m["student_latency_ms"] > 0
+    for phase in ("distill", "baseline"):  # each training kept its epoch checkpoints
+        assert (out / "checkpoints" / phase / "checkpoint.pt").is_file()
     history = json.loads((out / "history.json").read_text())
     assert [r["epoch"] for r in history["epochs"]] == [1, 2]
     reopened = load(out / "model.pt", arch=variant["arch"])

@@ -85,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
         if kind != "LossParts":
             printer(event)
 
-    ctx = RunContext(device=args.device, seed=config.seed, extras={"listener": listener})
+    out = Path(args.out)
+    extras = {"listener": listener, "run_dir": out / "checkpoints"}
+    ctx = RunContext(device=args.device, seed=config.seed, extras=extras)
     previous = signal.signal(signal.SIGINT, lambda *_: ctx.cancel.cancel())
     try:
         result = run_pass(Distill, teacher, config, ctx)
@@ -95,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         printer.end_line()
-    paths = write_student(result, Path(args.out), teacher=args.teacher, config=config,
+    paths = write_student(result, out, teacher=args.teacher, config=config,
                           history=finished.get("distill"))  # fmt: skip
     if args.json:
         print(json.dumps(result.metrics, indent=2))

@@ -1,6 +1,9 @@
 """One distillation: build the student, train it on the Trainer with the teacher's loss,
 optionally train the same student without the teacher (the baseline), measure all three.
 
+``ctx.extras`` may carry ``data`` (a dataset or a name), ``listener`` and ``run_dir``
+(checkpoints of each training, in ``distill/`` and ``baseline/`` below it).
+
 Listeners get ``(phase, event)``: phase ``"distill"`` or ``"baseline"`` with the
 Trainer's own events, ``LossParts`` per distillation step, and one ``TeacherScore``.
 """
@@ -11,6 +14,7 @@ import copy
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from workbench.core.compress.distillation.config import DistillConfig
@@ -298,7 +302,13 @@ def _run_trainer(
         ctx.report(shown, f"{phase}: {message}")
 
     sub = RunContext(device=tcfg.device, progress=progress, cancel=ctx.cancel, seed=tcfg.seed)
-    trainer = Trainer(module, dataset, tcfg, sub, listeners=[on_event], batch_loss=batch_loss)
+    # ctx.extras["run_dir"]: each training keeps its epoch checkpoints in a subfolder.
+    run_dir = ctx.extras.get("run_dir")
+    if run_dir is not None:
+        run_dir = Path(run_dir) / ("distill" if batch_loss is not None else "baseline")
+    trainer = Trainer(
+        module, dataset, tcfg, sub, run_dir=run_dir, listeners=[on_event], batch_loss=batch_loss
+    )
     result = trainer.fit()
     if result.status == "cancelled":
         raise Cancelled("cancelled")
