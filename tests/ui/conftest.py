@@ -21,10 +21,13 @@ def main_window(qtbot) -> Iterator:
     from workbench.ui.main_window import MainWindow
 
     window = MainWindow()
-    qtbot.addWidget(window)
     window.show()
     yield window
     window.close()
     # Jobs whose results were already queued may start one last short job (a graph
-    # layout); each must end soon after the window closed, none may linger.
+    # layout); each must end soon after the window closed, none may linger. The window
+    # is not handed to qtbot.addWidget: pytest-qt deletes its widgets before fixtures
+    # end, which would delete the window's TaskRunner under jobs still running.
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=30_000)
+    window.deleteLater()
+    qtbot.wait(10)  # let the deferred delete happen before the next test

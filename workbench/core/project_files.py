@@ -43,12 +43,21 @@ def save_project(project: Project, folder: Path, ctx: RunContext | None = None) 
 
 
 def open_project(folder: Path, ctx: RunContext | None = None) -> tuple[Project, dict[str, Any]]:
-    """The project and an ``Inspection`` per variant (graph and summary built)."""
+    """The project and an ``Inspection`` per variant (graph and summary built).
+
+    Temp files a crash left behind are swept first, and a variant still marked
+    ``running`` (the app died during its run) becomes ``interrupted``: its run folder
+    keeps the last checkpoint, which the Training tab offers to resume.
+    """
     from workbench.core.inspection import inspect_model
 
     ctx = ctx or RunContext()
     folder = Path(folder)
     project = Project.open(folder)
+    sweep_temp_files(folder)
+    for variant in project.variants.values():
+        if variant.state == "running":
+            variant.state = "interrupted"
     inspections: dict[str, Any] = {}
     variants = list(project.variants.values())
     for index, variant in enumerate(variants):
@@ -66,6 +75,23 @@ def open_project(folder: Path, ctx: RunContext | None = None) -> tuple[Project, 
         inspections[variant.id] = inspection
     ctx.report(1.0, f"opened {project.name}")
     return project, inspections
+
+
+def sweep_temp_files(folder: Path) -> list[Path]:
+    """Remove what interrupted writes leave: ``.NAME.XXXX.tmp`` temp files and
+    ``.checkpoint.pt.new`` checkpoints that were never verified into place."""
+    swept = []
+    for pattern in (".*.tmp", ".*.new"):
+        for path in Path(folder).rglob(pattern):
+            if path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                swept.append(path)
+    return swept
+
+
+def runs_folder(project: Project, variant_id: str) -> Path | None:
+    """Where a variant's training runs go inside the project (None: not saved yet)."""
+    return project.folder / "runs" / variant_id if project.folder is not None else None
 
 
 def _is_rebuildable(variant: Any) -> bool:

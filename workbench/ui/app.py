@@ -39,5 +39,7 @@ def run_app(model: str | None = None, arch: str | None = None, trust: bool = Fal
     app.setApplicationVersion(__version__)
     window = MainWindow()
     window.show()
-    window.open_source(model or DEMO_SOURCE, arch=arch, trust=trust)
+    # After a crash with no model asked for, the last project comes back instead of the demo.
+    if not window.projects.start_session(reopen=model is None):
+        window.open_source(model or DEMO_SOURCE, arch=arch, trust=trust)
     return app.exec()

@@ -28,6 +28,7 @@ from workbench.core.errors import UnsafeModelError, WorkbenchError
 from workbench.core.inspection import Inspection
 from workbench.core.io.isolated import inspect_isolated
 from workbench.core.project import Project, Variant
+from workbench.core.project_files import runs_folder
 from workbench.core.units import human_count
 from workbench.ui.graph_view import GraphWidget
 from workbench.ui.inspector import Inspector
@@ -73,11 +74,12 @@ class MainWindow(QMainWindow):
         self.graph_view.failed.connect(lambda error: self.show_error("Graph layout", error))
         self.tabs.addTab(self.graph_view, "Graph")
         self.tabs.addTab(model_page, "Structure")
+        self.projects = ProjectActions(self)
         self.training = TrainingTab()
         self.tabs.addTab(self.training, "Training")
         self.actions = VariantActions(self)
-        self.projects = ProjectActions(self)
         self.training.run_finished.connect(self.actions.add_trained)
+        self.training.running_changed.connect(self.projects.training_changed)
         self.netron = NetronTab()
         self.tabs.addTab(self.netron, "Netron")
         self.setCentralWidget(self.tabs)
@@ -136,19 +138,20 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.open_action, demo])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
-        file_menu.addAction(self._action("Open &Project…", self.projects.open, "Ctrl+Shift+O"))
-        self.save_action = self._action(
-            "&Save Project", self.projects.save, QKeySequence.StandardKey.Save
-        )
-        file_menu.addAction(self.save_action)
-        file_menu.addAction(
-            self._action("Save Project &As…", self.projects.save_as, "Ctrl+Shift+S")
-        )
-        file_menu.addSeparator()
         file_menu.addAction(self._action("Export Graph &Image…", self.graph_view.export_dialog))
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         self._refresh_recent_menu()
+
+        project_menu = self.menuBar().addMenu("&Project")
+        project_menu.addAction(self._action("&Open Project…", self.projects.open, "Ctrl+Shift+O"))
+        self.save_action = self._action(
+            "&Save Project", self.projects.save, QKeySequence.StandardKey.Save
+        )
+        project_menu.addAction(self.save_action)
+        project_menu.addAction(
+            self._action("Save Project &As…", self.projects.save_as, "Ctrl+Shift+S")
+        )
 
         model_menu = self.menuBar().addMenu("&Model")
         model_menu.addAction(self._action("&Benchmark", self.actions.benchmark, "Ctrl+B"))
@@ -255,6 +258,12 @@ class MainWindow(QMainWindow):
         else:
             self.variants.addTopLevelItem(item)
         self.variants.setCurrentItem(item)
+        self.projects.changed()
+
+    def set_variant_state(self, variant: Variant) -> None:
+        item = self._variant_item(variant.id)
+        if item is not None:
+            item.setText(1, variant.state)
 
     def _variant_item(self, variant_id: str) -> QTreeWidgetItem | None:
         for item in self.variants.findItems(
@@ -351,6 +360,7 @@ class MainWindow(QMainWindow):
                 dataset=loaded.dataset,
                 source=variant.source,
                 name=variant.name,
+                runs_dir=runs_folder(self.project, variant.id),
             )
             self.structure.show_graph(inspection.graph)
             self.summary_label.setText(_summary_line(summary))
@@ -403,6 +413,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.training.request_stop_and_wait()
+        self.projects.end_session()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()

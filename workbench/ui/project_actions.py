@@ -1,7 +1,11 @@
-"""File menu actions on the whole project: Open Project…, Save Project, Save Project As….
+"""The Project menu: Open Project…, Save Project, Save Project As…, autosave, recovery.
 
 Saving writes model files, so it runs in the window's TaskRunner like every other
-piece of work; so does opening, which loads and describes every variant.
+piece of work; so does opening, which loads and describes every variant. Once a
+project has a folder, every change (a new variant, a training run starting or ending)
+saves it again, and training runs go into its ``runs/`` folder, so a crash loses at
+most the current epoch: the next start reopens the project (the session was not
+closed cleanly) and the run is marked interrupted, ready to resume from its checkpoint.
 """
 
 from __future__ import annotations
@@ -15,9 +19,46 @@ if TYPE_CHECKING:
     from workbench.ui.main_window import MainWindow
 
 
+SESSION_PROJECT = "session/project"  # the folder of the project last saved or opened
+SESSION_CLEAN = "session/clean"  # False while the app runs; True after a normal close
+
+
 class ProjectActions:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
+        self._saving = False
+        self._again = False
+        self._loading = False  # rebuilding the tree from a file: nothing new to save
+
+    # -- session -------------------------------------------------------------------
+
+    def start_session(self, reopen: bool = True) -> bool:
+        """Mark the session open; after a crash, reopen its project (True if so)."""
+        settings = self.window.settings
+        crashed = settings.value(SESSION_CLEAN, "true") in (False, "false")
+        folder = settings.value(SESSION_PROJECT, "")
+        settings.setValue(SESSION_CLEAN, "false")
+        settings.sync()
+        if reopen and crashed and folder and (Path(str(folder)) / "project.json").is_file():
+            self.open(str(folder))
+            self.window.statusBar().showMessage(
+                f"The last session ended unexpectedly; reopened {folder}", 10000
+            )
+            return True
+        return False
+
+    def end_session(self) -> None:
+        self.window.settings.setValue(SESSION_CLEAN, "true")
+        self.window.settings.sync()
+
+    def changed(self) -> None:
+        """Autosave a project that has a folder; one save at a time, the latest wins."""
+        if self.window.project.folder is None or self._loading:
+            return
+        if self._saving:
+            self._again = True
+            return
+        self._save(self.window.project.folder, quiet=True)
 
     def save(self, folder: str | None = None) -> None:
         """Save into the project's folder, asking for one the first time."""
@@ -35,7 +76,7 @@ class ProjectActions:
                 return
         self._save(Path(folder))
 
-    def _save(self, folder: Path) -> None:
+    def _save(self, folder: Path, quiet: bool = False) -> None:
         from workbench.core.project_files import save_project
 
         window = self.window
@@ -45,20 +86,31 @@ class ProjectActions:
         project = window.project
         if project.name == "untitled":
             project.name = folder.name
-        window._set_busy(f"Saving project to {folder}…")
+        if not quiet:
+            window._set_busy(f"Saving project to {folder}…")
+        self._saving = True
         window.tasks.start_job(
             lambda ctx: save_project(project, folder, ctx),
-            lambda path: self._saved(path),
+            lambda path: self._saved(path, quiet),
             lambda error: self._failed("Save project", error),
-            on_progress=lambda _f, message: window.task_label.setText(message),
-            on_cancelled=lambda: window._set_busy(None),
+            on_progress=None if quiet else lambda _f, m: window.task_label.setText(m),
+            on_cancelled=lambda: self._failed_quietly(),
         )
 
-    def _saved(self, path: Any) -> None:
+    def _saved(self, path: Any, quiet: bool) -> None:
         window = self.window
-        window._set_busy(None)
-        window.setWindowTitle(f"Workbench — {window.project.name}")
-        window.statusBar().showMessage(f"Saved {path}", 8000)
+        self._saving = False
+        window.settings.setValue(SESSION_PROJECT, str(Path(path).parent))
+        if not quiet:
+            window._set_busy(None)
+        window.statusBar().showMessage(f"{'Autosaved' if quiet else 'Saved'} {path}", 5000)
+        if self._again:
+            self._again = False
+            self.changed()
+
+    def _failed_quietly(self) -> None:
+        self._saving = False
+        self.window._set_busy(None)
 
     def open(self, folder: str | None = None) -> None:
         from workbench.core.project_files import open_project
@@ -81,19 +133,35 @@ class ProjectActions:
         project, inspections = result
         window = self.window
         window._set_busy(None)
+        window.settings.setValue(SESSION_PROJECT, str(project.folder))
         window.variants.clear()
         window.inspections.clear()
         window.current = None
         window.project = project
         # Parents before children, so each item finds its parent's.
         ordered = sorted(project.variants.values(), key=lambda v: len(project.lineage(v.id)))
-        for variant in ordered:
-            window.add_variant_item(variant, inspections[variant.id])
+        self._loading = True
+        try:
+            for variant in ordered:
+                window.add_variant_item(variant, inspections[variant.id])
+        finally:
+            self._loading = False
         window.setWindowTitle(f"Workbench — {project.name}")
         window.statusBar().showMessage(
             f"Opened project {project.name} ({len(project.variants)} variants)", 8000
         )
 
+    def training_changed(self, running: bool) -> None:
+        """The variant being trained shows "running" (saved, so a crash leaves the mark)."""
+        window = self.window
+        variant = window.project.variants.get(window.training.key or "")
+        if variant is None:
+            return
+        variant.state = "running" if running else "ready"
+        window.set_variant_state(variant)
+        self.changed()
+
     def _failed(self, title: str, error: BaseException) -> None:
+        self._saving = False
         self.window._set_busy(None)
         self.window.show_error(title, error)
