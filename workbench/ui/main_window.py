@@ -30,6 +30,7 @@ from workbench.core.io.isolated import inspect_isolated
 from workbench.core.project import Project, Variant
 from workbench.core.project_files import runs_folder
 from workbench.core.units import human_count
+from workbench.ui.compare import CompareTab
 from workbench.ui.graph_view import GraphWidget
 from workbench.ui.inspector import Inspector
 from workbench.ui.netron_tab import NetronServer, NetronTab, stage_proto
@@ -80,6 +81,11 @@ class MainWindow(QMainWindow):
         self.actions = VariantActions(self)
         self.training.run_finished.connect(self.actions.add_trained)
         self.training.running_changed.connect(self.projects.training_changed)
+        self.compare = CompareTab(tasks=self.tasks)
+        self.compare.failed.connect(lambda error: self.show_error("Compare", error))
+        self.compare.overlay_ready.connect(self._on_changed_overlay)
+        self.tabs.addTab(self.compare, "Compare")
+        self.compare.set_project(self.project)
         self.netron = NetronTab()
         self.tabs.addTab(self.netron, "Netron")
         self.setCentralWidget(self.tabs)
@@ -257,6 +263,10 @@ class MainWindow(QMainWindow):
             parent_item.setExpanded(True)
         else:
             self.variants.addTopLevelItem(item)
+        if self.compare.project is not self.project:  # Open Project replaced it
+            self.compare.set_project(self.project)
+        self.compare.set_graph(variant.id, inspection.graph)
+        self.compare.refresh()
         self.variants.setCurrentItem(item)
         self.projects.changed()
 
@@ -352,6 +362,11 @@ class MainWindow(QMainWindow):
         summary = inspection.summary if inspection else None
         if inspection is not None:
             self.graph_view.set_graph(inspection.graph, inspection.loaded)
+            overlay = self.compare.changed_overlay(variant.id)
+            if overlay is not None:
+                self.graph_view.add_overlay(overlay)  # "Changed versus parent"
+            elif variant.parent is not None:
+                self.compare.request_diff(variant.id)  # overlay_ready follows
             loaded = inspection.loaded
             self.training.set_variant(
                 variant.id,
@@ -366,6 +381,10 @@ class MainWindow(QMainWindow):
             self.summary_label.setText(_summary_line(summary))
         self.inspector.show_variant(self.project, variant, summary)
         self.setWindowTitle(f"{variant.name} — Workbench")
+
+    def _on_changed_overlay(self, variant_id: str, overlay: Any) -> None:
+        if self.current is not None and self.current.id == variant_id:
+            self.graph_view.add_overlay(overlay)
 
     def _on_node_selected(self, node: Any) -> None:
         if self.current is not None and self.current.id in self.inspections:

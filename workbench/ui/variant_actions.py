@@ -40,6 +40,7 @@ class VariantActions:
             window.inspector.show_variant(
                 window.project, window.current, inspection.summary if inspection else None
             )
+        window.compare.refresh()  # new figures for the Compare tab
         window.statusBar().showMessage(message, 8000)
 
     def benchmark(self) -> None:
