@@ -1,0 +1,127 @@
+"""The pruning wizard as a person walks it: real widgets, real scan, real pruning run."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWizard
+
+from workbench.core.data.digits import load_digits
+from workbench.core.io import load
+from workbench.core.train import Trainer, suggest_config
+from workbench.ui.wizards.pruning_wizard import PruningWizard
+from workbench.ui.workers import TaskRunner
+
+
+@pytest.fixture(scope="module")
+def trained_digits():
+    source = load("zoo:digits_cnn")
+    config = suggest_config("digits_cnn", "digits")
+    config.epochs = 2
+    result = Trainer(source.module, load_digits(), config).fit()
+    return dataclasses.replace(source, module=result.model)
+
+
+@pytest.fixture
+def make_wizard(qtbot):
+    """Wizards whose worker threads have all ended when the test is over."""
+    made: list[PruningWizard] = []
+
+    def make(source) -> PruningWizard:
+        wizard = PruningWizard(source, TaskRunner())
+        qtbot.addWidget(wizard)
+        wizard.show()
+        made.append(wizard)
+        return wizard
+
+    yield make
+    for wizard in made:
+        wizard.reject()
+        qtbot.waitUntil(lambda w=wizard: not w.tasks.busy, timeout=30_000)
+
+
+def test_wizard_walks_every_page_and_finish_emits_the_pruned_variant(
+    qtbot, make_wizard, trained_digits
+) -> None:
+    wizard = make_wizard(trained_digits)
+    assert wizard.method.value() == "l1"
+    wizard.method.buttons["l2"].click()
+    wizard.next()
+    assert wizard.currentPage() is wizard.target and wizard.target.target.isEnabled()
+    wizard.target.amount.setValue(40)
+    wizard.next()
+    layers = wizard.layers
+    assert wizard.currentPage() is layers
+    assert set(layers.leaves) == {"features.0.0", "features.1.0", "features.3.0", "head.1", "fc"}
+    assert layers.ignored() == ["fc"]  # the classifier stays, unticked by default
+    layers.set_checked("head.1", False)
+    layers.start_scan()
+    qtbot.waitUntil(lambda: layers.report is not None, timeout=30_000)
+    assert set(layers.report.accuracy) == {"features.0.0", "features.1.0", "features.3.0"}
+    assert set(layers.curves) == set(layers.report.accuracy)
+    layers.max_drop.setValue(50.0)  # a loose budget: every scanned layer gets an amount
+    layers.suggest_button.click()
+    amounts = layers.amounts()
+    assert set(amounts) == set(layers.report.accuracy) and max(amounts.values()) > 0
+    wizard.next()
+    finetune = wizard.finetune
+    finetune.enabled.setChecked(True)
+    finetune.epochs.setValue(1)
+    finetune.lr.setText("not a number")
+    assert not finetune.isComplete()
+    finetune.lr.setText("")
+    wizard.next()
+    run = wizard.run_page
+    assert wizard.currentPage() is run and run.plot.isVisible()
+    qtbot.waitUntil(lambda: run.done, timeout=60_000)
+    assert run.isComplete(), run.message.text()
+    assert len(run.live.xs) > 0  # the fine-tuning loss was drawn live
+    wizard.next()
+    summary = wizard.summary
+    rows = [summary.table.item(r, 0).text() for r in range(summary.table.rowCount())]
+    assert "Parameters" in rows and "Accuracy" in rows
+    assert any(row.startswith("Latency, batch 32") for row in rows)
+    emitted = []
+    wizard.outcome_ready.connect(emitted.append)
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    assert len(emitted) == 1
+    outcome = emitted[0]
+    step = outcome.step
+    assert step["pass"] == "channel-prune" and step["config"]["method"] == "l2"
+    assert step["config"]["ignore"] == ["head.1"] and step["config"]["keep_classifier"]
+    assert step["config"]["finetune_epochs"] == 1
+    module = outcome.model.module
+    assert module.head[1].out_features == 128  # unticked: untouched
+    assert module.features[1][0].out_channels < 64
+    assert outcome.metrics["after"]["parameters"] < outcome.metrics["before"]["parameters"]
+    assert module(torch.randn(2, 1, 8, 8)).shape == (2, 10)
+    assert trained_digits.module.features[1][0].out_channels == 64  # the source is unchanged
+
+
+def test_unstructured_choice_disables_the_target_and_says_so(make_wizard, trained_digits) -> None:
+    wizard = make_wizard(trained_digits)
+    wizard.method.buttons["magnitude"].click()
+    explanation = wizard.method.findChildren(type(wizard.target.explain))
+    assert any("no dense model faster" in label.text() for label in explanation)
+    wizard.next()
+    assert not wizard.target.target.isEnabled()
+    wizard.target.amount.setValue(70)
+    name, config = wizard.pass_and_config()
+    assert name == "magnitude-prune" and config["amount"] == 0.7
+    assert "target" not in config and config["keep_classifier"]
+
+
+def test_leaving_the_layers_page_cancels_a_running_scan(qtbot, make_wizard) -> None:
+    wizard = make_wizard(load("zoo:digits_cnn"))
+    wizard.next()
+    wizard.next()
+    wizard.layers.start_scan()
+    assert wizard.layers.scanning
+    wizard.back()
+    qtbot.waitUntil(lambda: not wizard.layers.scanning, timeout=30_000)
+    assert "cancelled" in wizard.layers.status.text().lower()
+    assert wizard.layers.report is None
+    assert wizard.layers.leaves["fc"].checkState(0) == Qt.CheckState.Unchecked
