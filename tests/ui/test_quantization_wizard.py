@@ -116,8 +116,12 @@ def test_onnx_source_dynamic_method_and_torch_choice_disabled(qtbot, tmp_path) -
     assert main(["export", "zoo:transformer_seq", "--dynamic-batch", "--out", str(path)]) == 0
     wizard = _wizard(qtbot, load(path))
     assert not wizard.method_page.buttons["torch-dynamic"].isEnabled()
+    wizard.next()  # static on a file tied to no dataset: calibration data is asked for
+    assert not wizard.data_page.isComplete() and wizard.data_page.missing.isVisible()
+    wizard.back()
     wizard.method_page.set_value("dynamic")
     wizard.next()
+    assert not wizard.data_page.missing.isVisible()
     assert not wizard.data_page.form.isVisible()  # no calibration for dynamic
     assert wizard.data_page.isComplete()  # data is optional here
     wizard.data_page.data.setCurrentText("sequences")

@@ -100,9 +100,15 @@ class DataPage(QWizardPage):
         self.data.addItems(sorted(get_registry().datasets))
         self.data.setCurrentText(source.dataset or "")
         self.data.lineEdit().setPlaceholderText("a dataset name, image folder, .csv or .npz")
-        self.data.currentTextChanged.connect(lambda _t: self.completeChanged.emit())
+        self.data.currentTextChanged.connect(lambda _t: self._data_changed())
         self.explain = QLabel()
         self.explain.setWordWrap(True)
+        self.missing = QLabel("Static INT8 needs calibration data: choose a dataset or type "
+                              "the path of an image folder, .csv or .npz.")  # fmt: skip
+        self.missing.setObjectName("quant-data-missing")
+        self.missing.setWordWrap(True)
+        self.missing.setStyleSheet("color: #c0392b;")
+        self.missing.hide()
         self.form = ConfigForm(StaticInt8Config, only=CALIBRATION_FIELDS)
         self.form.setObjectName("calibration-form")
         self.form.validity_changed.connect(lambda _v: self.completeChanged.emit())
@@ -110,6 +116,7 @@ class DataPage(QWizardPage):
         rows.addRow("Data", self.data)
         layout = QVBoxLayout(self)
         layout.addLayout(rows)
+        layout.addWidget(self.missing)
         layout.addWidget(self.explain)
         layout.addWidget(self.form)
         layout.addStretch(1)
@@ -124,12 +131,19 @@ class DataPage(QWizardPage):
             else "No calibration for this method: the data is used for accuracy and the "
             "per-node error table (leave it empty to skip both)."
         )
+        self._data_changed()
         self.explain.setText(
             "Percentile ignores rare outliers and usually keeps the most accuracy; min-max "
             "takes the extremes; entropy is the slowest. 100-500 samples are usually enough."
             if static
             else ""
         )
+
+    def _data_changed(self) -> None:
+        wizard = self.wizard()
+        static = wizard is not None and wizard.method() == "static"
+        self.missing.setVisible(static and self.data_spec() is None)
+        self.completeChanged.emit()
 
     def data_spec(self) -> str | None:
         return self.data.currentText().strip() or None
