@@ -67,6 +67,8 @@ def test_prune_writes_a_variant_that_reopens_and_exports(pruned_folder: Path) ->
     inspected = workbench("inspect", str(pruned_folder / "model.pt"), "--arch", "digits_cnn")
     assert inspected.returncode == 0, inspected.stderr
     assert "parameters: 23,034" in inspected.stdout
+    folder = load(pruned_folder)  # the variant folder names its weights and arch itself
+    assert folder.arch == "digits_cnn" and folder.module.features[1][0].out_channels == 32
 
 
 def test_bad_settings_are_one_line_and_exit_2(tmp_path: Path) -> None:

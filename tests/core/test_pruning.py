@@ -201,3 +201,22 @@ def test_a_structurally_pruned_checkpoint_reopens_with_its_arch(tmp_path: Path) 
     assert count_macs_params(reopened.module, x[:1]) == count_macs_params(pruned, x[:1])
     with pytest.raises(WorkbenchError, match="--arch"):
         load(path, arch="resnet_shapes")
+
+
+def test_a_variant_folder_opens_without_arch_but_never_imports_code_untrusted(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from workbench.core.errors import UnsafeModelError
+    from workbench.core.io.pruned_shapes import pruned_checkpoint
+
+    pruned = run_pass(ChannelPrune, load("zoo:digits_cnn"), {"amount": 0.5}).model.module
+    torch.save(pruned_checkpoint(pruned), tmp_path / "model.pt")
+    record = {"arch": "digits_cnn", "artifacts": {"torch": "model.pt"}}
+    (tmp_path / "variant.json").write_text(json.dumps(record))
+    assert load(tmp_path).module.features[1][0].out_channels == 32
+    record["arch"] = "some_module:build"
+    (tmp_path / "variant.json").write_text(json.dumps(record))
+    with pytest.raises(UnsafeModelError, match="imports code"):
+        load(tmp_path)

@@ -49,6 +49,10 @@ def load(
             return load_zoo(source, shapes=shapes, seed=seed)
         path = Path(source)
         label = path.name or label
+        from workbench.core.io.variant_folder import is_variant_folder, variant_model
+
+        if is_variant_folder(path):  # a folder `workbench train` or `prune` wrote
+            path, arch = variant_model(path, arch=arch, trust=trust)
         return _load_file(path, arch=arch, trust=trust, shapes=shapes, seed=seed)
     except WorkbenchError:
         raise
