@@ -226,7 +226,7 @@ def figures_table(result: dict[str, Any]) -> str:
     s, t = result["student"], result["teacher"]
 
     def share(a: Any, b: Any) -> str:
-        return f" ({a / b:.0%})" if a and b else ""
+        return f" ({a / b:.1%})" if a and b else ""
 
     rows = [
         ("Parameters", human_count(s["parameters"]) + share(s["parameters"], t["parameters"]),
