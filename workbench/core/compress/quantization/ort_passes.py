@@ -177,6 +177,8 @@ class OrtStaticInt8(_OrtPass):
     ) -> None:  # fmt: skip
         from onnxruntime.quantization import QuantFormat, quantize_static
 
+        from workbench.core.measure.providers import providers_for
+
         dataset = calibration_dataset(model, data_of(ctx))
         name, dtype, fixed = single_input(prepared, dataset)
         samples = _fit_batches(draw_samples(dataset, config.samples, ctx.seed), fixed)
@@ -206,6 +208,9 @@ class OrtStaticInt8(_OrtPass):
             weight_type=_quant_type(config.weight_type),
             nodes_to_exclude=config.exclude or None,
             calibrate_method=_calibration_method(config.calibration),
+            # Calibration runs the float model on the run's device (CUDA when asked for
+            # and working): faster on a GPU machine; ranges may differ in the last bits.
+            calibration_providers=providers_for(ctx.device or "auto"),
             extra_options=extra,
         )
 

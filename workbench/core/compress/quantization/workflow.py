@@ -209,7 +209,8 @@ def quantize_variant(
     from workbench.core.compress.quantization.common import float_onnx, onnx_result
     from workbench.core.measure.inputs import as_target, resolve_dataset
 
-    ctx = ctx or RunContext()
+    # The pass (calibration) runs where the figures are taken; cancel and progress stay.
+    ctx = dataclasses.replace(ctx or RunContext(), device=device)
     pass_class = pass_class_for(method)
     from workbench.core.config_schema import config_from_dict, config_to_dict
 
