@@ -236,3 +236,31 @@ def test_passes_are_registered_and_cheap_to_list() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+class _LstmClassifier(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = torch.nn.LSTM(4, 16, batch_first=True)
+        self.fc = torch.nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.lstm(x)[0][:, -1])
+
+
+def test_torch_dynamic_quantizes_an_lstm() -> None:
+    from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
+
+    torch.manual_seed(0)
+    module = _LstmClassifier().eval()
+    source = LoadedModel(ModelFormat.ZOO, None, [InputSpec("input", (1, 8, 4))], module=module)
+    result = run_pass(TorchDynamicInt8, source, {}, _ctx())
+    quantized = result.model.module
+    assert isinstance(quantized.lstm, torch.ao.nn.quantized.dynamic.LSTM)
+    assert isinstance(module.lstm, torch.nn.LSTM) and not isinstance(
+        module.lstm, torch.ao.nn.quantized.dynamic.LSTM
+    )
+    x = torch.randn(5, 8, 4)
+    with torch.inference_mode():
+        drift = (quantized(x) - module(x)).abs().max().item()
+    assert 0 < drift < 0.1  # int8 weights: close to the float model, not identical
