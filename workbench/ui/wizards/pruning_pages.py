@@ -1,5 +1,5 @@
-"""The pruning wizard's richer pages: the layer tree with the sensitivity chart, the run
-page's live loss, and the before -> after summary.
+"""The pruning wizard's richer pages: the layer tree with the sensitivity chart, and the
+run page's live loss (the summary is in ``pruning_summary``).
 
 The scan and the run are core functions started through the wizard's ``TaskRunner``;
 these pages only show what comes back.
@@ -21,8 +21,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -30,13 +28,14 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from workbench.core.units import human_bytes, human_count
+from workbench.core.errors import WorkbenchError
 
 PALETTE = ("#1f5fa8", "#d35400", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d")
 NAME, KIND, CHANNELS, AMOUNT = range(4)
+MAX_LEGEND = 8
 
 
-def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
+def plot_widget(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
     plot = pg.PlotWidget(background="w")
     plot.setTitle(title, color="#333", size="10pt")
     plot.setLabel("bottom", x_label)
@@ -76,7 +75,10 @@ class LayersPage(QWizardPage):
         for column in (KIND, CHANNELS, AMOUNT):
             self.tree.header().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.currentItemChanged.connect(self._highlight)
-        self.chart = _plot("Sensitivity", "% of the layer pruned", "validation accuracy (%)")
+        # Only the Amount column is edited (double-click), not the names.
+        self.tree.setEditTriggers(QTreeWidget.EditTrigger.NoEditTriggers)
+        self.tree.itemDoubleClicked.connect(self._edit_amount)
+        self.chart = plot_widget("Sensitivity", "% of the layer pruned", "validation accuracy (%)")
         self.chart.setObjectName("sensitivity-chart")
         self.chart.addLegend(offset=(8, -8), labelTextColor="#333")  # bottom left: empty
         self.scan_button = QPushButton("Run sensitivity scan")
@@ -156,7 +158,8 @@ class LayersPage(QWizardPage):
             kind = layer.kind + (" (depthwise)" if layer.depthwise else "")
             kind += " (classifier)" if layer.classifier else ""
             item = QTreeWidgetItem(parent, [parts[-1], kind, str(layer.channels), ""])
-            item.setFlags(flags)
+            item.setFlags(flags | Qt.ItemFlag.ItemIsEditable)
+            item.setToolTip(AMOUNT, "double-click to set this layer's own amount, e.g. 30%")
             item.setData(NAME, Qt.ItemDataRole.UserRole, layer.name)
             item.setToolTip(NAME, layer.name)
             checked = Qt.CheckState.Unchecked if layer.classifier else Qt.CheckState.Checked
@@ -178,13 +181,26 @@ class LayersPage(QWizardPage):
         self.leaves[name].setCheckState(NAME, state)
 
     def amounts(self) -> dict[str, float]:
-        """Per-layer amounts shown in the Amount column (from the scan)."""
+        """Per-layer amounts in the Amount column (from the scan or typed), as fractions."""
         found = {}
         for name, item in self.leaves.items():
-            text = item.text(AMOUNT).rstrip("%").strip()
-            if text and name not in self.ignored():
-                found[name] = float(text) / 100
+            text = item.text(AMOUNT).strip().rstrip("%").strip()
+            if not text or name in self.ignored():
+                continue
+            try:
+                value = float(text) / 100
+            except ValueError:
+                value = -1.0
+            if not 0.0 <= value < 1.0:
+                raise WorkbenchError(
+                    f"layer {name}: amount {item.text(AMOUNT)!r} is not a percentage below 100"
+                )
+            found[name] = value
         return found
+
+    def _edit_amount(self, item: QTreeWidgetItem, _column: int) -> None:
+        if item.data(NAME, Qt.ItemDataRole.UserRole):
+            self.tree.editItem(item, AMOUNT)
 
     def set_amounts(self, amounts: dict[str, float]) -> None:
         for name, item in self.leaves.items():
@@ -243,6 +259,8 @@ class LayersPage(QWizardPage):
         self.bar.setValue(1000)
         self.suggest_button.setEnabled(True)
         self.show_report(report)
+        if len(report.accuracy) > MAX_LEGEND:
+            self.status.setText(self.status.text() + " Select a layer to highlight its curve.")
 
     def show_report(self, report: Any) -> None:
         self.chart.clear()
@@ -252,12 +270,13 @@ class LayersPage(QWizardPage):
             100 * report.baseline, angle=0, pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine)
         )
         self.chart.addItem(base)
+        legend = len(report.accuracy) <= MAX_LEGEND  # beyond that the legend hides the plot
         for index, (name, values) in enumerate(report.accuracy.items()):
             colour = PALETTE[index % len(PALETTE)]
             curve = self.chart.plot(
                 ratios, [100 * report.baseline, *(100 * v for v in values)],
                 pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=5,
-                symbolBrush=colour, name=name,
+                symbolBrush=colour, name=name if legend else None,
             )  # fmt: skip
             self.curves[name] = curve
             worst = values[-1]
@@ -325,102 +344,3 @@ class LiveLoss:
             self.xs.append(self.offset + step)
             self.ys.append(loss)
         self.curve.setData(self.xs, self.ys)
-
-
-class SummaryPage(QWizardPage):
-    """Before -> after: parameters, MACs, size, accuracy, latency; per-layer bars."""
-
-    ROWS = (
-        ("Parameters", "parameters", human_count),
-        ("MACs (batch 1)", "macs", human_count),
-        ("Weights size", "weights_bytes", human_bytes),
-        ("Zero weights", "sparsity", lambda v: f"{v:.1%}"),
-        ("Accuracy", "accuracy", lambda v: f"{v:.2%}"),
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setTitle("Summary")
-        self.setSubTitle("Measured on this machine; Finish adds the pruned model as a variant.")
-        self.table = QTableWidget(0, 4)
-        self.table.setObjectName("summary-table")
-        self.table.setHorizontalHeaderLabels(["", "Before", "After", "Change"])
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.bars = _plot("Per layer", "", "")
-        self.bars.setObjectName("summary-bars")
-        self.notes = QLabel()
-        self.notes.setWordWrap(True)
-        self.notes.setObjectName("summary-notes")
-        layout = QVBoxLayout(self)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.table)
-        split.addWidget(self.bars)
-        split.setSizes([210, 290])
-        layout.addWidget(split, 1)
-        layout.addWidget(self.notes)
-
-    def show_run(self, run: Any) -> None:
-        figures = run.figures
-        rows: list[tuple[str, str, str, str]] = []
-        before, after = figures.get("before", {}), figures.get("after", {})
-        for label, key, fmt in self.ROWS:
-            if key == "sparsity" and not (before.get(key) or after.get(key)):
-                continue  # structured pruning leaves no zeros: the row says nothing
-            if key in before and key in after and before[key] is not None:
-                change = _change(before[key], after[key], key)
-                rows.append((label, fmt(before[key]), fmt(after[key]), change))
-        for batch, ms in before.get("latency_ms", {}).items():
-            new = after["latency_ms"][batch]
-            rows.append((f"Latency, batch {batch} (ONNX Runtime)", f"{ms:.3f} ms",
-                         f"{new:.3f} ms", f"{ms / new:.2f}x faster"))  # fmt: skip
-        self.table.setRowCount(len(rows))
-        for row, values in enumerate(rows):
-            for column, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                if column:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
-                self.table.setItem(row, column, item)
-        self.table.resizeColumnsToContents()
-        self._bars(run.pass_metrics)
-        self.notes.setText("\n".join(run.notes))
-
-    def _bars(self, metrics: dict[str, Any]) -> None:
-        """Horizontal bars, one row per layer, so full layer names fit on the axis."""
-        self.bars.clear()
-        if "layer_channels" in metrics:
-            names = list(metrics["layer_channels"])
-            before = [metrics["layer_channels"][n][0] for n in names]
-            after = [metrics["layer_channels"][n][1] for n in names]
-            self.bars.setTitle("Channels per layer: before (grey), after (blue)", color="#333")
-            self._bar(before, "#c8c8c8", 0.8)
-            self._bar(after, "#1f5fa8", 0.5)
-        elif "layer_sparsity" in metrics:
-            names = list(metrics["layer_sparsity"])
-            self.bars.setTitle("Fraction of zero weights per layer", color="#333")
-            self._bar([metrics["layer_sparsity"][n] for n in names], "#1f5fa8", 0.6)
-        else:
-            return
-        self.bars.getAxis("left").setTicks([list(enumerate(names))])
-        self.bars.getPlotItem().invertY(True)
-        self.bars.setYRange(-0.6, len(names) - 0.4, padding=0)
-
-    def _bar(self, widths: list[float], colour: str, height: float) -> None:
-        item = pg.BarGraphItem(
-            x0=0, y=list(range(len(widths))), width=widths, height=height, brush=colour, pen=None
-        )
-        self.bars.addItem(item)
-
-
-def _change(before: float, after: float, key: str) -> str:
-    if key == "accuracy":
-        return f"{(after - before) * 100:+.1f} points"
-    if key == "sparsity":
-        return f"{(after - before) * 100:+.1f} points"
-    if not after:
-        return ""
-    return f"{before / after:.2f}x smaller" if after < before else f"{after / before:.2f}x"

@@ -29,7 +29,8 @@ from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
 from workbench.ui.wizards.base import ExplainedChoicePage, PassWizard, RunPage, WizardOutcome
-from workbench.ui.wizards.pruning_pages import LayersPage, LiveLoss, SummaryPage, _plot
+from workbench.ui.wizards.pruning_pages import LayersPage, LiveLoss, plot_widget
+from workbench.ui.wizards.pruning_summary import SummaryPage
 from workbench.ui.workers import TaskRunner
 
 METHODS = [
@@ -217,7 +218,11 @@ class PruneRunPage(RunPage):
 
     def __init__(self, make_job: Any, on_result: Any) -> None:
         super().__init__("Pruning", make_job, on_result)
-        self.plot = _plot("Fine-tuning loss", "step", "loss")
+        self.setSubTitle(
+            "Prunes (and fine-tunes), then measures both models the same way. Cancel stops "
+            "at the next step and keeps nothing."
+        )
+        self.plot = plot_widget("Fine-tuning loss", "step", "loss")
         self.plot.setObjectName("run-loss")
         self.live = LiveLoss(self.plot)
         self.body.insertWidget(2, self.plot, 1)
