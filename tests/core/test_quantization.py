@@ -264,3 +264,17 @@ def test_torch_dynamic_quantizes_an_lstm() -> None:
     with torch.inference_mode():
         drift = (quantized(x) - module(x)).abs().max().item()
     assert 0 < drift < 0.1  # int8 weights: close to the float model, not identical
+
+
+def test_error_overlay_maps_onto_the_quantized_variants_graph(trained_digits) -> None:
+    from workbench.core.compress.quantization.node_error import ErrorTable, error_overlay
+    from workbench.core.graph import from_model
+
+    result = run_pass(OrtStaticInt8, trained_digits, StaticInt8Config(samples=16), _ctx())
+    table = ErrorTable.from_json(result.metrics["node_error"])
+    graph = from_model(result.model)
+    overlay = error_overlay(table.by_node(), graph)
+    assert overlay.name == "Quantization error" and overlay.aggregate == "max"
+    ids = {node.id for node in graph.nodes}
+    assert overlay.values and set(overlay.values) <= ids
+    assert len(overlay.values) == len(table.by_node())  # every measured node is on the graph
