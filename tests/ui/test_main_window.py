@@ -110,3 +110,30 @@ def test_graph_tab_shows_the_opened_model_and_feeds_the_inspector(qtbot, main_wi
     with qtbot.waitSignal(graph.node_selected, timeout=10_000):
         graph.select_node(node.id)
     assert main_window.inspector.topLevelItem(0).text(0) == "Node"
+
+
+def test_benchmarking_an_onnx_variant_colours_the_graph_by_latency_share(
+    qtbot, main_window, tmp_path: Path
+) -> None:
+    import torch
+
+    from workbench.core.registry import get_registry
+
+    model = get_registry().model("digits_cnn").build(seed=0)
+    path = tmp_path / "cnn.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 1, 8, 8),), str(path), dynamo=False)
+    main_window.open_source(str(path))
+    _wait_opened(qtbot, main_window)
+    graph = main_window.graph_view
+    qtbot.waitUntil(lambda: graph.visible_box_count() > 0, timeout=WAIT_MS)
+    main_window.actions.benchmark()
+    qtbot.waitUntil(lambda: "Latency share" in graph.overlays, timeout=120_000)
+    shares = graph.overlays["Latency share"].values
+    node_ids = {n.id for n in main_window.inspections[main_window.current.id].graph.nodes}
+    assert shares and set(shares) <= node_ids
+    # Shares of the profiled run time; on so small a model much of it is the runtime's
+    # own overhead, which no graph node gets, so only the bound is certain.
+    assert 0 < sum(shares.values()) <= 1.0 + 1e-6
+    assert "Conv" in max(shares, key=shares.get)  # the heaviest node is a convolution
+    assert graph.overlay is not None and graph.overlay.name == "Latency share"
+    assert main_window.current.metrics["latency"]["ort"]["profile"] is not None

@@ -50,14 +50,39 @@ class VariantActions:
         if variant is None:
             return
         self.window._set_busy(f"Benchmarking {variant.name}…")
+
+        def done(metrics: Any) -> None:
+            self._show_latency_share(variant, metrics)
+            self._refresh(f"Benchmarked {variant.name}")
+
+        # ONNX variants get ORT's per-node profile too: its node names are the graph's,
+        # so it becomes the "Latency share" overlay.
         start_benchmark(
             self.window.tasks,
             variant,
-            lambda _metrics: self._refresh(f"Benchmarked {variant.name}"),
+            done,
             self._failed("Benchmark"),
             on_progress=self._progress,
             on_cancelled=lambda: self.window._set_busy(None),
+            profile=variant.framework == "onnx",
         )
+
+    def _show_latency_share(self, variant: Any, metrics: Any) -> None:
+        from workbench.core.graph.overlays import value_overlay
+        from workbench.core.measure.profile import attribute_to_graph
+
+        report = metrics.latency.get("ort")
+        inspection = self.window.inspections.get(variant.id)
+        if report is None or report.profile is None or inspection is None:
+            return
+        shares = attribute_to_graph(report.profile, inspection.graph)
+        if not shares or self.window.current is not variant:
+            return
+        overlay = value_overlay(
+            "Latency share", shares, "Share of run time (ORT profile)", kind="percent"
+        )
+        self.window.graph_view.add_overlay(overlay)
+        self.window.graph_view.show_overlay(overlay.name)
 
     def evaluate(self) -> None:
         from workbench.ui.measure_actions import start_evaluation
