@@ -64,3 +64,6 @@ def test_the_compress_menu_adds_the_result_as_a_child_variant(qtbot, main_window
     assert child.step["pass"] == "random-prune"
     assert child.metrics["sparsity"] > 0.4
     qtbot.waitUntil(lambda: window.current is not None and window.current.id == child.id)
+    recipe = window.recipe_view.toPlainText()  # the lineage as a recipe, beside the tree
+    assert "- pass: random-prune" in recipe and "amount: 0.5" in recipe
+    assert "model: zoo:digits_mlp" in recipe

@@ -79,3 +79,29 @@ def test_after_a_clean_exit_nothing_is_reopened(qtbot, main_window, tmp_path: Pa
     assert not again.project.variants
     qtbot.waitUntil(lambda: not again.tasks.busy, timeout=30_000)  # its device probe
     again.close()
+
+
+def test_an_interrupted_run_in_the_project_can_be_resumed(qtbot, main_window, tmp_path) -> None:
+    """A run folder with a checkpoint but no result (the app died mid-run) is offered
+    to the Training tab's Resume once the project is open again."""
+    from workbench.core.data.resolve import resolve_dataset
+    from workbench.core.project_files import runs_folder
+    from workbench.core.train import TrainConfig, Trainer
+
+    folder = tmp_path / "proj"
+    _saved_project(qtbot, main_window, folder)
+    variant = main_window.current
+    run_dir = runs_folder(main_window.project, variant.id) / "run-20261201-120000"
+    Trainer(
+        variant.loaded.module, resolve_dataset("digits"), TrainConfig(epochs=1), run_dir=run_dir
+    ).fit()
+    assert (run_dir / "checkpoint.pt").is_file() and not (run_dir / "variant.json").exists()
+
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.projects.open(str(folder))
+    qtbot.waitUntil(lambda: again.current is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: again.training.form.resume.isEnabled(), timeout=30_000)
+    assert again.training.runs_dir == run_dir.parent
+    qtbot.waitUntil(lambda: not again.tasks.busy, timeout=30_000)
+    again.close()

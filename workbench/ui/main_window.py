@@ -35,6 +35,7 @@ from workbench.ui.graph_view import GraphWidget
 from workbench.ui.inspector import Inspector
 from workbench.ui.netron_tab import NetronServer, NetronTab, stage_proto
 from workbench.ui.project_actions import ProjectActions
+from workbench.ui.recipe_view import RecipeView
 from workbench.ui.settings import open_settings, recent_files, remember_file
 from workbench.ui.structure_view import StructureView
 from workbench.ui.training.training_tab import TrainingTab
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector()
         self._add_dock("Variants", self.variants, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._add_dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.recipe_view = RecipeView()
+        self._add_dock("Recipe", self.recipe_view, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.structure.node_selected.connect(self._on_node_selected)
         self.graph_view.node_selected.connect(self._on_node_selected)
 
@@ -380,6 +383,7 @@ class MainWindow(QMainWindow):
             self.structure.show_graph(inspection.graph)
             self.summary_label.setText(_summary_line(summary))
         self.inspector.show_variant(self.project, variant, summary)
+        self.recipe_view.show_variant(self.project, variant)
         self.setWindowTitle(f"{variant.name} — Workbench")
 
     def _on_changed_overlay(self, variant_id: str, overlay: Any) -> None:
