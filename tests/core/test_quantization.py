@@ -278,3 +278,14 @@ def test_error_overlay_maps_onto_the_quantized_variants_graph(trained_digits) ->
     ids = {node.id for node in graph.nodes}
     assert overlay.values and set(overlay.values) <= ids
     assert len(overlay.values) == len(table.by_node())  # every measured node is on the graph
+
+
+def test_error_table_takes_fewer_samples_than_memory_allows(trained_digits, monkeypatch) -> None:
+    from workbench.core.compress.quantization import node_error
+
+    monkeypatch.setattr(node_error, "MEMORY_BUDGET", 300_000)  # bytes: a few digits images
+    config = StaticInt8Config(samples=8, error_samples=64)
+    result = run_pass(OrtStaticInt8, trained_digits, config, _ctx())
+    table = result.metrics["node_error"]
+    assert 0 < table["samples"] < 64 and table["rows"]
+    assert any("per-node error on" in note for note in result.notes)

@@ -25,6 +25,7 @@ from typing import Any
 
 from workbench.core.context import RunContext
 
+MEMORY_BUDGET = 1 << 30  # bytes of activations both models may hold for the comparison
 SKIP_OPS = (
     "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "Cast", "Constant",
     "Identity",
@@ -118,6 +119,25 @@ def _float_inputs(node: Any, producer: dict[str, Any], depth: int = 3) -> list[s
     return names
 
 
+def _fit_memory(float_path: Path, work: Path, reader: Any) -> list[str]:
+    """Fewer samples when keeping every activation of both models would take more than
+    ``MEMORY_BUDGET`` (a ResNet-50 holds ~100 MB of activations per image): measured
+    on one batch of the float model first."""
+    first = reader.samples[: reader.batch]
+    probe = type(reader)(reader.input_name, first, dtype=str(first.dtype), batch=len(first))
+    per_sample = sum(
+        a.nbytes for values in _collect(float_path, work / "probe.onnx", probe).values()
+        for a in values
+    ) / max(len(first), 1)  # fmt: skip
+    fits = int(MEMORY_BUDGET // max(2 * per_sample, 1))  # both models' activations
+    if fits >= len(reader.samples):
+        return []
+    keep = max(reader.batch, fits - fits % reader.batch)
+    reader.samples = reader.samples[:keep]
+    return [f"per-node error on {keep} samples: more would hold over "
+            f"{MEMORY_BUDGET // 2**20} MB of activations"]  # fmt: skip
+
+
 def _collect(model_path: Path, out: Path, reader: Any) -> dict[str, list[Any]]:
     import onnxruntime as ort
     from onnxruntime.quantization.qdq_loss_debug import (
@@ -155,6 +175,7 @@ def node_error_table(
     )
 
     ctx = ctx or RunContext()
+    notes = _fit_memory(float_path, work, reader)
     reader.span, reader.message = (0.0, 0.5), "per-node error: float model"
     reader.ctx = ctx
     float_acts = _collect(float_path, work / "float_debug.onnx", reader)
@@ -195,7 +216,7 @@ def node_error_table(
         rows.append(NodeError(node.name, node.op_type, tensor, db, relative[tensor], added))
     rows.sort(key=lambda r: (-r.added, -r.error, r.node))
     ctx.report(1.0, "per-node error measured")
-    return ErrorTable(rows, samples=len(reader.samples), basis=basis)
+    return ErrorTable(rows, samples=len(reader.samples), basis=basis, notes=notes)
 
 
 def overlay_values(error_by_node: dict[str, float], graph: Any) -> dict[str, float]:

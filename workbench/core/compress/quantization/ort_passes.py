@@ -147,7 +147,9 @@ class _OrtPass(Pass):
             progress=lambda f, m: ctx.report(0.9 + 0.09 * (f or 0.0), m),
         )
         try:
-            return node_error_table(source, out, reader, work=work, ctx=sub)
+            table = node_error_table(source, out, reader, work=work, ctx=sub)
+            notes.extend(table.notes)
+            return table
         except (WorkbenchError, Cancelled):
             raise
         except Exception as exc:  # the model is made; the table is a diagnosis on top
