@@ -28,12 +28,13 @@ def workbench(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 SETTINGS = ("--method", "l1", "--amount", "0.5", "--finetune-epochs", "1", "--data", "digits")
+QUICK = ("--seconds", "0.1")  # short latency timings: the test reads them, not their values
 
 
 @pytest.fixture(scope="module")
 def pruned_folder(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("prune") / "pruned"
-    result = workbench("prune", "zoo:digits_cnn", *SETTINGS, "--out", str(out))
+    result = workbench("prune", "zoo:digits_cnn", *SETTINGS, *QUICK, "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "parameters: 90.09 k -> 23.03 k" in result.stdout
     assert "ONNX Runtime latency, batch 32" in result.stdout

@@ -220,3 +220,12 @@ def test_a_variant_folder_opens_without_arch_but_never_imports_code_untrusted(
     (tmp_path / "variant.json").write_text(json.dumps(record))
     with pytest.raises(UnsafeModelError, match="imports code"):
         load(tmp_path)
+
+
+@pytest.mark.slow
+def test_a_latency_target_is_searched_with_onnx_runtime_timings() -> None:
+    source = load("zoo:resnet_shapes")
+    result = run_pass(ChannelPrune, source, {"amount": 0.3, "target": "latency"})
+    ratio = result.metrics["channel_ratio"]
+    assert 0.0 < ratio < 0.9  # found inside the range, neither end
+    assert result.metrics["macs_reduction"] > 1.2

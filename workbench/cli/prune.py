@@ -58,6 +58,13 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--no-measure", action="store_true", help="skip the before/after accuracy and latency"
     )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="timing per latency measurement (two rounds per model and batch size)",
+    )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     group = parser.add_argument_group("pruning settings (see workbench passes)")
     seen: set[str] = set()
@@ -161,7 +168,13 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         pruned = run_pruning(
-            loaded, pass_name, config, dataset=dataset, ctx=ctx, measure=not args.no_measure
+            loaded,
+            pass_name,
+            config,
+            dataset=dataset,
+            ctx=ctx,
+            measure=not args.no_measure,
+            seconds=max(0.0, args.seconds),
         )
         paths = write_pruned_variant(
             pruned,
