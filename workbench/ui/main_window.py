@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QTabWidget,
     QToolButton,
     QTreeWidget,
@@ -78,14 +79,14 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(model_page, "Structure")
         self.projects = ProjectActions(self)
         self.training = TrainingTab()
-        self.tabs.addTab(self.training, "Training")
+        self.tabs.addTab(_scrolling(self.training), "Training")
         self.actions = VariantActions(self)
         self.training.run_finished.connect(self.actions.add_trained)
         self.training.running_changed.connect(self.projects.training_changed)
         self.compare = CompareTab(tasks=self.tasks)
         self.compare.failed.connect(lambda error: self.show_error("Compare", error))
         self.compare.overlay_ready.connect(self._on_changed_overlay)
-        self.tabs.addTab(self.compare, "Compare")
+        self.tabs.addTab(_scrolling(self.compare), "Compare")
         self.compare.set_project(self.project)
         self.netron = NetronTab()
         self.tabs.addTab(self.netron, "Netron")
@@ -443,6 +444,15 @@ class MainWindow(QMainWindow):
         self.tasks.wait_all()
         self.netron.stop()
         super().closeEvent(event)
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """A dense tab in a scroll area, so its minimum width does not set the window's."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 def _summary_line(summary: dict[str, Any] | None) -> str:

@@ -90,6 +90,10 @@ class GraphDiffView(QWidget):
         self.tasks = tasks or TaskRunner(self)
         self.left = GraphWidget(tasks=self.tasks)
         self.right = GraphWidget(tasks=self.tasks)
+        for side in (self.left, self.right):
+            # Two full toolbars side by side would force a very wide window; below this
+            # width the toolbar clips instead.
+            side.setMinimumWidth(320)
         self.diff: GraphDiff | None = None
         self.partner: dict[str, dict[str, str]] = {}  # side name -> node id -> partner id
         self._pending: set[str] = set()

@@ -34,7 +34,7 @@ class SearchBar(QWidget):
         self.field.setObjectName("graph-search-field")
         self.field.setPlaceholderText("Find a node by name or op type (Ctrl+F)")
         self.field.setClearButtonEnabled(True)
-        self.field.setMinimumWidth(240)
+        self.field.setMinimumWidth(120)  # narrow windows and the side-by-side diff
         self.previous_button = self._button("▲", "Previous match (Shift+Enter)", -1)
         self.next_button = self._button("▼", "Next match (Enter)", 1)
         self.status = QLabel("")
