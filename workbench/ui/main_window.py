@@ -371,6 +371,11 @@ class MainWindow(QMainWindow):
                 self.graph_view.add_overlay(overlay)  # "Changed versus parent"
             elif variant.parent is not None:
                 self.compare.request_diff(variant.id)  # overlay_ready follows
+            errors = (variant.metrics.get("quantization") or {}).get("error_by_node")
+            if errors:
+                from workbench.core.compress.quantization.node_error import error_overlay
+
+                self.graph_view.add_overlay(error_overlay(errors, inspection.graph))
             loaded = inspection.loaded
             self.training.set_variant(
                 variant.id,

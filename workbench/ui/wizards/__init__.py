@@ -8,5 +8,6 @@ parent=window)``.
 from __future__ import annotations
 
 WIZARDS: tuple[tuple[str, str], ...] = (
+    ("&Quantize…", "workbench.ui.wizards.quantization_wizard:QuantizationWizard"),
     ("&Apply a Pass…", "workbench.ui.wizards.any_pass_wizard:AnyPassWizard"),
 )
