@@ -110,8 +110,7 @@ class ExplainedChoicePage(QWizardPage):
             button.setObjectName(f"choice-{key}")
             note = QLabel(explanation)
             note.setWordWrap(True)
-            note.setContentsMargins(24, 0, 0, 8)
-            note.setStyleSheet("color: palette(mid);")
+            note.setContentsMargins(24, 0, 0, 8)  # indented under its button, text colour
             self.group.addButton(button)
             self.buttons[key] = button
             layout.addWidget(button)
