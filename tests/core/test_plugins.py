@@ -342,6 +342,18 @@ def test_an_installed_plugin_package_contributes_everywhere(
     text = run_cli("passes", "wbt-scale", env=env).stdout
     assert "--factor X" in text and "from 0 to 4; default: 0.5" in text
 
+    # A recipe step naming the plugin's pass replays headless like a built-in one.
+    recipe = tmp_path / "scale.yaml"
+    recipe.write_text(
+        "model: zoo:digits_mlp\nsteps:\n  - pass: wbt-scale\n    config: {factor: 2.0}\n"
+    )
+    out = tmp_path / "replayed"
+    run_cli("run", str(recipe), "--out", str(out), env=env)
+    replayed = json.loads((out / "01-wbt-scale" / "variant.json").read_text())
+    assert replayed["step"] == {"pass": "wbt-scale", "config": {"factor": 2.0}}
+    weights = torch.load(out / "01-wbt-scale" / "model.pt", weights_only=True)
+    assert torch.allclose(weights[first], 2 * before[first])
+
 
 @pytest.mark.slow
 def test_an_example_plugin_installed_and_in_the_folder_loads_once(
