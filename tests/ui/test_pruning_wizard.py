@@ -79,6 +79,10 @@ def test_wizard_walks_every_page_and_finish_emits_the_pruned_variant(
     finetune.lr.setText("not a number")
     assert not finetune.isComplete()
     finetune.lr.setText("")
+    finetune.data.setCurrentIndex(finetune.data.findData(None))
+    assert not finetune.isComplete() and "needs data" in finetune.error.text()
+    finetune.data.setCurrentIndex(finetune.data.findData("digits"))
+    assert finetune.isComplete()
     wizard.next()
     run = wizard.run_page
     assert wizard.currentPage() is run and run.plot.isVisible()

@@ -214,12 +214,17 @@ class LayersPage(QWizardPage):
 
     def start_scan(self) -> None:
         tasks = self.wizard().tasks  # type: ignore[attr-defined]
+        try:
+            job = self._scan_job()
+        except WorkbenchError as exc:  # e.g. no data chosen: say so where the button is
+            self.status.setText(f"Cannot scan: {exc.message}")
+            return
         self.bar.setRange(0, 0)
         self.status.setText("Scanning…")
         self.scan_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self._job = tasks.start_job(
-            self._scan_job(),
+            job,
             self._scanned,
             self._scan_failed,
             on_progress=self._progress,

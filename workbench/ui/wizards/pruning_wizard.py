@@ -170,11 +170,13 @@ class FinetunePage(QWizardPage):
         self.steps.setRange(1, 20)
         self.data = QComboBox()
         self.data.setObjectName("finetune-data")
+        self.data.addItem("none (no fine-tuning, scan or accuracy)", None)
         for name in sorted(get_registry().datasets):
             self.data.addItem(name, name)
-        if source.dataset:
-            self.data.setCurrentIndex(max(0, self.data.findData(source.dataset)))
+        self.data.setCurrentIndex(max(0, self.data.findData(source.dataset)))
         self.enabled.toggled.connect(self._sync)
+        self.enabled.toggled.connect(lambda _on: self.completeChanged.emit())
+        self.data.currentIndexChanged.connect(lambda _i: self.completeChanged.emit())
         self.error = QLabel()
         self.error.setStyleSheet("color: #c0392b;")
         self.lr.textChanged.connect(lambda _text: self.completeChanged.emit())
@@ -208,9 +210,15 @@ class FinetunePage(QWizardPage):
         except ValueError:
             self.error.setText("The learning rate must be a number, e.g. 0.001")
             return False
-        ok = rate is None or rate > 0
-        self.error.setText("" if ok else "The learning rate must be positive")
-        return ok
+        problem = "" if rate is None or rate > 0 else "The learning rate must be positive"
+        if self.data.currentData() is None:
+            wizard = self.wizard()
+            if self.enabled.isChecked():
+                problem = "Fine-tuning needs data: choose a dataset"
+            elif wizard is not None and wizard.method.value() == "taylor":  # type: ignore[attr-defined]
+                problem = "Taylor importance needs training data: choose a dataset"
+        self.error.setText(problem)
+        return not problem
 
 
 class PruneRunPage(RunPage):
@@ -312,7 +320,7 @@ class PruningWizard(PassWizard):
         method = self.method.value() if structured else "l1"
         layers, name = self.layers.chosen(), self.dataset_name()
         if not name:
-            raise WorkbenchError("choose the data to scan on (Fine-tuning page)")
+            raise WorkbenchError("choose the data to scan on (Data, on the Fine-tuning page)")
 
         def job(ctx: RunContext) -> Any:
             dataset = resolve_dataset(name, seed=0)

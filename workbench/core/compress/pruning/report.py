@@ -8,6 +8,7 @@ The CLI's variant.json and the wizard's summary page show this same dictionary.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
@@ -69,9 +70,10 @@ def measure_pair(
             from workbench.core.device import resolve_device
 
             device = resolve_device(ctx.device)
-            module = model.module.to(device)
+            module = model.module  # scored where it is on the CPU; a copy goes to a GPU,
+            if device.type != "cpu":  # so the caller's model never moves under it
+                module = copy.deepcopy(module).to(device)
             figures[side]["accuracy"] = validation_accuracy(module, dataset, device)
-            model.module.cpu()
     latency: dict[str, dict[int, float]] = {"before": {}, "after": {}}
     for round_index in range(2):
         for index, (side, model) in enumerate(sides.items()):
