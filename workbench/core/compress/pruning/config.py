@@ -18,8 +18,9 @@ def _amount(help_text: str) -> float:
 
 
 IGNORE_HELP = (
-    "layers to leave untouched, by module name (a name also covers the layers inside it), "
-    "e.g. stem,stages.0"
+    "layers to leave alone, by module name (a name also covers the layers inside it), "
+    "e.g. stem,stages.0; in channel pruning their outputs are kept, while their inputs "
+    "still follow the layer before them"
 )
 LAYER_AMOUNTS_HELP = (
     "per-layer amounts that replace --amount for those layers, as name=fraction (e.g. "
