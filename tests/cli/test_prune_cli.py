@@ -18,6 +18,8 @@ from workbench.core.io import load
 
 def workbench(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DEBUG"}
+    env["OMP_NUM_THREADS"] = "1"  # torch on one thread: faster for these tiny models when
+    # the shared 2-core machine is busy (ONNX Runtime keeps its own thread pool)
     return subprocess.run(
         [sys.executable, "-m", "workbench", *args],
         capture_output=True,

@@ -17,6 +17,16 @@ from workbench.ui.wizards.pruning_wizard import PruningWizard
 from workbench.ui.workers import TaskRunner
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Train and prune on one intra-op thread here: on a shared 2-core machine two
+    spinning OpenMP threads make these tiny models several times slower, not faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def trained_digits():
     source = load("zoo:digits_cnn")
