@@ -141,6 +141,8 @@ class StudentPage(ExplainedChoicePage):
         self.timer.setInterval(FIGURES_DELAY_MS)
         self.timer.timeout.connect(self.refresh_figures)
         self._generation = 0
+        self._measuring = False  # a figures job is running
+        self._again = False  # settings changed meanwhile: measure again when it ends
         self.figures_for: str | None = None  # the spec whose figures are shown
         for signal in (self.arch.currentTextChanged, self.width.valueChanged,
                        self.depth.valueChanged, self.options.textChanged,
@@ -190,35 +192,44 @@ class StudentPage(ExplainedChoicePage):
     # -- figures, measured in a worker ----------------------------------------------------
 
     def refresh_figures(self) -> None:
-        """Build the student and time it off the GUI thread; a newer request wins."""
-        if not self.isComplete() or self.wizard() is None:
+        """Build the student and time it off the GUI thread, one job at a time (two
+        timings at once would disturb each other); the newest settings win."""
+        wizard = self.wizard()
+        if not self.isComplete() or wizard is None or wizard.currentPage() is not self:
+            return
+        if self._measuring:
+            self._again = True
             return
         from workbench.core.compress.distillation.students import describe_student
 
         self._generation += 1
         generation, spec, source = self._generation, self.spec(), self.source
+        self._measuring, self._again = True, False
 
         def work() -> dict[str, Any]:
             return describe_student(source, spec)
 
-        self.wizard().tasks.start(  # type: ignore[attr-defined]
+        wizard.tasks.start(  # type: ignore[attr-defined]
             work,
-            lambda result: self._show(generation, spec, result),
-            lambda error: self._show_error(generation, error),
+            lambda result: self._done(generation, spec, result, None),
+            lambda error: self._done(generation, spec, None, error),
         )
 
-    def _show(self, generation: int, spec: str, result: dict[str, Any]) -> None:
+    def _done(self, generation: int, spec: str, result: Any, error: Any) -> None:
+        self._measuring = False
+        if self._again:  # the settings changed while this one was measured
+            self.refresh_figures()
+            return
         if generation != self._generation:
             return
-        self.figures_for = spec
-        self.figures.setText(figures_table(result))
-
-    def _show_error(self, generation: int, error: BaseException) -> None:
-        if generation != self._generation:
+        if error is None:
+            self.figures_for = spec
+            self.figures.setText(figures_table(result))
             return
         text = error.message if isinstance(error, WorkbenchError) else f"{error}"
-        self.figures.setText(f"<span style='color:#c0392b'>This student cannot be built: "
-                             f"{text}</span>")  # fmt: skip
+        self.figures.setText(
+            f"<span style='color:#c0392b'>This student cannot be built: {text}</span>"
+        )
 
 
 def figures_table(result: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core.errors import ArchitectureError, WorkbenchError
+from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 
 
@@ -185,10 +185,7 @@ def describe_student(
     """The figures of the student ``spec`` names and of the teacher, before training."""
     example = example_input(teacher, dataset)
     classes = getattr(dataset, "num_classes", None) or teacher.num_classes
-    try:
-        student = build_student(teacher, spec, init="scratch", example=example, num_classes=classes)
-    except ArchitectureError:
-        raise
+    student = build_student(teacher, spec, init="scratch", example=example, num_classes=classes)
     model = student_model(teacher, student)
     return {
         "student": figures(model, latency=latency, ctx=ctx),
