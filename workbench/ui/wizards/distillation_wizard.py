@@ -13,7 +13,6 @@ import collections
 import dataclasses
 from typing import Any
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget, QWizardPage
 
@@ -45,19 +44,20 @@ class DistillCurves(TrainingCurves):
         self.baseline_acc = _curve(self.acc_plot, BASELINE, 2.0, "baseline (no teacher)",
                                    style=Qt.PenStyle.DashLine, symbol="t", symbolSize=6,
                                    symbolBrush=BASELINE, symbolPen=None)  # fmt: skip
-        self.teacher_line = pg.InfiniteLine(
-            angle=0, pen=pg.mkPen(TEACHER, width=1.5, style=Qt.PenStyle.DotLine),
-            label="teacher", labelOpts={"color": TEACHER, "position": 0.05,
-                                        "anchors": [(0, 0), (0, 0)]},  # under the line
-        )  # fmt: skip
+        # A flat curve, not an InfiniteLine: it gets a legend entry, and the figure goes
+        # in the title, where no accuracy point can cover it.
+        self.teacher_line = _curve(self.acc_plot, TEACHER, 1.6, "teacher",
+                                   style=Qt.PenStyle.DotLine)  # fmt: skip
         self.teacher_line.hide()
-        self.acc_plot.addItem(self.teacher_line)
+        self._epochs = 0
         self.parts: dict[str, list[float]] = {"step": [], "hard": [], "soft": []}
         self.baseline: dict[str, list[float]] = {"epoch": [], "acc": []}
         self._steps: dict[str, list[float]] = {"step": [], "loss": [], "lr": []}
 
     def start(self, epochs: int) -> None:
         self.reset(epochs=epochs)
+        self._epochs = epochs
+        self._acc_title("Accuracy per epoch")
         for values in (*self.parts.values(), *self.baseline.values(), *self._steps.values()):
             values.clear()
         self.teacher_line.hide()
@@ -65,9 +65,10 @@ class DistillCurves(TrainingCurves):
     def feed(self, phase: str, event: Any) -> None:
         kind = type(event).__name__
         if kind == "TeacherScore":
-            self.teacher_line.setValue(event.accuracy)
-            self.teacher_line.label.setFormat(f"teacher {event.accuracy:.1%}")
+            span = [0.5, max(self._epochs, 1) + 0.5]
+            self.teacher_line.setData(span, [event.accuracy, event.accuracy])
             self.teacher_line.show()
+            self._acc_title(f"Accuracy per epoch (teacher {event.accuracy:.1%})")
         elif kind == "LossParts":
             self.parts["step"].append(event.step)
             self.parts["hard"].append(event.hard)
@@ -80,6 +81,11 @@ class DistillCurves(TrainingCurves):
         elif phase == "baseline" and kind == "Epoch" and event.val_accuracy is not None:
             self.baseline["epoch"].append(event.epoch)
             self.baseline["acc"].append(event.val_accuracy)
+
+    def _acc_title(self, text: str) -> None:
+        self.acc_plot.getPlotItem().setTitle(
+            f"<span style='color:#333;font-size:10pt'>{text}</span>"
+        )
 
     def redraw(self) -> None:
         if self._steps["step"]:  # steps arrive one event each; the EMA takes them in bulk
