@@ -13,6 +13,7 @@ from workbench.core.data.digits import load_digits
 from workbench.core.errors import WorkbenchError
 from workbench.core.io import load
 from workbench.core.train import Trainer, suggest_config
+from workbench.ui.wizards.pruning_pages import AMOUNT
 from workbench.ui.wizards.pruning_wizard import PruningWizard
 from workbench.ui.workers import TaskRunner
 
@@ -77,10 +78,10 @@ def test_wizard_walks_every_page_and_finish_emits_the_pruned_variant(
     layers.suggest_button.click()
     amounts = layers.amounts()
     assert set(amounts) == set(layers.report.accuracy) and max(amounts.values()) > 0
-    layers.leaves["features.0.0"].setText(3, "lots")  # typed by hand: refused at the run
+    layers.leaves["features.0.0"].setText(AMOUNT, "lots")  # typed by hand: refused at the run
     with pytest.raises(WorkbenchError, match="not a percentage"):
         wizard.pass_and_config()
-    layers.leaves["features.0.0"].setText(3, "25%")
+    layers.leaves["features.0.0"].setText(AMOUNT, "25%")
     assert layers.amounts()["features.0.0"] == 0.25
     wizard.next()
     finetune = wizard.finetune

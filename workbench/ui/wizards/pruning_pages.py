@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from workbench.core.errors import WorkbenchError
 
 PALETTE = ("#1f5fa8", "#d35400", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d")
-NAME, KIND, CHANNELS, AMOUNT = range(4)
+NAME, AMOUNT, CHANNELS, KIND = range(4)  # the editable Amount next to the name
 MAX_LEGEND = 8
 
 
@@ -68,11 +68,11 @@ class LayersPage(QWizardPage):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.tree = QTreeWidget()
         self.tree.setObjectName("layer-tree")
-        self.tree.setHeaderLabels(["Layer", "Kind", "Channels", "Amount"])
+        self.tree.setHeaderLabels(["Layer", "Amount", "Channels", "Kind"])
         self.tree.setIndentation(14)
-        self.tree.header().setStretchLastSection(False)
-        self.tree.header().setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        for column in (KIND, CHANNELS, AMOUNT):
+        # Names (deeply indented in a ResNet) always fit; the Kind column takes the rest.
+        self.tree.header().setStretchLastSection(True)
+        for column in (NAME, AMOUNT, CHANNELS):
             self.tree.header().setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.currentItemChanged.connect(self._highlight)
         # Only the Amount column is edited (double-click), not the names.
@@ -157,7 +157,7 @@ class LayersPage(QWizardPage):
                 parent = nodes[path]
             kind = layer.kind + (" (depthwise)" if layer.depthwise else "")
             kind += " (classifier)" if layer.classifier else ""
-            item = QTreeWidgetItem(parent, [parts[-1], kind, str(layer.channels), ""])
+            item = QTreeWidgetItem(parent, [parts[-1], "", str(layer.channels), kind])
             item.setFlags(flags | Qt.ItemFlag.ItemIsEditable)
             item.setToolTip(AMOUNT, "double-click to set this layer's own amount, e.g. 30%")
             item.setData(NAME, Qt.ItemDataRole.UserRole, layer.name)
@@ -165,7 +165,6 @@ class LayersPage(QWizardPage):
             checked = Qt.CheckState.Unchecked if layer.classifier else Qt.CheckState.Checked
             item.setCheckState(NAME, checked)
             self.leaves[layer.name] = item
-        self.tree.resizeColumnToContents(KIND)
 
     def ignored(self) -> list[str]:
         """Unticked layers, by module name."""
