@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from workbench.core.data.digits import load_digits
@@ -15,8 +16,19 @@ from workbench.core.io import load
 from workbench.core.train import TrainConfig, Trainer
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a shared 2-core machine two spinning OpenMP threads make
+    these tiny models several times slower, not faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def distill(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DEBUG"}
+    env["OMP_NUM_THREADS"] = "1"  # see one_torch_thread
     return subprocess.run(
         [sys.executable, "-m", "workbench", "distill", *args],
         capture_output=True,

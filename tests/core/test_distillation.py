@@ -25,6 +25,16 @@ from workbench.core.train import TrainConfig, Trainer
 FAST = {"epochs": 1, "batch_size": 64, "train_samples": 400, "measure": False}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a shared 2-core machine two spinning OpenMP threads make
+    these tiny models several times slower, not faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def teacher():
     """A digits MLP trained for a few seconds: good enough to teach, fast to run."""

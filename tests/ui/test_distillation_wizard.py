@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from PySide6.QtWidgets import QWizard
 
 from workbench.core.data.digits import load_digits
@@ -10,6 +11,16 @@ from workbench.core.io import load
 from workbench.core.train import TrainConfig, Trainer
 from workbench.ui.wizards.distillation_wizard import DistillationWizard
 from workbench.ui.workers import TaskRunner
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a shared 2-core machine two spinning OpenMP threads make
+    these tiny models several times slower, not faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
