@@ -100,3 +100,21 @@ def test_cache_on_with_augmentation_is_refused_by_the_flags(capsys) -> None:
                  "--augment", "--out", "x"])  # fmt: skip
     assert code == 2
     assert "augmentation" in capsys.readouterr().err
+
+
+def test_a_pruned_student_reopens_with_the_teachers_arch(tmp_path: Path, capsys) -> None:
+    from workbench.cli import main
+
+    out = tmp_path / "pruned"
+    code = main(["distill", "--teacher", "zoo:digits_mlp", "--student", "pruned:0.5",
+                 "--epochs", "1", "--train-samples", "200", "--no-measure",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    variant = json.loads((out / "variant.json").read_text())
+    assert variant["arch"] == "digits_mlp"
+    reopened = load(out / "model.pt", arch="digits_mlp")
+    assert (
+        sum(p.numel() for p in reopened.module.parameters())
+        == (variant["metrics"]["student_parameters"])
+    )
+    assert reopened.module(torch.zeros(1, 1, 8, 8)).shape == (1, 10)

@@ -124,18 +124,16 @@ def write_student(
     from workbench.core.config_schema import config_to_dict
     from workbench.core.variant_folder import write_model_files, write_variant_record
 
-    paths = write_model_files(result.model, folder)
+    model = result.model
+    if result.metrics.get("student_kind") == "pruned":
+        paths = _write_pruned(model.module, folder)  # reopens with --arch ARCH
+    else:
+        paths = write_model_files(model, folder)
     if history is not None:
         paths.update(history.history.write(folder))
-    model = result.model
     notes = list(result.notes)
-    if model.arch is None:
-        notes.append(
-            "the pruned student's layer shapes are its own: model.pt holds its weights, "
-            "which no zoo architecture reopens as they are"
-        )
     record = {
-        "name": f"{model.arch or 'pruned student'} (distilled from {Path(teacher).name})",
+        "name": f"{_student_label(config)} (distilled from {Path(teacher).name})",
         "kind": "distilled",
         "source": teacher,
         "arch": model.arch,
@@ -149,6 +147,28 @@ def write_student(
     }
     paths["variant"] = write_variant_record(folder, record)
     return paths
+
+
+def _student_label(config: Any) -> str:
+    spec = config.student
+    return f"pruned {spec.removeprefix('pruned:')}" if spec.startswith("pruned:") else spec
+
+
+def _write_pruned(module: Any, folder: Path) -> dict[str, Path]:
+    """The pruning pass's format: weights plus each layer's pruned shape, no code."""
+    import io
+
+    import torch
+
+    from workbench.core.io.pruned_shapes import pruned_checkpoint
+    from workbench.core.project import atomic_write_bytes
+
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(pruned_checkpoint(module), buffer)
+    path = folder / "model.pt"
+    atomic_write_bytes(path, buffer.getvalue())
+    return {"torch": path}
 
 
 def format_summary(metrics: dict[str, Any]) -> str:

@@ -238,7 +238,10 @@ class DistillationWizard(PassWizard):
 
     def _show(self, result: tuple[DistillConfig, Any]) -> None:
         config, outcome = result
-        student = outcome.model.arch or f"pruned {config.student.removeprefix('pruned:')}"
+        pruned = outcome.metrics.get("student_kind") == "pruned"
+        student = (
+            f"pruned {config.student.removeprefix('pruned:')}" if pruned else outcome.model.arch
+        )
         self.outcome = WizardOutcome(
             model=outcome.model,
             name=f"{self.source.display_name} → {student} (distilled)",

@@ -145,6 +145,7 @@ def distill(
     model = _student_model(teacher, student, result.model)
     metrics = _metrics(teacher, model, result, baseline, teacher_acc, config, ctx)
     metrics["teacher_cached"] = cached
+    metrics["student_kind"] = student.kind  # "pruned": save with its layer shapes
     notes += [n for n in result.notes if n not in notes]
     model.notes.append(_summary_note(metrics))
     ctx.report(1.0, "done")

@@ -17,7 +17,7 @@ from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 class Student:
     module: Any  # a fresh nn.Module (never one of the teacher's)
     kind: str  # "zoo", "pruned" or "factory"
-    arch: str | None  # how to rebuild it (None for a pruned copy: its shapes are its own)
+    arch: str | None  # how to rebuild it (a pruned copy: the teacher's, with its own shapes)
     description: str  # "resnet_shapes:width=0.5", "teacher with 50% of channels pruned"
     notes: list[str] = field(default_factory=list)
 
@@ -39,7 +39,9 @@ def build_student(
         ratio = _ratio(spec)
         module = copy.deepcopy(teacher.module).cpu().eval()
         notes = _prune_channels(module, ratio, example)
-        student = Student(module, "pruned", None, f"teacher with {ratio:.0%} of channels pruned")
+        # arch: the teacher's; its layers' pruned shapes are saved beside the weights.
+        description = f"teacher with {ratio:.0%} of channels pruned"
+        student = Student(module, "pruned", teacher.arch, description)
         student.notes += notes
         if init == "scratch":
             with torch.random.fork_rng(devices=[]):
