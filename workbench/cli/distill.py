@@ -20,9 +20,10 @@ Torch-Pruning) or module:factory (your own). With --baseline the same student is
 trained without the teacher (same epochs, seed and start), and the summary shows what
 the teacher added.
 
-The folder gets model.pt (the student's state_dict: reopen with --arch ARCH when the
-student is a zoo or factory architecture), variant.json (the recipe step, accuracy,
-parameters, MACs, latency of student, teacher and baseline) and history.json/.csv.
+The folder gets model.pt (the student's weights, with its layer shapes when it is a
+pruned copy: reopen with --arch ARCH as variant.json names it), variant.json (the
+recipe step; accuracy, parameters, MACs, latency of student, teacher and baseline),
+history.json/.csv and each training's checkpoints (DIR/checkpoints).
 
 examples:
   workbench distill --teacher run/model.pt --arch resnet_shapes \\
