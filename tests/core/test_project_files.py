@@ -79,3 +79,21 @@ def test_a_damaged_model_file_is_named_and_nothing_is_overwritten(tmp_path: Path
         open_project(tmp_path / "proj")
     assert json.loads((tmp_path / "proj" / PROJECT_FILE).read_text()) == listing
     assert model.read_bytes() == b"not a checkpoint"
+
+
+def test_a_channel_pruned_variant_reopens_with_its_narrower_layers(tmp_path: Path) -> None:
+    project = Project()
+    root = project.add_root(load("zoo:resnet_shapes"))
+    result = run_pass(get_registry().pass_("channel-prune").load(), root.loaded, {"amount": 0.5})
+    child = project.add_child(root, "pruned", {"pass": "channel-prune", "config": {}})
+    child.loaded = result.model
+    save_project(project, tmp_path / "proj")
+    again, _ = open_project(tmp_path / "proj")
+    reopened = again.variants[child.id].loaded.module
+    assert (
+        sum(p.numel() for p in reopened.parameters())
+        == sum(p.numel() for p in result.model.module.parameters())
+        < sum(p.numel() for p in root.loaded.module.parameters())
+    )
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(reopened.eval()(x), result.model.module.eval()(x))

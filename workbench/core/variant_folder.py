@@ -1,10 +1,9 @@
 """A variant written as a folder: its model file and ``variant.json`` (settings, metrics).
 
 What ``workbench run`` writes for each replayed step. A PyTorch model is saved as a
-plain state_dict (``model.pt``: reopen with ``--arch``, no code runs); a model whose
-architecture a step changed (channels removed) is also saved as ``model.onnx`` when
-the step made one, and an ONNX model as ``model.onnx``. Every file is written
-atomically, so an interrupted run leaves whole files or none.
+plain state_dict (``model.pt``: reopen with ``--arch``, no code runs), with the pruned
+layer shapes beside it when a step removed channels; an ONNX model as ``model.onnx``.
+Every file is written atomically, so an interrupted run leaves whole files or none.
 """
 
 from __future__ import annotations
@@ -27,13 +26,33 @@ def write_model_files(loaded: Any, folder: Path) -> dict[str, Path]:
         import torch
 
         buffer = io.BytesIO()
-        torch.save(loaded.module.state_dict(), buffer)
+        torch.save(_checkpoint(loaded), buffer)
         paths["torch"] = folder / "model.pt"
         atomic_write_bytes(paths["torch"], buffer.getvalue())
     if loaded.onnx_model is not None:
         paths["onnx"] = folder / "model.onnx"
         atomic_write_bytes(paths["onnx"], loaded.onnx_model.SerializeToString())
     return paths
+
+
+def _checkpoint(loaded: Any) -> Any:
+    """A plain state_dict, or, when channels were removed so that the weights no longer
+    fit the architecture, the state_dict with the pruned layer shapes (still plain data,
+    read with ``weights_only=True``; ``load(..., arch=...)`` narrows the layers first)."""
+    from workbench.core.io.pruned_shapes import pruned_checkpoint, shape_record
+
+    module = loaded.module
+    if loaded.arch:
+        from workbench.core.errors import WorkbenchError
+        from workbench.core.io.arch import build_arch
+
+        try:
+            fresh = build_arch(loaded.arch).module
+        except WorkbenchError:
+            fresh = None
+        if fresh is not None and shape_record(fresh) != shape_record(module):
+            return pruned_checkpoint(module)
+    return module.state_dict()
 
 
 def write_variant_record(folder: Path, record: dict[str, Any]) -> Path:

@@ -8,6 +8,8 @@ parent=window)``.
 from __future__ import annotations
 
 WIZARDS: tuple[tuple[str, str], ...] = (
+    ("&Prune…", "workbench.ui.wizards.pruning_wizard:PruningWizard"),
     ("&Quantize…", "workbench.ui.wizards.quantization_wizard:QuantizationWizard"),
+    ("&Distill…", "workbench.ui.wizards.distillation_wizard:DistillationWizard"),
     ("&Apply a Pass…", "workbench.ui.wizards.any_pass_wizard:AnyPassWizard"),
 )
