@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fixtures.cli import run_workbench
 
 from workbench.core.io import load
 
@@ -24,22 +22,10 @@ steps:
 """
 
 
-def workbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DEBUG"}
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=cwd,
-    )
-
-
 @pytest.mark.slow
 def test_run_writes_every_variant_and_a_summary(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(RECIPE)
-    result = workbench("run", "r.yaml", "--out", "out", cwd=tmp_path)
+    result = run_workbench("run", "r.yaml", "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = tmp_path / "out"
     trained = json.loads((out / "01-train" / "variant.json").read_text())
@@ -71,7 +57,7 @@ def test_bad_recipes_get_one_line_and_status_2(
 ) -> None:
     if recipe is not None:
         (tmp_path / "r.yaml").write_text(recipe)
-    result = workbench("run", *args, cwd=tmp_path)
+    result = run_workbench("run", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
@@ -80,5 +66,5 @@ def test_bad_recipes_get_one_line_and_status_2(
 
 def test_check_validates_without_running(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(RECIPE)
-    result = workbench("run", "r.yaml", "--check", cwd=tmp_path)
+    result = run_workbench("run", "r.yaml", "--check", cwd=tmp_path)
     assert result.returncode == 0 and "2 steps, all valid" in result.stdout

@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from fixtures.cli import run_workbench
 
 from workbench.core.train.distributed import shard, without_nproc
 
 ARGS = ["zoo:digits_mlp", "--data", "digits", "--epochs", "2", "--batch-size", "64"]
 
 
-def _workbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("WORKBENCH_DEBUG", "WORLD_SIZE")}
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=cwd,
-    )
-
-
 @pytest.mark.slow
 def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
-    single = _workbench("train", *ARGS, "--out", "single", cwd=tmp_path)
+    single = run_workbench("train", *ARGS, "--out", "single", cwd=tmp_path)
     assert single.returncode == 0, single.stderr
-    multi = _workbench("train", *ARGS, "--nproc", "2", "--out", "multi", cwd=tmp_path)
+    multi = run_workbench("train", *ARGS, "--nproc", "2", "--out", "multi", cwd=tmp_path)
     assert multi.returncode == 0, multi.stderr
     assert multi.stderr.count("training on cpu") == 1  # one progress line, from rank 0
     one = torch.load(tmp_path / "single" / "model.pt", weights_only=True)

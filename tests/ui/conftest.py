@@ -31,3 +31,26 @@ def main_window(qtbot) -> Iterator:
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=30_000)
     window.deleteLater()
     qtbot.wait(10)  # let the deferred delete happen before the next test
+
+
+@pytest.fixture
+def apply_pass_in_app(qtbot):
+    """``apply(window, name)``: run a registered pass on the selected variant through
+    Compress > Apply a Pass…, with its default settings, and press Finish."""
+
+    def apply(window, name: str = "random-prune") -> None:
+        from PySide6.QtWidgets import QWizard
+
+        from workbench.ui.wizards.any_pass_wizard import AnyPassWizard
+
+        before = set(window.findChildren(AnyPassWizard))
+        window.actions.open_wizard("workbench.ui.wizards.any_pass_wizard:AnyPassWizard")
+        (wizard,) = set(window.findChildren(AnyPassWizard)) - before
+        wizard.pick.picker.select(name)
+        wizard.next()
+        qtbot.waitUntil(lambda: wizard.run.done, timeout=30_000)
+        assert wizard.run.isComplete(), wizard.run.message.text()
+        wizard.next()
+        wizard.button(QWizard.WizardButton.FinishButton).click()
+
+    return apply

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox, QWizard
+from PySide6.QtWidgets import QMessageBox
 
 from workbench.core.project import PROJECT_FILE
 from workbench.ui.main_window import MainWindow
-from workbench.ui.wizards.any_pass_wizard import AnyPassWizard
 
 
 def _tree(window: MainWindow) -> list[tuple[str, int]]:
@@ -18,17 +17,13 @@ def _tree(window: MainWindow) -> list[tuple[str, int]]:
     ]
 
 
-def test_save_then_open_restores_the_variants_tree(qtbot, main_window, tmp_path: Path) -> None:
+def test_save_then_open_restores_the_variants_tree(
+    qtbot, main_window, apply_pass_in_app, tmp_path: Path
+) -> None:
     window = main_window
     window.open_source("zoo:digits_mlp")
     qtbot.waitUntil(lambda: window.current is not None, timeout=30_000)
-    window.actions.open_wizard("workbench.ui.wizards.any_pass_wizard:AnyPassWizard")
-    wizard = window.findChild(AnyPassWizard)
-    wizard.pick.picker.select("random-prune")
-    wizard.next()
-    qtbot.waitUntil(lambda: wizard.run.done, timeout=30_000)
-    wizard.next()
-    wizard.button(QWizard.WizardButton.FinishButton).click()
+    apply_pass_in_app(window)
     qtbot.waitUntil(lambda: len(window.project.variants) == 2, timeout=30_000)
     qtbot.waitUntil(lambda: window.variants.topLevelItem(0).childCount() == 1, timeout=10_000)
     before = _tree(window)

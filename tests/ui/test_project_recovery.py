@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtWidgets import QWizard
-
 from workbench.core.project import PROJECT_FILE
 from workbench.ui.main_window import MainWindow
 from workbench.ui.project_actions import SESSION_CLEAN
-from workbench.ui.wizards.any_pass_wizard import AnyPassWizard
 
 
 def _saved_project(qtbot, window: MainWindow, folder: Path) -> None:
@@ -21,17 +18,13 @@ def _saved_project(qtbot, window: MainWindow, folder: Path) -> None:
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=30_000)
 
 
-def test_a_saved_project_autosaves_each_new_variant(qtbot, main_window, tmp_path: Path) -> None:
+def test_a_saved_project_autosaves_each_new_variant(
+    qtbot, main_window, apply_pass_in_app, tmp_path: Path
+) -> None:
     window = main_window
     folder = tmp_path / "proj"
     _saved_project(qtbot, window, folder)
-    window.actions.open_wizard("workbench.ui.wizards.any_pass_wizard:AnyPassWizard")
-    wizard = window.findChild(AnyPassWizard)
-    wizard.pick.picker.select("random-prune")
-    wizard.next()
-    qtbot.waitUntil(lambda: wizard.run.done, timeout=30_000)
-    wizard.next()
-    wizard.button(QWizard.WizardButton.FinishButton).click()
+    apply_pass_in_app(window)
 
     def saved_variants() -> int:
         try:
