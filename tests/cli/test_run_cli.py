@@ -41,6 +41,11 @@ def test_run_writes_every_variant_and_a_summary(tmp_path: Path) -> None:
     summary = (out / "summary.md").read_text()
     assert "| 1 | train |" in summary and "| 2 | random-prune |" in summary
     assert "random-prune" in (out / "recipe.yaml").read_text()
+    # The input and both steps side by side, as `workbench compare` reports them.
+    assert (out / "00-input" / "variant.json").is_file()
+    report = (out / "comparison.md").read_text()
+    assert "digits_mlp (input) (baseline)" in report and "step 2 (random-prune)" in report
+    assert "step 2 (random-prune)" in (out / "comparison.html").read_text()
 
 
 @pytest.mark.parametrize(

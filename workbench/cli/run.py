@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,11 @@ ORDER = 85
 EPILOG = """\
 A recipe is YAML: a list of steps, each a pass (`workbench passes` lists them, with
 `train` for the training engine) and its settings. Every step is checked before the
-first one runs; an error names the file and line. Each step's result is written to
-DIR/NN-PASS/ (model.pt and/or model.onnx, variant.json), the recipe as replayed to
-DIR/recipe.yaml, and a summary table to DIR/summary.md.
+first one runs; an error names the file and line. The input is written to DIR/00-input/
+and each step's result to DIR/NN-PASS/ (model.pt and/or model.onnx, variant.json), the
+recipe as replayed to DIR/recipe.yaml, a table of what each step measured to
+DIR/summary.md, and all of them side by side to DIR/comparison.html and .md (as
+`workbench compare` writes them; --measure benchmarks and evaluates each first).
 
 example recipe:
   recipe: 1
@@ -57,6 +60,12 @@ def register(commands: Any) -> None:
         metavar="N",
         help="run training steps in N processes with DDP (through torchrun); other steps "
         "run in each process alike and only the first writes",
+    )
+    parser.add_argument(
+        "--measure",
+        action="store_true",
+        help="benchmark and evaluate every variant for the comparison report (else it "
+        "shows what each step measured)",
     )
     parser.add_argument("--json", action="store_true", help="print the steps' metrics as JSON")
     parser.set_defaults(handler=run)
@@ -101,6 +110,9 @@ def _replay(args: argparse.Namespace, main_process: bool) -> int:
         rows.append(_write_step(outcome, out, source, loaded.arch))
         print(f"step {outcome.index + 1} ({outcome.pass_name}): wrote {rows[-1]['folder']}")
 
+    if main_process:  # the starting point, so the comparison has its baseline
+        _write_folder(loaded, out / "00-input", f"{_label(source, loaded.arch)} (input)",
+                      source, loaded.arch, {}, {}, [])  # fmt: skip
     ctx = RunContext(seed=recipe.seed, progress=stderr_progress(main_process))
     run_recipe(recipe, loaded, data=args.data, ctx=ctx, on_step=write)
     if not main_process:
@@ -111,30 +123,73 @@ def _replay(args: argparse.Namespace, main_process: bool) -> int:
     recipe.data = args.data or recipe.data
     atomic_write_text(out / "recipe.yaml", recipe.to_yaml())
     atomic_write_text(out / "summary.md", _summary(rows))
+    folders = [out / "00-input", *(Path(row["folder"]) for row in rows)]
+    report = _comparison(folders, out, args.measure, recipe.data, loaded.arch)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:
-        print(f"wrote {len(rows)} variants, recipe.yaml and summary.md to {out}")
+        print(
+            f"wrote {len(rows)} variants, recipe.yaml, summary.md and {report.name} "
+            f"(with comparison.md) to {out}"
+        )
     return 0
 
 
-def _write_step(outcome: Any, out: Path, source: str, arch: str | None) -> dict[str, Any]:
+def _comparison(
+    folders: list[Path], out: Path, measure: bool, data: str | None, arch: str | None
+) -> Path:
+    """The input and every step side by side, as `workbench compare` writes it."""
+    from workbench.core.compare.comparison import compare
+    from workbench.core.compare.report import write_report
+    from workbench.core.compare.sources import MeasureOptions, measure_folder, read_folder
+
+    if measure:
+        print("measuring each variant (latency on ONNX Runtime, accuracy)…", file=sys.stderr)
+        options = MeasureOptions(data=data, arch=arch, runs=20, seconds=0.5)
+        sources = [measure_folder(folder, options) for folder in folders]
+    else:
+        sources = [source for folder in folders for source in read_folder(folder)]
+    comparison = compare([source.entry for source in sources], baseline=0)
+    write_report(comparison, out / "comparison.md")
+    return write_report(comparison, out / "comparison.html")
+
+
+def _label(source: str, arch: str | None) -> str:
+    return arch or Path(source).stem
+
+
+def _write_folder(
+    loaded: Any,
+    folder: Path,
+    name: str,
+    source: str,
+    arch: str | None,
+    step: dict[str, Any],
+    metrics: dict[str, Any],
+    notes: list[str],
+) -> None:
     from workbench.core.variant_folder import write_model_files, write_variant_record
 
-    folder = out / f"{outcome.index + 1:02d}-{outcome.pass_name}"
-    paths = write_model_files(outcome.model, folder)
+    paths = write_model_files(loaded, folder)
     record = {
-        "name": f"{arch or Path(source).stem} step {outcome.index + 1} ({outcome.pass_name})",
+        "name": name,
         "source": source,
         "arch": arch,
-        "dataset": outcome.model.dataset,
-        "framework": outcome.model.framework,
-        "step": outcome.step,
-        "metrics": outcome.metrics,
-        "notes": outcome.notes,
+        "dataset": loaded.dataset,
+        "framework": loaded.framework,
+        "step": step,
+        "metrics": metrics,
+        "notes": notes,
         "artifacts": {kind: path.name for kind, path in paths.items()},
     }
     write_variant_record(folder, record)
+
+
+def _write_step(outcome: Any, out: Path, source: str, arch: str | None) -> dict[str, Any]:
+    folder = out / f"{outcome.index + 1:02d}-{outcome.pass_name}"
+    name = f"{_label(source, arch)} step {outcome.index + 1} ({outcome.pass_name})"
+    _write_folder(outcome.model, folder, name, source, arch, outcome.step, outcome.metrics,
+                  outcome.notes)  # fmt: skip
     return {
         "step": outcome.index + 1,
         "pass": outcome.pass_name,
