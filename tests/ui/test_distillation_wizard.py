@@ -101,3 +101,26 @@ def test_cancel_stops_the_run_and_makes_nothing(qtbot, teacher) -> None:
     assert not wizard.run.isComplete() and "Cancelled" in wizard.run.message.text()
     assert wizard.outcome is None
     qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=30_000)
+
+
+def test_pause_holds_the_run_and_resume_goes_on(qtbot, teacher) -> None:
+    wizard = _wizard(qtbot, teacher)
+    for _ in range(3):
+        wizard.next()
+    wizard.budget.form.set_value({"epochs": 200, "measure": False})
+    wizard.next()
+    run = wizard.run
+    qtbot.waitUntil(lambda: run.curves.steps.size > 0, timeout=30_000)
+    run.pause_button.click()
+    assert run.pause_button.text() == "Resume" and run.control.paused
+    qtbot.wait(400)  # a step under way ends; then nothing moves
+    held = run.curves.steps.size
+    qtbot.wait(600)
+    assert run.curves.steps.size == held and not run.done
+    run.pause_button.click()
+    qtbot.waitUntil(lambda: run.curves.steps.size > held, timeout=30_000)
+    run.pause_button.click()  # paused again, then cancelled: the cancel still ends it
+    run.cancel_button.click()
+    qtbot.waitUntil(lambda: run.done, timeout=30_000)
+    assert "Cancelled" in run.message.text() and not run.pause_button.isEnabled()
+    qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=30_000)

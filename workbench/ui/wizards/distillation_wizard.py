@@ -14,7 +14,7 @@ import dataclasses
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget, QWizardPage
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget, QWizardPage
 
 from workbench.core.compress.distillation.config import DistillConfig
 from workbench.core.config_schema import config_from_dict, config_to_dict
@@ -109,6 +109,13 @@ class DistillRunPage(RunPage):
         self.body.insertWidget(self.body.count() - 1, self.curves, 1)
         self.body.setStretch(self.body.count() - 1, 0)  # the curves take the free height
         self.queue: collections.deque[tuple[str, Any]] = collections.deque()
+        self.control: Any = None  # the TrainControl of the run in progress
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setObjectName("run-pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(self._pause)
+        self.controls.insertWidget(1, self.pause_button)  # between the bar and Cancel
+        self.finished.connect(lambda _ok: self._end_pause())
         self.timer = QTimer(self)
         self.timer.setInterval(DRAIN_MS)
         self.timer.timeout.connect(self.drain)
@@ -118,7 +125,31 @@ class DistillRunPage(RunPage):
         """Called on the worker thread: only queues (a deque append is thread-safe)."""
         self.queue.append((phase, event))
 
+    def _pause(self, paused: bool) -> None:
+        """Hold between steps (the trainer waits, the curves stay); Resume goes on."""
+        if self.control is None:
+            return
+        if paused:
+            self.control.pause()
+        else:
+            self.control.resume()
+        self.pause_button.setText("Resume" if paused else "Pause")
+
+    def _end_pause(self) -> None:
+        self.pause_button.setChecked(False)
+        self.pause_button.setEnabled(False)
+
+    def cancel(self) -> None:
+        if self.control is not None:
+            self.control.resume()  # a paused run must wake to see the cancel
+        super().cancel()
+
     def start(self) -> None:
+        from workbench.core.train import TrainControl
+
+        self.control = TrainControl()
+        self.pause_button.setChecked(False)
+        self.pause_button.setEnabled(True)
         self.queue.clear()
         try:
             epochs = self.wizard().config().epochs  # type: ignore[attr-defined]
@@ -229,9 +260,11 @@ class DistillationWizard(PassWizard):
         from workbench.core.compress.distillation.distill_pass import Distill
 
         config, source, listener = self.config(), self.source, self.run.listener
+        control = self.run.control
 
         def job(ctx: RunContext) -> tuple[DistillConfig, Any]:
             ctx.extras["listener"] = listener
+            ctx.extras["control"] = control
             return config, run_pass(Distill, source, config, ctx)
 
         return job

@@ -307,9 +307,11 @@ def _run_trainer(
     run_dir = ctx.extras.get("run_dir")
     if run_dir is not None:
         run_dir = Path(run_dir) / ("distill" if batch_loss is not None else "baseline")
+    # ctx.extras["control"]: a TrainControl the wizard's Pause/Resume buttons drive.
     trainer = Trainer(
-        module, dataset, tcfg, sub, run_dir=run_dir, listeners=[on_event], batch_loss=batch_loss
-    )
+        module, dataset, tcfg, sub, run_dir=run_dir, listeners=[on_event], batch_loss=batch_loss,
+        control=ctx.extras.get("control"),
+    )  # fmt: skip
     result = trainer.fit()
     if result.status == "cancelled":
         raise Cancelled("cancelled")
