@@ -16,9 +16,11 @@ multi-threaded timings most); the default thread count is printed too.
 
 Training is kept short so the file runs in a few minutes on two shared cores: the
 ResNet learns on a subset of the shapes for a few epochs (``WORKBENCH_PRUNE_BENCH_FULL=1``:
-the full set and the tab's 6 epochs, about ten minutes), so its baseline is far from
-converged. The accuracy target is therefore also printed against a fair control: the
-unpruned model trained for the same extra epochs the pruned one is fine-tuned for.
+the full set and the tab's 6 epochs, five minutes with OMP_NUM_THREADS=1 on the shared
+machine: 96.70 % unpruned, 96.75 % pruned and fine-tuned 3 epochs), so by default its
+baseline is far from converged. The accuracy target is therefore also printed against
+a fair control: the unpruned model trained for the same extra epochs the pruned one is
+fine-tuned for.
 """
 
 from __future__ import annotations
