@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from workbench.core.context import Cancelled, RunContext
 
@@ -127,7 +127,10 @@ class TaskRunner(QObject):
     """Owns the threads of running jobs so none outlives the window that started it."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        # Without a parent the application owns it: a runner that Python frees while
+        # its job handles still have queued deletes crashed in ~QObject (seen in tests
+        # whose wizard owned a bare TaskRunner()). A runner lives as long as its owner.
+        super().__init__(parent if parent is not None else QCoreApplication.instance())
         self._jobs: list[JobHandle] = []
 
     def start(
@@ -180,8 +183,10 @@ class TaskRunner(QObject):
         if job not in self._jobs:
             return
         self._jobs.remove(job)
-        job.worker.deleteLater()
-        job.thread.deleteLater()
+        # The worker and the thread have no Qt parent: Python owns them and frees them
+        # with the handle, once the thread has really ended. Calling deleteLater on
+        # them as well let Qt and Python both delete them (a crash in ~QObject).
+        job.thread.wait()
         job.deleteLater()
 
 
@@ -323,5 +328,5 @@ class EventStreamJob(QObject):
         self._timer.stop()
         self._drain()
         self._running = False
-        self._worker.deleteLater()
+        self.thread.wait()  # the worker and thread are Python's, freed with this job
         self.ended.emit()
