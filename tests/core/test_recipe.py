@@ -145,3 +145,16 @@ def test_a_variant_without_its_step_cannot_be_recorded() -> None:
     child = project.add_child(root, "mystery", {})
     with pytest.raises(RecipeError, match=textwrap.shorten("does not record", 40)):
         recipe_from_lineage(project, child.id)
+
+
+def test_a_pass_that_needs_data_gets_the_recipes_data() -> None:
+    """Channel pruning with fine-tuning reads the data the recipe names."""
+    recipe = parse_recipe(
+        "data: digits\nsteps:\n"
+        "  - pass: channel-prune\n    config: {amount: 0.5, finetune_epochs: 1}\n"
+    )
+    model = load("zoo:digits_cnn")
+    (outcome,) = run_recipe(recipe, model)
+    params = sum(p.numel() for p in outcome.model.module.parameters())
+    assert params < 0.5 * sum(p.numel() for p in model.module.parameters())
+    assert outcome.step["config"]["finetune_epochs"] == 1

@@ -71,8 +71,16 @@ def check_layer_names(module: Any, names: list[str] | dict[str, float], field: s
 
 
 def dataset_of(ctx: RunContext, why: str, *, required: bool = True) -> Any:
-    """The dataset the caller put in ``ctx.extras``; a clear error when one is needed."""
+    """The dataset the caller put in ``ctx.extras`` (an ArrayDataset under "dataset", or
+    a name or path under "data", as recipes give it); a clear error when one is needed."""
     dataset = ctx.extras.get(DATASET_KEY)
+    spec = ctx.extras.get("data")
+    if dataset is None and spec is not None:
+        if isinstance(spec, str):
+            from workbench.core.data.resolve import resolve_dataset
+
+            spec = resolve_dataset(spec, seed=ctx.seed)
+        dataset = ctx.extras[DATASET_KEY] = spec  # resolved once for the whole pass
     if dataset is None and required:
         raise DataError(f"{why} needs data: pass --data (a dataset name or a path)")
     return dataset
