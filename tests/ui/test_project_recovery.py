@@ -98,3 +98,19 @@ def test_an_interrupted_run_in_the_project_can_be_resumed(qtbot, main_window, tm
     assert again.training.runs_dir == run_dir.parent
     qtbot.waitUntil(lambda: not again.tasks.busy, timeout=30_000)
     again.close()
+
+
+def test_the_tree_shows_running_then_failed_for_a_run_that_fails(qtbot, main_window) -> None:
+    window = main_window
+    window.open_source("zoo:digits_mlp")
+    qtbot.waitUntil(lambda: window.current is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.training.start_button.isEnabled(), timeout=30_000)
+    item = window.variants.topLevelItem(0)
+    states: list[str] = []
+    window.training.running_changed.connect(lambda _r: states.append(item.text(1)))
+    window.training.form.dataset.setCurrentText("/no/such/data")
+    with qtbot.waitSignal(window.training.run_failed, timeout=60_000):
+        window.training.start()
+    qtbot.waitUntil(lambda: item.text(1) == "failed", timeout=10_000)
+    assert states == ["running", "failed"]
+    assert window.current.state == "failed"

@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self.actions = VariantActions(self)
         self.training.run_finished.connect(self.actions.add_trained)
         self.training.running_changed.connect(self.projects.training_changed)
+        self.training.run_failed.connect(self.projects.training_failed)
         self.compare = CompareTab(tasks=self.tasks)
         self.compare.failed.connect(lambda error: self.show_error("Compare", error))
         self.compare.overlay_ready.connect(self._on_changed_overlay)

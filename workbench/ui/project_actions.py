@@ -29,6 +29,7 @@ class ProjectActions:
         self._saving = False
         self._again = False
         self._loading = False  # rebuilding the tree from a file: nothing new to save
+        self._run_failed = False
 
     # -- session -------------------------------------------------------------------
 
@@ -151,13 +152,19 @@ class ProjectActions:
             f"Opened project {project.name} ({len(project.variants)} variants)", 8000
         )
 
+    def training_failed(self, _error: BaseException) -> None:
+        self._run_failed = True  # the tab already shows why; the tree says "failed"
+
     def training_changed(self, running: bool) -> None:
-        """The variant being trained shows "running" (saved, so a crash leaves the mark)."""
+        """The variant being trained shows "running" (saved, so a crash leaves the mark),
+        then "ready", or "failed" when its last run failed."""
         window = self.window
         variant = window.project.variants.get(window.training.key or "")
         if variant is None:
             return
-        variant.state = "running" if running else "ready"
+        if running:
+            self._run_failed = False
+        variant.state = "running" if running else "failed" if self._run_failed else "ready"
         window.set_variant_state(variant)
         self.changed()
 
