@@ -73,7 +73,9 @@ def test_workbench_p50_matches_a_bare_session_loop(resnet50_onnx: Path) -> None:
     )
     # Both sides run the same kernels, so a ratio off 1 in either direction is load from
     # other processes; strict mode holds the 3%, the default a stated slack.
-    assert abs(ratio - 1.0) <= limit(0.03, 2.0)
+    # Seen 0.965 and 1.062 on idle runs of this 2-core machine; a real overhead per call
+    # (microseconds) against 36 ms kernels would not reach either.
+    assert abs(ratio - 1.0) <= limit(0.03, 3.0)
 
 
 def test_two_benchmarks_of_the_same_variant_agree(resnet50_onnx: Path) -> None:
