@@ -9,6 +9,7 @@ pass owns and removes, so a cancel or an error leaves nothing behind.
 from __future__ import annotations
 
 import tempfile
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -116,11 +117,12 @@ class _OrtPass(Pass):
         result = onnx_result(model, quantized, [*notes, self.done_note])
         return PassResult(model=result, metrics=metrics, notes=[*notes, *self.advice(config)])
 
+    @abstractmethod
     def _quantize(
         self, model: LoadedModel, prepared: Any, source: Path, out: Path, config: Any,
         ctx: RunContext,
     ) -> None:  # fmt: skip
-        raise NotImplementedError
+        """Write the quantized model to ``out``: each ORT method's own call."""
 
     def _error_table(
         self, model: LoadedModel, prepared: Any, source: Path, out: Path, work: Path,
