@@ -12,3 +12,12 @@ from workbench.ui.app import prepare_qt
 prepare_qt()  # before pytest-qt makes the QApplication, as the app itself does
 
 pytest_plugins = ["fixtures.public_models"]
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    """Name the running test in WORKBENCH_TEST_PROGRESS (when set), so that a CI run
+    killed from outside can still say which test it was stuck in."""
+    path = os.environ.get("WORKBENCH_TEST_PROGRESS")
+    if path:
+        with open(path, "w", encoding="utf-8") as progress:
+            progress.write(nodeid + "\n")

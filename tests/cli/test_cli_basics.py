@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
+from fixtures.cli import run_workbench
 
 from workbench import __version__
 from workbench.cli import build_parser, main
@@ -13,12 +13,7 @@ from workbench.cli import build_parser, main
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """The real entry point in a fresh interpreter, as a user's shell would run it."""
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_workbench(*args, timeout=timeout)
 
 
 def test_version() -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from fixtures.cli import run_workbench
 
 from workbench.core.data.digits import load_digits
 from workbench.core.io import load
@@ -27,15 +26,7 @@ def one_torch_thread():
 
 
 def distill(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DEBUG"}
-    env["OMP_NUM_THREADS"] = "1"  # see one_torch_thread
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", "distill", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    return run_workbench("distill", *args, env={"OMP_NUM_THREADS": "1"})  # see one_torch_thread
 
 
 def test_distill_writes_a_student_variant_with_its_baseline(tmp_path: Path) -> None:

@@ -10,29 +10,21 @@ import json
 import os
 import pickle
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 import torch
+from fixtures.cli import run_workbench
 from onnx import TensorProto, helper, numpy_helper
 
 TESTS = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(TESTS)}  # so --arch fixtures.public_models:... imports
-    env.pop("WORKBENCH_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-        env=env,
-    )
+    # PYTHONPATH so that --arch fixtures.public_models:... imports
+    return run_workbench(*args, cwd=cwd, env={"PYTHONPATH": str(TESTS)})
 
 
 def inspect_json(*args: str) -> dict:

@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from fixtures.cli import run_workbench
 
 from workbench.core.io import load
 
 
 def workbench(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DEBUG"}
-    env["OMP_NUM_THREADS"] = "1"  # torch on one thread: faster for these tiny models when
-    # the shared 2-core machine is busy (ONNX Runtime keeps its own thread pool)
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    # torch on one thread: faster for these tiny models when the shared 2-core machine is
+    # busy (ONNX Runtime keeps its own thread pool)
+    return run_workbench(*args, env={"OMP_NUM_THREADS": "1"})
 
 
 SETTINGS = ("--method", "l1", "--amount", "0.5", "--finetune-epochs", "1", "--data", "digits")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -11,20 +10,14 @@ from pathlib import Path
 
 import onnx
 import pytest
+from fixtures.cli import run_workbench
 
 from workbench.cli import main
 from workbench.core.measure.providers import create_session
 
 
 def quantize(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DEBUG"}
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", "quantize", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    return run_workbench("quantize", *args)
 
 
 def test_static_writes_a_measured_variant_folder(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,19 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from fixtures.cli import run_workbench
 
 from workbench.core.io import load
 
 
 def train(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DEBUG"}
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", "train", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    return run_workbench("train", *args)
 
 
 @pytest.mark.slow

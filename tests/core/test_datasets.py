@@ -29,7 +29,7 @@ def test_importing_the_data_package_does_not_import_torch() -> None:
         "import workbench.core.data.shapes, workbench.core.data.sequences\n"
         "sys.exit(1 if 'torch' in sys.modules else 0)\n"
     )
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], check=False, timeout=120).returncode == 0
 
 
 def test_resources_dir_holds_the_digits_and_their_licence() -> None:

@@ -272,6 +272,6 @@ def test_onnx_path_does_not_import_torch(tmp_path):
         "print('torch' in sys.modules)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "False"

@@ -46,6 +46,6 @@ def test_importing_every_core_module_loads_no_qt() -> None:
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r}))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "[]"

@@ -17,6 +17,7 @@ rank 0 writes checkpoints and outputs.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -149,7 +150,22 @@ def relaunch(argv: Sequence[str], nproc: int) -> int:
     env = dict(os.environ)
     # torchrun would set 1 thread per process and warn about it; say it ourselves.
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    loopback = loopback_interface()
+    if loopback and "GLOO_SOCKET_IFNAME" not in env:
+        # All processes are on this machine (--standalone), but gloo picks its network
+        # interface from the host name, which in containers and sandboxes can resolve to
+        # an address the processes cannot reach each other on: they then wait forever.
+        env["GLOO_SOCKET_IFNAME"] = loopback
     return subprocess.call(command, env=env)
+
+
+def loopback_interface() -> str | None:
+    """This machine's loopback interface name (``lo`` on Linux, ``lo0`` on macOS)."""
+    try:
+        names = [name for _, name in socket.if_nameindex()]
+    except (OSError, AttributeError):  # no interface list on this platform
+        return None
+    return next((name for name in ("lo", "lo0") if name in names), None)
 
 
 def without_nproc(argv: Sequence[str]) -> list[str]:
