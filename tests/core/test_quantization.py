@@ -234,9 +234,7 @@ def test_passes_are_registered_and_cheap_to_list() -> None:
         "[fields_of(r.pass_(n).load().config_class) for n in r.passes if n.startswith('quant')]; "
         "print(sorted(m for m in ('torch', 'onnxruntime') if m in sys.modules))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "[]", done.stderr
 
 
