@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixtures.cli import run_command, run_workbench
 
 from workbench.core.plugins import SOURCE_ENTRY_POINT, SOURCE_FOLDER, SOURCE_USER, plugin_reports
 from workbench.core.registry import get_registry, reset_registry
@@ -43,13 +44,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workbench", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+    return run_workbench(*args, env=env, timeout=120)
 
 
 def test_the_example_plugins_load_from_the_plugins_folder(user_plugins: Path) -> None:
@@ -283,11 +278,14 @@ def make_plugin_project(folder: Path) -> Path:
 
 
 def pip_install(project: Path, target: Path) -> None:
-    subprocess.run(
+    # Nothing from the network: no index, no build dependencies, no version check.
+    done = run_command(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-input", "--target", str(target), str(project)],
-        check=True, capture_output=True, text=True, timeout=300,
+         "--no-index", "--no-input", "--disable-pip-version-check", "--target", str(target),
+         str(project)],
+        timeout=300,
     )  # fmt: skip
+    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.slow
