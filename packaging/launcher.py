@@ -1,5 +1,9 @@
 """The packaged app's entry point: the same `workbench` command as the console script."""
 
+import multiprocessing
+
 from workbench.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a spawned loader worker imports this module
+    multiprocessing.freeze_support()  # a frozen app's spawned children run their task
+    raise SystemExit(main())

@@ -81,12 +81,18 @@ def worker_loader(x: Any, y: Any, workers: int, pin: bool) -> tuple[Any, EpochBa
     from torch.utils.data import DataLoader, TensorDataset
 
     sampler = EpochBatches()
+    # Spawned, not forked (Linux's default): training runs in a worker thread of a
+    # process that has Qt's, ONNX Runtime's and OpenMP's threads too, and a fork copies
+    # their held locks into a child that can then wait forever, with the loader waiting
+    # for it (it only notices workers that die). Spawn costs an import of torch once per
+    # run (the workers persist) and is what Windows and macOS do anyway.
     loader = DataLoader(
         TensorDataset(x, y),
         batch_sampler=sampler,
         num_workers=workers,
         pin_memory=pin,
         persistent_workers=True,
+        multiprocessing_context="spawn",
     )
     return loader, sampler
 
