@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QWidget
 MAX_IMAGE = 8192  # pixels along the long side of the overview picture
 MIN_BOX = 1.0
 STRIP = 0.15  # a graph drawn narrower than this share of the minimap is drawn this wide
+DRAW_CHUNK = 256  # rectangles per QPainter call (see render_overview)
 
 
 Overview = list[tuple[float, float, float, float, "QColor | None"]]
@@ -56,7 +57,11 @@ def render_overview(scene_rect: QRectF, boxes: Overview, width: int, height: int
         else:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(color)
-        painter.drawRects(rects)
+        # In chunks: one drawRects call holds the GIL throughout (PySide does not let
+        # go of it), and a single call with 10,000 rectangles stalled the GUI thread
+        # ~50 ms while this ran in a worker. Between chunks the GUI thread gets its turn.
+        for start in range(0, len(rects), DRAW_CHUNK):
+            painter.drawRects(rects[start : start + DRAW_CHUNK])
     painter.end()
     return image, scale
 
