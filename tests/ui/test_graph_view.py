@@ -196,6 +196,37 @@ def test_the_minimap_moves_the_view(qtbot, widget, resnet50) -> None:
     assert widget.view.visible_scene_rect().center().y() > before.y() + 100
 
 
+def test_the_minimap_shows_the_last_overlay_after_quick_switches(
+    qtbot, widget, resnet50, monkeypatch
+) -> None:
+    import time
+
+    from workbench.ui.graph_view import graph_widget
+    from workbench.ui.graph_view.minimap import overview_boxes, render_overview
+
+    _open(qtbot, widget, resnet50)
+    qtbot.waitUntil(lambda: widget.minimap._image is not None, timeout=WAIT_MS)
+    calls = []
+
+    def first_render_slow(*args):  # the first render finishes after the second
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.5)
+        return render_overview(*args)
+
+    monkeypatch.setattr(graph_widget, "render_overview", first_render_slow)
+    widget.show_overlay("Parameters")
+    widget.show_overlay("MACs")
+    qtbot.waitUntil(lambda: not widget.tasks.busy, timeout=WAIT_MS)
+    qtbot.wait(10)  # the last render's result is delivered
+    rect, size = widget.scene.sceneRect(), widget.minimap.size()
+    expected, _ = render_overview(
+        rect, overview_boxes(widget.scene.layout, widget.scene.boxes),
+        size.width() - 4, size.height() - 4,
+    )  # fmt: skip
+    assert widget.minimap._image == expected
+
+
 def test_export_writes_png_and_svg(qtbot, widget, resnet50, tmp_path: Path) -> None:
     _open(qtbot, widget, resnet50, expanded={ROOT})
     png = widget.export_image(tmp_path / "graph.png")

@@ -75,6 +75,7 @@ class GraphWidget(QWidget):
         self.overlays: dict[str, Overlay | None] = {}
         self.coloring = Coloring()
         self._generation = 0
+        self._minimap_ticket = 0
         self._job = None
         self._focus_leaf: int | None = None
         self._anchor: tuple[GroupPath, float, float] | None = None
@@ -173,6 +174,7 @@ class GraphWidget(QWidget):
 
     def _run(self, job, on_success) -> None:
         self._generation += 1
+        self._minimap_ticket += 1  # a render of the previous layout is no longer wanted
         generation = self._generation
         if self._job is not None:
             self._job.cancel()
@@ -407,10 +409,13 @@ class GraphWidget(QWidget):
         boxes = overview_boxes(self.scene.layout, self.scene.boxes)
         rect = self.scene.sceneRect()
         size = (self.minimap.width() - 4, self.minimap.height() - 4)
-        generation = self._generation
+        # A recolouring starts a second render while the first may still run; only the
+        # latest request is shown, whichever finishes last (else stale colours stayed).
+        self._minimap_ticket += 1
+        ticket = self._minimap_ticket
 
         def show(picture) -> None:
-            if generation == self._generation:
+            if ticket == self._minimap_ticket:
                 self.minimap.set_picture(rect, picture)
                 self.minimap.show()
                 self._place_overlays()
