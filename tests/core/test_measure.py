@@ -208,6 +208,14 @@ def test_metrics_are_stored_on_the_variant_and_survive_saving(tmp_path: Path) ->
     assert any(label.startswith("accuracy torch (digits") for label in labels)
 
 
+def test_storing_measurements_keeps_a_training_runs_own_figures() -> None:
+    variant = Project(name="p").add_root(load("zoo:digits_mlp"))
+    variant.metrics = {"val_accuracy": 0.91, "steps": 46, "accuracy": {}}
+    store_metrics(variant, Metrics(accuracy={"torch": evaluate(variant)}))
+    assert variant.metrics["val_accuracy"] == 0.91 and variant.metrics["steps"] == 46
+    assert "torch" in variant.metrics["accuracy"]
+
+
 # -- environment and providers ----------------------------------------------------------
 
 

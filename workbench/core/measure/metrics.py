@@ -195,7 +195,11 @@ class Metrics:
 def store_metrics(variant: Any, metrics: Metrics) -> Metrics:
     """Merge ``metrics`` into ``variant.metrics`` (a plain dict, saved in project.json)."""
     merged = Metrics.from_json(variant.metrics).merge(metrics)
-    variant.metrics = merged.to_json()
+    # Keys that are not Metrics' own (a training run's plain figures: val_accuracy,
+    # steps, ...) belong to whoever wrote them and stay as they are.
+    own = {f.name for f in dataclasses.fields(Metrics)}
+    kept = {k: v for k, v in (variant.metrics or {}).items() if k not in own}
+    variant.metrics = {**kept, **merged.to_json()}
     return merged
 
 
