@@ -17,6 +17,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from fixtures.cli import run_workbench
 from onnx import TensorProto, helper, numpy_helper
 
 from workbench.cli import main
@@ -190,4 +191,38 @@ def test_export_of_a_broken_model_fails_parity_from_a_real_shell(tmp_path: Path)
     assert line.startswith("workbench: error: weights.pt: the export fails parity: output ")
     assert "'output' differs from the source by up to" in line and "not written" in line
     assert "parity on digits validation (256 samples): FAILED" in result.stdout
+    assert not out_file.exists()
+
+
+def test_an_op_onnx_cannot_express_is_one_line_and_no_ir_dump(tmp_path: Path) -> None:
+    (tmp_path / "fft_net.py").write_text(
+        textwrap.dedent(
+            """
+            import torch
+
+            class Net(torch.nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = torch.nn.Linear(5, 4)
+
+                def forward(self, x):
+                    return self.fc(torch.fft.rfft(x).abs())
+
+            def net():
+                return Net()
+            """
+        )
+    )
+    weights = tmp_path / "weights.pt"
+    torch.save(torch.nn.Linear(5, 4).state_dict(prefix="fc."), weights)
+    out_file = tmp_path / "fft.onnx"
+    result = run_workbench(
+        "export", str(weights), "--arch", "fft_net:net", "--shape", "x=1x8",
+        "--out", str(out_file), env={"PYTHONPATH": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    # torch's exporter prints its whole IR graph from C++ on such a failure: not ours to show
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "aten::fft_rfft" in result.stderr
+    assert result.stderr.startswith("workbench: error: weights.pt cannot be exported to ONNX")
     assert not out_file.exists()

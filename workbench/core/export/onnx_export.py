@@ -19,6 +19,7 @@ import contextlib
 import io
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,31 @@ class Converted:
     notes: list[str] = field(default_factory=list)
 
 
+@contextlib.contextmanager
+def native_stdout_silenced() -> Iterator[None]:
+    """File descriptor 1 to /dev/null for a block: torch's TorchScript exporter prints
+    the whole IR graph from C++ (``_jit_onnx_log``) when an op cannot be exported, which
+    ``redirect_stdout`` cannot catch. The message that matters comes back as the error."""
+    import os
+    import sys
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stdout (GUI, captured)
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
 def torch_to_onnx(
     loaded: LoadedModel,
     *,
@@ -117,7 +143,11 @@ def torch_to_onnx(
             count = len(flatten_outputs(module(*args)))
         outputs = ["output"] if count == 1 else [f"output_{i}" for i in range(count)]
         buffer = io.BytesIO()
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        with (
+            warnings.catch_warnings(),
+            native_stdout_silenced(),  # first: it needs the real sys.stdout's descriptor
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             warnings.simplefilter("ignore")  # deprecation and tracer notices, not for users
             if use_dynamo:
                 dims = {0: torch.export.Dim("batch")} if dynamic_batch else None

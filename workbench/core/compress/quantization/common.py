@@ -57,36 +57,11 @@ def float_onnx(model: LoadedModel, *, notes: list[str]) -> Any:
     from workbench.core.export.onnx_export import fit_ir_version, torch_to_onnx
     from workbench.core.measure.runners import flush_denormals
 
-    with flush_denormals(), _native_stdout_silenced():
+    with flush_denormals():
         converted = torch_to_onnx(model, label=model.display_name, dynamic_batch=True)
     fit_ir_version(converted.model, notes)
     notes.append(f"exported to ONNX first ({converted.exporter})")
     return converted.model
-
-
-@contextlib.contextmanager
-def _native_stdout_silenced() -> Iterator[None]:
-    """File descriptor 1 to /dev/null for a block: torch's TorchScript exporter prints
-    the whole IR graph from C++ (``_jit_onnx_log``) when an op cannot be exported, which
-    ``redirect_stdout`` cannot catch. The message that matters comes back as the error."""
-    import os
-    import sys
-
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stdout (GUI, captured)
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
 
 
 def save(proto: Any, path: Path) -> Path:
