@@ -12,6 +12,7 @@ from fixtures.cli import run_workbench
 
 from workbench.core.data.digits import load_digits
 from workbench.core.io import load
+from workbench.core.measure.runners import torch_threads
 from workbench.core.train import TrainConfig, Trainer
 
 
@@ -19,10 +20,8 @@ from workbench.core.train import TrainConfig, Trainer
 def one_torch_thread():
     """One intra-op thread: on a shared 2-core machine two spinning OpenMP threads make
     these tiny models several times slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 def distill(*args: str) -> subprocess.CompletedProcess[str]:

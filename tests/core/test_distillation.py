@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from fixtures.trained import trained_digits_mlp
 
 from workbench.core.compress import run_pass
 from workbench.core.compress.distillation.config import DistillConfig
@@ -20,6 +21,7 @@ from workbench.core.context import Cancelled, RunContext
 from workbench.core.data.digits import load_digits
 from workbench.core.errors import WorkbenchError
 from workbench.core.io import load
+from workbench.core.measure.runners import torch_threads
 from workbench.core.train import TrainConfig, Trainer
 
 FAST = {"epochs": 1, "batch_size": 64, "train_samples": 400, "measure": False}
@@ -29,19 +31,13 @@ FAST = {"epochs": 1, "batch_size": 64, "train_samples": 400, "measure": False}
 def one_torch_thread():
     """One intra-op thread: on a shared 2-core machine two spinning OpenMP threads make
     these tiny models several times slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")
 def teacher():
-    """A digits MLP trained for a few seconds: good enough to teach, fast to run."""
-    model = load("zoo:digits_mlp")
-    config = TrainConfig(epochs=3, batch_size=64, lr=3e-3, device="cpu")
-    model.module = Trainer(model.module, load_digits(), config).fit().model
-    return model
+    return trained_digits_mlp()
 
 
 def test_loss_equals_a_hand_computation_on_a_fixed_batch() -> None:

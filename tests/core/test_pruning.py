@@ -21,6 +21,7 @@ from workbench.core.data.digits import load_digits
 from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.export.onnx_export import torch_to_onnx
 from workbench.core.io import InputSpec, LoadedModel, ModelFormat, load
+from workbench.core.measure.runners import torch_threads
 from workbench.core.train import Trainer, suggest_config
 
 
@@ -28,10 +29,8 @@ from workbench.core.train import Trainer, suggest_config
 def one_torch_thread():
     """Train and prune on one intra-op thread here: on a shared 2-core machine two
     spinning OpenMP threads make these tiny models several times slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")

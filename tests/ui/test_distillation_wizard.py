@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import torch
+from fixtures.trained import trained_digits_mlp
 from PySide6.QtWidgets import QWizard
 
-from workbench.core.data.digits import load_digits
-from workbench.core.io import load
-from workbench.core.train import TrainConfig, Trainer
+from workbench.core.measure.runners import torch_threads
 from workbench.ui.wizards.distillation_wizard import DistillationWizard
 from workbench.ui.workers import TaskRunner
 
@@ -17,18 +15,13 @@ from workbench.ui.workers import TaskRunner
 def one_torch_thread():
     """One intra-op thread: on a shared 2-core machine two spinning OpenMP threads make
     these tiny models several times slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")
 def teacher():
-    model = load("zoo:digits_mlp")
-    config = TrainConfig(epochs=3, batch_size=64, lr=3e-3, device="cpu")
-    model.module = Trainer(model.module, load_digits(), config).fit().model
-    return model
+    return trained_digits_mlp()
 
 
 def _wizard(qtbot, teacher) -> DistillationWizard:

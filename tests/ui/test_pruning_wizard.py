@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QWizard
 from workbench.core.data.digits import load_digits
 from workbench.core.errors import WorkbenchError
 from workbench.core.io import load
+from workbench.core.measure.runners import torch_threads
 from workbench.core.train import Trainer, suggest_config
 from workbench.ui.wizards.pruning_pages import AMOUNT
 from workbench.ui.wizards.pruning_wizard import PruningWizard
@@ -22,10 +23,8 @@ from workbench.ui.workers import TaskRunner
 def one_torch_thread():
     """Train and prune on one intra-op thread here: on a shared 2-core machine two
     spinning OpenMP threads make these tiny models several times slower, not faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")
