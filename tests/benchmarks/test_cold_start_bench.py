@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from bench_limits import limit
-from fixtures.cli import run_command
+from fixtures.cli import run_command, workbench_environment
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
 
@@ -69,7 +69,7 @@ def test_cold_start_paints_the_demo_within_three_seconds(tmp_path: Path) -> None
         started = time.time()
         done = run_command(
             [sys.executable, "-c", DRIVER],
-            env={**_environment(), "WORKBENCH_CONFIG_DIR": str(env_dir)},
+            env=workbench_environment({"WORKBENCH_CONFIG_DIR": str(env_dir)}),
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
@@ -81,9 +81,3 @@ def test_cold_start_paints_the_demo_within_three_seconds(tmp_path: Path) -> None
         f"ratio {best / TARGET_S:.2f})"
     )
     assert best <= limit(TARGET_S, DEFAULT_SLACK)
-
-
-def _environment() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k != "WORKBENCH_DEBUG"}
