@@ -1,8 +1,9 @@
 """Cold start: `python -m workbench` to a painted main window with the demo graph.
 
 Issue 3's target is 3 s on these machines. The real entry point runs in a fresh
-interpreter; a small driver only watches for the first paint of the graph view after
-the demo's scene is built (its ``ready`` signal), prints the wall-clock time and quits.
+interpreter; a small driver watches for the first paint of the graph view after the
+demo's scene is built (its ``ready`` signal) and prints the wall-clock time, then waits
+for the demo's variant to open (torch imported, module built) and prints that too.
 The best of three runs is held (the first also pays for a cold page cache).
 """
 
@@ -19,11 +20,10 @@ from fixtures.cli import run_command, workbench_environment
 pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
 
 TARGET_S = 3.0
-# Not met yet: 6-7 s here. The window is up at 1.3 s; then the opening worker imports
-# torch (1.8 s) and traces the demo with torch.export (2.2 s on first use). Creating the
-# Netron tab's web view only when first shown made no difference (tried). By default
-# the figure is printed and held to a regression limit; strict mode asserts the 3 s.
-DEFAULT_SLACK = 4.0  # 12 s: 8.2 s seen here with another run beside it
+# Measured 1.4-2.0 s (it was 6-8 s before the demo's graph was shipped prebuilt:
+# importing torch took 1.8 s and tracing the demo 2.2 s before anything showed). The
+# graph now paints from resources/zoo_graphs while the module loads behind it.
+DEFAULT_SLACK = 1.5  # 4.5 s: room for a busy neighbour, far below the old 6-8 s
 RUNS = 3
 DRIVER = """
 import sys, time
@@ -34,17 +34,23 @@ show = main_window.MainWindow.show
 def show_and_watch(window):
     show(window)
     from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtWidgets import QApplication
 
     viewport = window.graph_view.view.viewport()
     laid_out = []
+
+    def when_opened():
+        if window.variants.topLevelItemCount():
+            print("opened", repr(time.time()), flush=True)
+            window.close()  # as a user quits: closeEvent waits for the window's tasks
+        else:
+            QTimer.singleShot(20, when_opened)
 
     class FirstPaint(QObject):
         def eventFilter(self, watched, event):
             if event.type() == QEvent.Type.Paint and laid_out:
                 watched.removeEventFilter(self)
-                print(repr(time.time()), flush=True)
-                QTimer.singleShot(0, QApplication.quit)
+                print("painted", repr(time.time()), flush=True)
+                QTimer.singleShot(0, when_opened)
             return False
 
     def on_ready():
@@ -62,9 +68,17 @@ runpy.run_module("workbench", run_name="__main__")
 """
 
 
+def _marks(stdout: str) -> dict[str, float]:
+    return {
+        word: float(value)
+        for word, value in (line.split() for line in stdout.splitlines() if line.strip())
+        if word in ("painted", "opened")
+    }
+
+
 def test_cold_start_paints_the_demo_within_three_seconds(tmp_path: Path) -> None:
     env_dir = tmp_path / "config"  # no recent project to reopen: the demo opens
-    times = []
+    painted, opened = [], []
     for _ in range(RUNS):
         started = time.time()
         done = run_command(
@@ -73,11 +87,15 @@ def test_cold_start_paints_the_demo_within_three_seconds(tmp_path: Path) -> None
             timeout=60,
         )
         assert done.returncode == 0, done.stderr
-        times.append(float(done.stdout.strip().splitlines()[-1]) - started)
-    best = min(times)
+        marks = _marks(done.stdout)
+        painted.append(marks["painted"] - started)
+        opened.append(marks["opened"] - started)
+    best = min(painted)
     print(
         f"\ncold start to a painted demo graph: best {best:.2f} s of "
-        f"{', '.join(f'{t:.2f}' for t in times)} s (target {TARGET_S:.1f} s, "
-        f"ratio {best / TARGET_S:.2f})"
+        f"{', '.join(f'{t:.2f}' for t in painted)} s (target {TARGET_S:.1f} s, "
+        f"ratio {best / TARGET_S:.2f}); demo variant opened (model loaded) at "
+        f"{', '.join(f'{t:.2f}' for t in opened)} s"
     )
     assert best <= limit(TARGET_S, DEFAULT_SLACK)
+    assert all(p <= o for p, o in zip(painted, opened, strict=True))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from workbench.ui.main_window import DEMO_SOURCE
@@ -137,3 +139,65 @@ def test_benchmarking_an_onnx_variant_colours_the_graph_by_latency_share(
     assert any("Conv" in node for node in shares)  # the convolutions' time is attributed
     assert graph.overlay is not None and graph.overlay.name == "Latency share"
     assert main_window.current.metrics["latency"]["ort"]["profile"] is not None
+
+
+@pytest.fixture
+def held_open(monkeypatch):
+    """Opening waits for ``release`` (or raises ``fail`` once released): the preview is
+    seen alone first, whatever the thread timing."""
+    from workbench.ui import main_window as module
+
+    gate = {"release": threading.Event(), "fail": None}
+    real = module.inspect_isolated
+
+    def held(source, **kwargs):
+        assert gate["release"].wait(WAIT_MS / 1000)
+        if gate["fail"] is not None:
+            raise gate["fail"]
+        return real(source, **kwargs)
+
+    monkeypatch.setattr(module, "inspect_isolated", held)
+    return gate
+
+
+def test_the_demo_graph_shows_and_inspects_before_its_model_has_loaded(
+    qtbot, main_window, held_open
+) -> None:
+    graph_view = main_window.graph_view
+    main_window.open_source(DEMO_SOURCE)
+    qtbot.waitUntil(lambda: graph_view.visible_box_count() > 0, timeout=WAIT_MS)
+    assert main_window.variants.topLevelItemCount() == 0  # still loading
+    assert main_window.progress.isVisible()
+    assert "digits_cnn" in main_window.windowTitle()
+    assert "90,090 parameters" in main_window.summary_label.text()
+    preview = graph_view.graph
+    conv = next(node for node in preview.nodes if node.op_type == "conv2d")
+    with qtbot.waitSignal(graph_view.node_selected, timeout=10_000):
+        graph_view.select_node(conv.id)
+    assert main_window.inspector.topLevelItem(0).text(0) == "Node"
+    boxes = graph_view.scene.items()
+
+    held_open["release"].set()
+    _wait_opened(qtbot, main_window)
+    # The variant adopted the graph on screen: no second layout, same boxes.
+    assert main_window.inspections[main_window.current.id].graph is preview
+    assert graph_view.scene.items() == boxes
+    assert graph_view.loaded is not None  # the sparsity overlay can count weights now
+    assert graph_view.overlay_box.findText("Weight sparsity") >= 0
+    assert not main_window.progress.isVisible()
+
+
+def test_a_preview_whose_model_fails_to_open_is_taken_down(qtbot, main_window, held_open) -> None:
+    from workbench.core.errors import ModelLoadError
+
+    main_window.open_source(DEMO_SOURCE)
+    qtbot.waitUntil(lambda: main_window.graph_view.visible_box_count() > 0, timeout=WAIT_MS)
+    held_open["fail"] = ModelLoadError("torch could not be imported")
+    held_open["release"].set()
+    qtbot.waitUntil(
+        lambda: main_window.findChild(QMessageBox, "error-dialog") is not None, timeout=WAIT_MS
+    )
+    assert main_window.graph_view.graph is None
+    assert main_window.graph_view.visible_box_count() == 0
+    assert main_window.structure.topLevelItemCount() == 0
+    assert main_window.windowTitle() == "Workbench"

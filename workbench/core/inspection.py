@@ -24,11 +24,18 @@ def inspect_model(
     trust: bool = False,
     shapes: dict[str, tuple[int, ...]] | None = None,
     top: int = 10,
+    prebuilt: bool = True,
 ) -> Inspection:
-    """Load ``source`` (a file or ``zoo:NAME``), build its graph and summarise it."""
+    """Load ``source`` (a file or ``zoo:NAME``), build its graph and summarise it.
+
+    A built-in zoo model's graph comes from ``resources/zoo_graphs`` when ``prebuilt``
+    allows and the file still applies (``graph.prebuilt``), instead of a torch.export trace.
+    """
     from workbench.core import graph as graph_model
+    from workbench.core.graph.prebuilt import prebuilt_graph
     from workbench.core.io import load
 
     loaded = load(source, arch=arch, trust=trust, shapes=shapes)
-    graph = graph_model.from_model(loaded)
+    ready = prebuilt_graph(str(source)) if prebuilt and not shapes else None
+    graph = ready or graph_model.from_model(loaded)
     return Inspection(loaded, graph, graph_model.summarize(graph, loaded, top=top))

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 
 from workbench import __version__
 from workbench.core.errors import UnsafeModelError, WorkbenchError
+from workbench.core.graph.model import Graph
+from workbench.core.graph.prebuilt import preview
 from workbench.core.inspection import Inspection
 from workbench.core.io.isolated import inspect_isolated
 from workbench.core.project import Project, Variant
@@ -61,6 +63,8 @@ class MainWindow(QMainWindow):
         self.project = Project()
         self.inspections: dict[str, Inspection] = {}  # variant id -> what was opened
         self.current: Variant | None = None
+        self._previews_pending: set[str] = set()  # zoo sources whose preview may still show
+        self._preview: tuple[str, Graph] | None = None  # (source, graph) shown before loading
 
         self.structure = StructureView()
         self.summary_label = QLabel()
@@ -240,16 +244,55 @@ class MainWindow(QMainWindow):
         """
         label = source if source.startswith("zoo:") else Path(source).name
         self._set_busy(f"Opening {label}…")
+        if source.startswith("zoo:") and arch is None:
+            # A built-in model's graph is shipped prebuilt: show it while torch loads.
+            self._previews_pending.add(source)
+            self.tasks.start(
+                lambda: preview(source),
+                lambda shown: self._show_preview(source, shown),
+                lambda _error: None,  # no preview; the open itself reports what failed
+            )
         self.tasks.start_job(
             lambda ctx: inspect_isolated(source, arch=arch, trust=trust, ctx=ctx),
             lambda inspection: self._opened(source, inspection),
             lambda error: self._open_failed(source, arch, trust, error),
             on_progress=lambda _fraction, message: self.task_label.setText(message),
-            on_cancelled=lambda: self._set_busy(None),
+            on_cancelled=lambda: (self._set_busy(None), self._end_preview(source)),
         )
+
+    def _show_preview(self, source: str, shown: tuple[Graph, dict[str, Any]] | None) -> None:
+        if shown is None or source not in self._previews_pending:  # already opened
+            return
+        graph, summary = shown
+        self._preview = (source, graph)
+        self.graph_view.set_graph(graph)
+        self.structure.show_graph(graph)
+        self.summary_label.setText(_summary_line(summary))
+        self.setWindowTitle(f"{graph.name} — Workbench")
+
+    def _end_preview(self, source: str, inspection: Inspection | None = None) -> Inspection | None:
+        """Forget ``source``'s preview; the opened inspection adopts the graph it showed."""
+        self._previews_pending.discard(source)
+        shown, self._preview = self._preview, None
+        if shown is None or shown[0] != source:
+            return inspection
+        if inspection is None:  # it did not open: show again what was there before
+            self.structure.clear()
+            self.summary_label.clear()
+            self.graph_view.clear()
+            item = self.variants.currentItem()
+            if item is not None:
+                self._on_variant_changed(item, None)
+            else:
+                self.setWindowTitle("Workbench")
+            return None
+        if inspection.graph == shown[1]:  # the same graph object keeps the view as it is
+            return Inspection(inspection.loaded, shown[1], inspection.summary)
+        return inspection
 
     def _opened(self, source: str, inspection: Inspection) -> None:
         self._set_busy(None)
+        inspection = self._end_preview(source, inspection)
         variant = self.project.add_root(inspection.loaded)
         self.add_variant_item(variant, inspection)
         if not source.startswith("zoo:"):
@@ -292,6 +335,7 @@ class MainWindow(QMainWindow):
         self, source: str, arch: str | None, trust: bool, error: BaseException
     ) -> None:
         self._set_busy(None)
+        self._end_preview(source)
         if isinstance(error, UnsafeModelError) and not trust:
             answer = QMessageBox.warning(
                 self,
@@ -366,7 +410,10 @@ class MainWindow(QMainWindow):
         inspection = self.inspections.get(variant.id)
         summary = inspection.summary if inspection else None
         if inspection is not None:
-            self.graph_view.set_graph(inspection.graph, inspection.loaded)
+            if self.graph_view.graph is inspection.graph:  # an adopted preview: keep its view
+                self.graph_view.attach_model(inspection.loaded)
+            else:
+                self.graph_view.set_graph(inspection.graph, inspection.loaded)
             overlay = self.compare.changed_overlay(variant.id)
             if overlay is not None:
                 self.graph_view.add_overlay(overlay)  # "Changed versus parent"
@@ -398,8 +445,9 @@ class MainWindow(QMainWindow):
             self.graph_view.add_overlay(overlay)
 
     def _on_node_selected(self, node: Any) -> None:
-        if self.current is not None and self.current.id in self.inspections:
-            self.inspector.show_node(self.inspections[self.current.id].graph, node)
+        graph = self.graph_view.graph  # the current variant's, or a preview's
+        if graph is not None:
+            self.inspector.show_node(graph, node)
 
     # -- window ----------------------------------------------------------------------
 

@@ -147,15 +147,7 @@ class GraphWidget(QWidget):
         ``expanded``: the groups to open with, ``"all"``, or None for a readable depth
         (about 300 boxes). ``loaded`` enables the weight-sparsity overlay.
         """
-        gc.unfreeze()  # what the last graph froze (see _on_opened) may be collected again
-        self.graph, self.loaded = graph, loaded
-        self.hierarchy = self.layout_engine = None
-        self.scene.clear_items()
-        self.minimap.clear()
-        self.overlays = {}
-        self._first_view = True
-        self._focus_leaf, self._anchor = None, None
-        self._reset_overlay_box()
+        self._forget(graph, loaded)
         text_width = TextWidth()
 
         def job(ctx):
@@ -171,6 +163,33 @@ class GraphWidget(QWidget):
             return hierarchy, engine, chosen, engine.compute(chosen, ctx)
 
         self._run(job, self._on_opened)
+
+    def attach_model(self, loaded: LoadedModel) -> None:
+        """The model behind the graph shown (a prebuilt preview the load caught up with):
+        the layout, view and overlays stay as they are."""
+        self.loaded = loaded
+        if self.overlay_box.findText(SPARSITY) < 0:
+            self.overlay_box.addItem(SPARSITY)
+
+    def clear(self) -> None:
+        """Show no graph (a preview whose model then failed to open)."""
+        self._forget(None, None)
+        self._generation += 1  # a layout still running is no longer wanted
+        self._minimap_ticket += 1
+        if self._job is not None:
+            self._job.cancel()
+        self.status.setText("")
+
+    def _forget(self, graph: Graph | None, loaded: LoadedModel | None) -> None:
+        gc.unfreeze()  # what the last graph froze (see _on_opened) may be collected again
+        self.graph, self.loaded = graph, loaded
+        self.hierarchy = self.layout_engine = None
+        self.scene.clear_items()
+        self.minimap.clear()
+        self.overlays = {}
+        self._first_view = True
+        self._focus_leaf, self._anchor = None, None
+        self._reset_overlay_box()
 
     def _run(self, job, on_success) -> None:
         self._generation += 1
