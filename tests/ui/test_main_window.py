@@ -145,7 +145,7 @@ def test_benchmarking_an_onnx_variant_colours_the_graph_by_latency_share(
 def held_open(monkeypatch):
     """Opening waits for ``release`` (or raises ``fail`` once released): the preview is
     seen alone first, whatever the thread timing."""
-    from workbench.ui import main_window as module
+    from workbench.ui import open_actions as module
 
     gate = {"release": threading.Event(), "fail": None}
     real = module.inspect_isolated

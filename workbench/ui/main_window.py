@@ -10,7 +10,6 @@ from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -25,11 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from workbench import __version__
-from workbench.core.errors import UnsafeModelError, WorkbenchError
+from workbench.core.errors import WorkbenchError
 from workbench.core.graph.model import Graph
-from workbench.core.graph.prebuilt import preview
 from workbench.core.inspection import Inspection
-from workbench.core.io.isolated import inspect_isolated
 from workbench.core.project import Project, Variant
 from workbench.core.project_files import runs_folder
 from workbench.core.units import human_count
@@ -37,9 +34,10 @@ from workbench.ui.compare import CompareTab
 from workbench.ui.graph_view import GraphWidget
 from workbench.ui.inspector import Inspector
 from workbench.ui.netron_tab import NetronServer, NetronTab, stage_proto
+from workbench.ui.open_actions import OpenActions
 from workbench.ui.project_actions import ProjectActions
 from workbench.ui.recipe_view import RecipeView
-from workbench.ui.settings import open_settings, recent_files, remember_file
+from workbench.ui.settings import open_settings, recent_files
 from workbench.ui.structure_view import StructureView
 from workbench.ui.training.training_tab import TrainingTab
 from workbench.ui.variant_actions import VariantActions
@@ -47,7 +45,6 @@ from workbench.ui.wizards import WIZARDS
 from workbench.ui.workers import TaskRunner
 
 DEMO_SOURCE = "zoo:digits_cnn"
-MODEL_FILTER = "Models (*.onnx *.pt *.pth *.pt2 *.safetensors *.bin *.ckpt);;All files (*)"
 VARIANT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -63,8 +60,6 @@ class MainWindow(QMainWindow):
         self.project = Project()
         self.inspections: dict[str, Inspection] = {}  # variant id -> what was opened
         self.current: Variant | None = None
-        self._previews_pending: set[str] = set()  # zoo sources whose preview may still show
-        self._preview: tuple[str, Graph] | None = None  # (source, graph) shown before loading
 
         self.structure = StructureView()
         self.summary_label = QLabel()
@@ -82,6 +77,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.graph_view, "Graph")
         self.tabs.addTab(model_page, "Structure")
         self.projects = ProjectActions(self)
+        self.opening = OpenActions(self)
         self.training = TrainingTab()
         self.tabs.addTab(_scrolling(self.training), "Training")
         self.actions = VariantActions(self)
@@ -146,7 +142,9 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_menus(self) -> None:
-        self.open_action = self._action("&Open…", self.choose_file, QKeySequence.StandardKey.Open)
+        self.open_action = self._action(
+            "&Open…", self.opening.choose_file, QKeySequence.StandardKey.Open
+        )
         demo = self._action("Open &Demo", lambda: self.open_source(DEMO_SOURCE))
         quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         file_menu = self.menuBar().addMenu("&File")
@@ -156,7 +154,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self._action("Export Graph &Image…", self.graph_view.export_dialog))
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
-        self._refresh_recent_menu()
+        self.refresh_recent_menu()
 
         project_menu = self.menuBar().addMenu("&Project")
         project_menu.addAction(self._action("&Open Project…", self.projects.open, "Ctrl+Shift+O"))
@@ -203,7 +201,7 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.open_action)
         toolbar.addAction(demo)
 
-    def _refresh_recent_menu(self) -> None:
+    def refresh_recent_menu(self) -> None:
         self.recent_menu.clear()
         entries = recent_files(self.settings)
         for source in entries:
@@ -229,76 +227,28 @@ class MainWindow(QMainWindow):
             lambda error: self.device_label.setText(f"device: unknown ({error})"),
         )
 
-    # -- opening -------------------------------------------------------------------
-
-    def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", MODEL_FILTER)
-        if path:
-            self.open_source(path)
+    # -- opening (OpenActions does the work) ----------------------------------------
 
     def open_source(self, source: str, arch: str | None = None, trust: bool = False) -> None:
-        """Open a model file or zoo:NAME in the background; the window stays responsive.
+        """Open a model file or zoo:NAME in the background; the window stays responsive."""
+        self.opening.open_source(source, arch=arch, trust=trust)
 
-        A file is parsed in a child process first (``inspect_isolated``), so a crafted
-        file that crashes a parser costs an error dialog, not the app.
-        """
-        label = source if source.startswith("zoo:") else Path(source).name
-        self._set_busy(f"Opening {label}…")
-        if source.startswith("zoo:") and arch is None:
-            # A built-in model's graph is shipped prebuilt: show it while torch loads.
-            self._previews_pending.add(source)
-            self.tasks.start(
-                lambda: preview(source),
-                lambda shown: self._show_preview(source, shown),
-                lambda _error: None,  # no preview; the open itself reports what failed
-            )
-        self.tasks.start_job(
-            lambda ctx: inspect_isolated(source, arch=arch, trust=trust, ctx=ctx),
-            lambda inspection: self._opened(source, inspection),
-            lambda error: self._open_failed(source, arch, trust, error),
-            on_progress=lambda _fraction, message: self.task_label.setText(message),
-            on_cancelled=lambda: (self._set_busy(None), self._end_preview(source)),
-        )
-
-    def _show_preview(self, source: str, shown: tuple[Graph, dict[str, Any]] | None) -> None:
-        if shown is None or source not in self._previews_pending:  # already opened
-            return
-        graph, summary = shown
-        self._preview = (source, graph)
+    def show_graph_only(self, graph: Graph, summary: dict[str, Any]) -> None:
+        """Show a graph that is no variant yet (a prebuilt preview while its model loads)."""
         self.graph_view.set_graph(graph)
         self.structure.show_graph(graph)
         self.summary_label.setText(_summary_line(summary))
         self.setWindowTitle(f"{graph.name} — Workbench")
 
-    def _end_preview(self, source: str, inspection: Inspection | None = None) -> Inspection | None:
-        """Forget ``source``'s preview; the opened inspection adopts the graph it showed."""
-        self._previews_pending.discard(source)
-        shown, self._preview = self._preview, None
-        if shown is None or shown[0] != source:
-            return inspection
-        if inspection is None:  # it did not open: show again what was there before
-            self.structure.clear()
-            self.summary_label.clear()
-            self.graph_view.clear()
-            item = self.variants.currentItem()
-            if item is not None:
-                self._on_variant_changed(item, None)
-            else:
-                self.setWindowTitle("Workbench")
-            return None
-        if inspection.graph == shown[1]:  # the same graph object keeps the view as it is
-            return Inspection(inspection.loaded, shown[1], inspection.summary)
-        return inspection
-
-    def _opened(self, source: str, inspection: Inspection) -> None:
-        self._set_busy(None)
-        inspection = self._end_preview(source, inspection)
-        variant = self.project.add_root(inspection.loaded)
-        self.add_variant_item(variant, inspection)
-        if not source.startswith("zoo:"):
-            remember_file(self.settings, str(Path(source).resolve()))
-            self._refresh_recent_menu()
-        self.statusBar().showMessage(f"Opened {variant.name}", 5000)
+    def show_current_variant(self) -> None:
+        """Show the selected variant again (or nothing), e.g. after a preview came down."""
+        self.structure.clear()
+        self.summary_label.clear()
+        self.graph_view.clear()
+        self.setWindowTitle("Workbench")
+        item = self.variants.currentItem()
+        if item is not None:
+            self._on_variant_changed(item, None)
 
     def add_variant_item(self, variant: Variant, inspection: Inspection) -> None:
         """Show a variant in the tree (under its parent) and select it."""
@@ -331,25 +281,6 @@ class MainWindow(QMainWindow):
                 return item
         return None
 
-    def _open_failed(
-        self, source: str, arch: str | None, trust: bool, error: BaseException
-    ) -> None:
-        self._set_busy(None)
-        self._end_preview(source)
-        if isinstance(error, UnsafeModelError) and not trust:
-            answer = QMessageBox.warning(
-                self,
-                "Open a file that runs code?",
-                f"{error}\n\nOpening it runs code stored in the file with your permissions. "
-                "Only continue if you trust where this file came from.",
-                QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel,
-            )
-            if answer == QMessageBox.StandardButton.Open:
-                self.open_source(source, arch=arch, trust=True)
-            return
-        self.show_error(f"Could not open {source}", error)
-
     def show_error(self, title: str, error: BaseException) -> None:
         """One-line reason, details behind the dialog's "Show Details…"; the app goes on."""
         box = QMessageBox(self)
@@ -364,7 +295,7 @@ class MainWindow(QMainWindow):
             box.setDetailedText("".join(traceback.format_exception(error)))
         box.open()
 
-    def _set_busy(self, message: str | None) -> None:
+    def set_busy(self, message: str | None) -> None:
         self.task_label.setText(message or "")
         self.progress.setVisible(message is not None)
         self.cancel_button.setVisible(message is not None)
@@ -388,15 +319,15 @@ class MainWindow(QMainWindow):
             )
             return
         proto, name = loaded.onnx_model, Path(loaded.path).name
-        self._set_busy(f"Starting Netron for {variant.name}…")
+        self.set_busy(f"Starting Netron for {variant.name}…")
         self.tasks.start(
             lambda: NetronServer(stage_proto(proto, name)),
             lambda server: self._netron_ready(server, variant.name),
-            lambda error: (self._set_busy(None), self.show_error("Open in Netron", error)),
+            lambda error: (self.set_busy(None), self.show_error("Open in Netron", error)),
         )
 
     def _netron_ready(self, server: NetronServer, title: str) -> None:
-        self._set_busy(None)
+        self.set_busy(None)
         self.netron.show_server(server, title)
         self.tabs.setCurrentWidget(self.netron)
 

@@ -88,7 +88,7 @@ class ProjectActions:
         if project.name == "untitled":
             project.name = folder.name
         if not quiet:
-            window._set_busy(f"Saving project to {folder}…")
+            window.set_busy(f"Saving project to {folder}…")
         self._saving = True
         window.tasks.start_job(
             lambda ctx: save_project(project, folder, ctx),
@@ -103,7 +103,7 @@ class ProjectActions:
         self._saving = False
         window.settings.setValue(SESSION_PROJECT, str(Path(path).parent))
         if not quiet:
-            window._set_busy(None)
+            window.set_busy(None)
         window.statusBar().showMessage(f"{'Autosaved' if quiet else 'Saved'} {path}", 5000)
         if self._again:
             self._again = False
@@ -111,7 +111,7 @@ class ProjectActions:
 
     def _failed_quietly(self) -> None:
         self._saving = False
-        self.window._set_busy(None)
+        self.window.set_busy(None)
 
     def open(self, folder: str | None = None) -> None:
         from workbench.core.project_files import open_project
@@ -121,19 +121,19 @@ class ProjectActions:
             folder = QFileDialog.getExistingDirectory(self.window, "Open Project Folder")
             if not folder:
                 return
-        window._set_busy(f"Opening project {folder}…")
+        window.set_busy(f"Opening project {folder}…")
         window.tasks.start_job(
             lambda ctx: open_project(Path(folder), ctx),
             self._opened,
             lambda error: self._failed("Open project", error),
             on_progress=lambda _f, message: window.task_label.setText(message),
-            on_cancelled=lambda: window._set_busy(None),
+            on_cancelled=lambda: window.set_busy(None),
         )
 
     def _opened(self, result: tuple[Any, dict[str, Any]]) -> None:
         project, inspections = result
         window = self.window
-        window._set_busy(None)
+        window.set_busy(None)
         window.settings.setValue(SESSION_PROJECT, str(project.folder))
         window.variants.clear()
         window.inspections.clear()
@@ -170,5 +170,5 @@ class ProjectActions:
 
     def _failed(self, title: str, error: BaseException) -> None:
         self._saving = False
-        self.window._set_busy(None)
+        self.window.set_busy(None)
         self.window.show_error(title, error)

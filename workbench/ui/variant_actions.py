@@ -27,14 +27,14 @@ class VariantActions:
 
     def _failed(self, title: str):
         def show(error: BaseException) -> None:
-            self.window._set_busy(None)
+            self.window.set_busy(None)
             self.window.show_error(title, error)
 
         return show
 
     def _refresh(self, message: str) -> None:
         window = self.window
-        window._set_busy(None)
+        window.set_busy(None)
         if window.current is not None:
             inspection = window.inspections.get(window.current.id)
             window.inspector.show_variant(
@@ -49,7 +49,7 @@ class VariantActions:
         variant = self.window.current
         if variant is None:
             return
-        self.window._set_busy(f"Benchmarking {variant.name}…")
+        self.window.set_busy(f"Benchmarking {variant.name}…")
 
         def done(metrics: Any) -> None:
             self._show_latency_share(variant, metrics)
@@ -63,7 +63,7 @@ class VariantActions:
             done,
             self._failed("Benchmark"),
             on_progress=self._progress,
-            on_cancelled=lambda: self.window._set_busy(None),
+            on_cancelled=lambda: self.window.set_busy(None),
             profile=variant.framework == "onnx",
         )
 
@@ -91,7 +91,7 @@ class VariantActions:
         if variant is None:
             return
         parent = self.window.project.variants.get(variant.parent) if variant.parent else None
-        self.window._set_busy(f"Evaluating {variant.name}…")
+        self.window.set_busy(f"Evaluating {variant.name}…")
         start_evaluation(
             self.window.tasks,
             variant,
@@ -99,7 +99,7 @@ class VariantActions:
             self._failed("Evaluate"),
             parent=parent,
             on_progress=self._progress,
-            on_cancelled=lambda: self.window._set_busy(None),
+            on_cancelled=lambda: self.window.set_busy(None),
         )
 
     def export(self) -> None:
@@ -113,7 +113,7 @@ class VariantActions:
         )
         if not path:
             return
-        self.window._set_busy(f"Exporting {variant.name}…")
+        self.window.set_busy(f"Exporting {variant.name}…")
         start_export(
             self.window.tasks,
             variant,
@@ -121,7 +121,7 @@ class VariantActions:
             lambda report: self._refresh(f"Exported {variant.name} to {path}"),
             self._failed("Export ONNX"),
             on_progress=self._progress,
-            on_cancelled=lambda: self.window._set_busy(None),
+            on_cancelled=lambda: self.window.set_busy(None),
         )
 
     def export_recipe(self, path: str | None = None) -> None:
