@@ -50,7 +50,7 @@ def test_options_or_other_shapes_are_translated_live() -> None:
     assert wider.summary["inputs"][0]["shape"][0] == 4
 
 
-def test_a_graph_from_another_torch_or_a_damaged_file_is_not_used(
+def test_a_graph_from_another_torch_release_or_a_damaged_file_is_not_used(
     monkeypatch, tmp_path: Path
 ) -> None:
     folder = tmp_path / "zoo_graphs"
@@ -59,6 +59,13 @@ def test_a_graph_from_another_torch_or_a_damaged_file_is_not_used(
     assert prebuilt.prebuilt_graph("zoo:digits_cnn") is not None
 
     stored = json.loads((folder / "digits_cnn.json").read_text())
+    release = stored["torch"].partition("+")[0]
+    stored["torch"] = f"{release}+cu128"  # another build of the same release: still used
+    (folder / "digits_cnn.json").write_text(json.dumps(stored))
+    assert (
+        prebuilt.prebuilt_graph("zoo:digits_cnn").producer
+        == inspect_model("zoo:digits_cnn", prebuilt=False).graph.producer
+    )  # named after the torch installed, as a live translation is
     stored["torch"] = "1.0.0"
     (folder / "digits_cnn.json").write_text(json.dumps(stored))
     assert prebuilt.prebuilt_graph("zoo:digits_cnn") is None

@@ -8,9 +8,9 @@ the app paints it while the module itself loads, and ``inspect_model`` skips the
 
 A file is used only for the exact reference ``zoo:NAME`` (no options), when the registry
 still maps NAME to the built-in factory (a plugin may replace it) and the installed
-torch is the version that translated it. ``tests/core/test_prebuilt_graphs.py`` holds
-each file equal to a live translation; ``python -m workbench.core.graph.prebuilt``
-writes them again.
+torch is the release that translated it (any build of it: +cpu, +cu128).
+``tests/core/test_prebuilt_graphs.py`` holds each file equal to a live translation;
+``python -m workbench.core.graph.prebuilt`` writes them again.
 """
 
 from __future__ import annotations
@@ -77,10 +77,19 @@ def prebuilt_graph(source: str) -> Graph | None:
     name = source.removeprefix("zoo:")
     if not source.startswith("zoo:") or name not in builtin_names() or not _still_builtin(name):
         return None
-    stored = _read(name)
-    if stored is None or stored.get("format") != FORMAT or stored.get("torch") != _torch_version():
+    stored, installed = _read(name), _torch_version()
+    if stored is None or stored.get("format") != FORMAT or installed is None:
         return None
-    return graph_from_dict(stored["graph"])
+    # The release decides the translation; its build (+cpu, +cu128) does not.
+    if _release(stored.get("torch") or "") != _release(installed):
+        return None
+    graph = graph_from_dict(stored["graph"])
+    graph.producer = f"torch {installed}"  # as a live translation would say
+    return graph
+
+
+def _release(version: str) -> str:
+    return version.partition("+")[0]
 
 
 def _read(name: str) -> dict[str, Any] | None:
