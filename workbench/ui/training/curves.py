@@ -108,6 +108,12 @@ def _curve(plot: Any, colour: str, width: float = 1.5, name: str | None = None, 
     return item
 
 
+def _epoch_curve(plot: Any, colour: str, name: str) -> Any:
+    """One point per epoch: a line with dots, so a short run still shows its points."""
+    return _curve(plot, colour, 2.0, name, symbol="o", symbolSize=5, symbolBrush=colour,
+                  symbolPen=None)  # fmt: skip
+
+
 class TrainingCurves(QWidget):
     """Four plots: step loss (raw + smoothed or min/max envelope), epoch loss, accuracy, LR."""
 
@@ -141,46 +147,10 @@ class TrainingCurves(QWidget):
         )
         for item in (self.env_fill, self.env_low, self.env_high):
             lp.addItem(item)
-        self.train_epoch = _curve(
-            self.epoch_plot,
-            TRAIN,
-            2.0,
-            "train",
-            symbol="o",
-            symbolSize=5,
-            symbolBrush=TRAIN,
-            symbolPen=None,
-        )
-        self.val_epoch = _curve(
-            self.epoch_plot,
-            VAL,
-            2.0,
-            "validation",
-            symbol="o",
-            symbolSize=5,
-            symbolBrush=VAL,
-            symbolPen=None,
-        )
-        self.train_acc = _curve(
-            self.acc_plot,
-            TRAIN,
-            2.0,
-            "train",
-            symbol="o",
-            symbolSize=5,
-            symbolBrush=TRAIN,
-            symbolPen=None,
-        )
-        self.val_acc = _curve(
-            self.acc_plot,
-            VAL,
-            2.0,
-            "validation",
-            symbol="o",
-            symbolSize=5,
-            symbolBrush=VAL,
-            symbolPen=None,
-        )
+        self.train_epoch = _epoch_curve(self.epoch_plot, TRAIN, "train")
+        self.val_epoch = _epoch_curve(self.epoch_plot, VAL, "validation")
+        self.train_acc = _epoch_curve(self.acc_plot, TRAIN, "train")
+        self.val_acc = _epoch_curve(self.acc_plot, VAL, "validation")
         self.planned = _curve(self.lr_plot, PLANNED, 3.0, "planned")
         self.lr = _curve(self.lr_plot, LR, 1.8, "actual")
 
