@@ -236,3 +236,14 @@ def test_export_writes_png_and_svg(qtbot, widget, resnet50, tmp_path: Path) -> N
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg") and svg.stat().st_size > 1000
     assert "layer1" in svg.read_text()
+
+
+def test_an_empty_view_says_how_to_open_a_model_and_shows_no_overview(qtbot, widget) -> None:
+    assert widget.placeholder.isVisible() and "Ctrl+O" in widget.placeholder.text()
+    assert not widget.minimap.isVisible() and not widget.legend.isVisible()
+    _open(qtbot, widget, inspect_model("zoo:digits_cnn"))
+    assert not widget.placeholder.isVisible()
+    qtbot.waitUntil(lambda: widget.minimap.isVisible() and widget.legend.isVisible())
+    widget.clear()
+    assert widget.graph is None and widget.visible_box_count() == 0
+    assert widget.placeholder.isVisible() and not widget.minimap.isVisible()

@@ -170,6 +170,8 @@ def test_the_demo_graph_shows_and_inspects_before_its_model_has_loaded(
     assert main_window.progress.isVisible()
     assert "digits_cnn" in main_window.windowTitle()
     assert "90,090 parameters" in main_window.summary_label.text()
+    model = main_window.inspector.topLevelItem(0)
+    assert model.text(0) == "Model" and model.child(3).text(1) == "90,090"
     preview = graph_view.graph
     conv = next(node for node in preview.nodes if node.op_type == "conv2d")
     with qtbot.waitSignal(graph_view.node_selected, timeout=10_000):
@@ -200,4 +202,5 @@ def test_a_preview_whose_model_fails_to_open_is_taken_down(qtbot, main_window, h
     assert main_window.graph_view.graph is None
     assert main_window.graph_view.visible_box_count() == 0
     assert main_window.structure.topLevelItemCount() == 0
+    assert main_window.inspector.topLevelItemCount() == 0
     assert main_window.windowTitle() == "Workbench"

@@ -70,6 +70,26 @@ class Inspector(QTreeWidget):
         self._section("Inputs", tensor_rows(node.inputs))
         self._section("Outputs", tensor_rows(node.outputs))
 
+    def show_model(self, summary: dict[str, Any]) -> None:
+        """Only what the file says (a model whose variant is still being opened)."""
+        self.clear()
+        self._model_section(summary)
+
+    def _model_section(self, summary: dict[str, Any]) -> None:
+        file_size = summary["file_size"]
+        self._section(
+            "Model",
+            [
+                ("format", summary["format"]),
+                ("file size", human_bytes(file_size) if file_size else "—"),
+                ("nodes", f"{summary['node_count']:,}"),
+                ("parameters", f"{summary['parameters']:,}"),
+                ("MACs (batch 1)", human_count(summary["macs"])),
+                *[(f"input {t['name']}", _tensor(t)) for t in summary["inputs"]],
+                *[(f"output {t['name']}", _tensor(t)) for t in summary["outputs"]],
+            ],
+        )
+
     def show_variant(self, project: Project, variant: Variant, summary: dict | None) -> None:
         self.clear()
         self._section(
@@ -90,21 +110,7 @@ class Inspector(QTreeWidget):
             [(v.name, v.step.get("pass", "opened") if v.step else "opened") for v in lineage],
         )
         if summary:
-            self._section(
-                "Model",
-                [
-                    ("format", summary["format"]),
-                    (
-                        "file size",
-                        human_bytes(summary["file_size"]) if summary["file_size"] else "—",
-                    ),
-                    ("nodes", f"{summary['node_count']:,}"),
-                    ("parameters", f"{summary['parameters']:,}"),
-                    ("MACs (batch 1)", human_count(summary["macs"])),
-                    *[(f"input {t['name']}", _tensor(t)) for t in summary["inputs"]],
-                    *[(f"output {t['name']}", _tensor(t)) for t in summary["outputs"]],
-                ],
-            )
+            self._model_section(summary)
         from workbench.core.measure.metrics import summary_rows
 
         self._section("Metrics", summary_rows(variant.metrics) or [("(none yet)", "")])

@@ -238,6 +238,7 @@ class MainWindow(QMainWindow):
         self.graph_view.set_graph(graph)
         self.structure.show_graph(graph)
         self.summary_label.setText(_summary_line(summary))
+        self.inspector.show_model(summary)
         self.setWindowTitle(f"{graph.name} — Workbench")
 
     def show_current_variant(self) -> None:
@@ -245,6 +246,7 @@ class MainWindow(QMainWindow):
         self.structure.clear()
         self.summary_label.clear()
         self.graph_view.clear()
+        self.inspector.clear()
         self.setWindowTitle("Workbench")
         item = self.variants.currentItem()
         if item is not None:

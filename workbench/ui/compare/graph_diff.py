@@ -88,8 +88,8 @@ class GraphDiffView(QWidget):
         super().__init__(parent)
         self.setObjectName("graph-diff")
         self.tasks = tasks or TaskRunner(self)
-        self.left = GraphWidget(tasks=self.tasks)
-        self.right = GraphWidget(tasks=self.tasks)
+        self.left = GraphWidget(tasks=self.tasks, empty_text="parent")
+        self.right = GraphWidget(tasks=self.tasks, empty_text="variant")
         for side in (self.left, self.right):
             # Two full toolbars side by side would force a very wide window; below this
             # width the toolbar clips instead.

@@ -45,6 +45,7 @@ from workbench.ui.workers import TaskRunner
 
 FAMILY_OVERLAY = "Op family"
 SPARSITY = "Weight sparsity"
+EMPTY_TEXT = "Open a model with File ▸ Open… (Ctrl+O), drop a file here, or open the demo"
 
 
 class GraphWidget(QWidget):
@@ -54,7 +55,9 @@ class GraphWidget(QWidget):
     ready = Signal()  # the current layout is fully on the canvas
     failed = Signal(object)  # the exception of a failed layout
 
-    def __init__(self, tasks: TaskRunner | None = None, parent=None) -> None:
+    def __init__(
+        self, tasks: TaskRunner | None = None, parent=None, empty_text: str = EMPTY_TEXT
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("graph-widget")
         self.tasks = tasks or TaskRunner(self)
@@ -80,7 +83,14 @@ class GraphWidget(QWidget):
         self._focus_leaf: int | None = None
         self._anchor: tuple[GroupPath, float, float] | None = None
         self._first_view = True
+        # What an empty view says, as good desktop apps do (Netron shows its Open button).
+        self.placeholder = QLabel(empty_text, self.view)
+        self.placeholder.setObjectName("graph-placeholder")
+        self.placeholder.setStyleSheet("color: palette(mid);")
+        self.placeholder.adjustSize()
         self._build_ui()
+        self.minimap.hide()  # nothing to overview or explain before the first graph
+        self.legend.hide()
 
     # -- construction -------------------------------------------------------------------
 
@@ -129,6 +139,7 @@ class GraphWidget(QWidget):
         self.minimap.move(viewport.right() - self.minimap.width() - 8,
                           viewport.bottom() - self.minimap.height() - 8)  # fmt: skip
         self.legend.move(viewport.left() + 8, viewport.bottom() - self.legend.height() - 8)
+        self.placeholder.move(viewport.center() - self.placeholder.rect().center())
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -186,6 +197,9 @@ class GraphWidget(QWidget):
         self.hierarchy = self.layout_engine = None
         self.scene.clear_items()
         self.minimap.clear()
+        self.minimap.hide()  # both come back once a graph is drawn
+        self.legend.hide()
+        self.placeholder.setVisible(graph is None)
         self.overlays = {}
         self._first_view = True
         self._focus_leaf, self._anchor = None, None
