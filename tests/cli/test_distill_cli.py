@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
-from fixtures.cli import run_workbench
+from fixtures.cli import run_workbench, workbench_environment
 
 from workbench.core.data.digits import load_digits
 from workbench.core.io import load
@@ -61,6 +65,45 @@ def test_distill_writes_a_student_variant_with_its_baseline(tmp_path: Path) -> N
     assert [r["epoch"] for r in history["epochs"]] == [1, 2]
     reopened = load(out / "model.pt", arch=variant["arch"])
     assert sum(p.numel() for p in reopened.module.parameters()) == m["student_parameters"]
+
+
+def test_ctrl_c_keeps_the_checkpoints_and_resume_finishes_the_run(tmp_path: Path) -> None:
+    out = tmp_path / "student"
+    args = ["--teacher", "zoo:digits_mlp", "--student", "zoo:digits_mlp:hidden=16",
+            "--data", "digits", "--epochs", "60", "--batch-size", "16", "--no-measure",
+            "--out", str(out)]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "distill", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=workbench_environment({"OMP_NUM_THREADS": "1"}),
+        start_new_session=True,  # killable as a group if the test fails midway
+    )
+    try:
+        checkpoint = out / "checkpoints" / "distill" / "checkpoint.pt"
+        deadline = time.monotonic() + 120
+        while not checkpoint.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "continue with --resume" in stderr and not (out / "variant.json").exists()
+
+    resumed = distill(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    history = json.loads((out / "history.json").read_text())
+    assert [r["epoch"] for r in history["epochs"]] == list(range(1, 61))
+    assert history["steps"] == list(range(1, len(history["steps"]) + 1))
+    assert json.loads((out / "variant.json").read_text())["metrics"]["epochs"] == 60
+
+    again = distill(*[a if a != "16" else "32" for a in args], "--resume")
+    assert again.returncode == 2
+    assert again.stderr.strip().endswith("changed: batch_size 16 -> 32")
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:

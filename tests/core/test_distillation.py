@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,6 +180,70 @@ def test_a_cancelled_run_raises_cancelled_and_makes_nothing(teacher) -> None:
     ctx.cancel.cancel()
     with pytest.raises(Cancelled):
         distill(teacher, DistillConfig(student="zoo:digits_mlp:hidden=16", **FAST), ctx)
+
+
+@pytest.mark.parametrize("phase", ["distill", "baseline"])
+def test_an_interrupted_run_resumes_to_the_uninterrupted_result(
+    teacher, tmp_path: Path, phase: str
+) -> None:
+    # Long enough (2 x 90 steps of 16) for a stop to land inside a training: Step events
+    # arrive in batches every 50 ms, so where it lands is read from the Cancelled event.
+    config = DistillConfig(student="zoo:digits_mlp:hidden=16", baseline=True, epochs=2,
+                           batch_size=16, measure=False)  # fmt: skip
+    whole = distill(teacher, config, RunContext(device="cpu", extras={"run_dir": tmp_path / "a"}))
+
+    folder = tmp_path / "b"
+    ctx = RunContext(device="cpu", extras={"run_dir": folder})
+    stopped: dict[str, int] = {}
+
+    def stop_in_phase(event_phase: str, event) -> None:
+        kind = type(event).__name__
+        if event_phase == phase and kind == "Step" and event.step >= 3:
+            ctx.cancel.cancel()
+        elif kind == "Cancelled":
+            stopped[event_phase] = event.step
+
+    ctx.extras["listener"] = stop_in_phase
+    with pytest.raises(Cancelled):
+        distill(teacher, config, ctx)
+    (where, step), total = next(iter(stopped.items())), whole.result.metrics["steps"]
+    assert 0 < step < total
+
+    first_steps: dict[str, int] = {}
+
+    def starts(event_phase: str, event) -> None:
+        if type(event).__name__ == "Started":
+            first_steps[event_phase] = event.first_step
+
+    extras = {"run_dir": folder, "resume": True, "listener": starts}
+    resumed = distill(teacher, config, RunContext(device="cpu", extras=extras))
+    # Each training went on from where it stopped (a finished one from its end).
+    assert first_steps == (
+        {"distill": step, "baseline": 0} if where == "distill" else {"distill": total, where: step}
+    )
+    assert resumed.result.history.losses == whole.result.history.losses
+    assert resumed.baseline.history.losses == whole.baseline.history.losses
+    for (name, a), (_, b) in zip(
+        resumed.student.module.state_dict().items(),
+        whole.student.module.state_dict().items(),
+        strict=True,
+    ):
+        assert torch.equal(a, b), name
+    assert resumed.metrics["baseline_accuracy"] == whole.metrics["baseline_accuracy"]
+
+
+def test_resuming_needs_a_checkpoint_and_the_same_settings(teacher, tmp_path: Path) -> None:
+    config = DistillConfig(student="zoo:digits_mlp:hidden=16", **FAST)
+    resume = {"run_dir": tmp_path, "resume": True}
+    with pytest.raises(WorkbenchError, match="nothing to resume"):
+        distill(teacher, config, RunContext(device="cpu", extras=resume))
+    distill(teacher, config, RunContext(device="cpu", extras={"run_dir": tmp_path}))
+    other = dataclasses.replace(config, alpha=0.9, epochs=2)  # epochs may change
+    with pytest.raises(WorkbenchError, match=r"changed: alpha 0\.5 -> 0\.9$"):
+        distill(teacher, other, RunContext(device="cpu", extras=resume))
+    longer = distill(teacher, dataclasses.replace(config, epochs=2),
+                     RunContext(device="cpu", extras=resume))  # fmt: skip
+    assert longer.result.metrics["epochs"] == 2
 
 
 def test_a_recipe_replays_a_distill_step_after_training() -> None:

@@ -23,7 +23,9 @@ the teacher added.
 The folder gets model.pt (the student's weights, with its layer shapes when it is a
 pruned copy: reopen with --arch ARCH as variant.json names it), variant.json (the
 recipe step; accuracy, parameters, MACs, latency of student, teacher and baseline),
-history.json/.csv and each training's checkpoints (DIR/checkpoints).
+history.json/.csv and each training's checkpoints (DIR/checkpoints). A run stopped
+with Ctrl+C continues with --resume (the same command and --out), ending where the
+uninterrupted run would have.
 
 examples:
   workbench distill --teacher run/model.pt --arch resnet_shapes \\
@@ -56,6 +58,11 @@ def register(commands: Any) -> None:
         "--trust", action="store_true", help="allow a teacher format that runs code on load"
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the student")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a stopped run from DIR/checkpoints (same settings; --epochs may change)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda:N or mps")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_arguments(parser, DistillConfig, title="distillation settings (see workbench passes)")
@@ -87,13 +94,17 @@ def run(args: argparse.Namespace) -> int:
             printer(event)
 
     out = Path(args.out)
-    extras = {"listener": listener, "run_dir": out / "checkpoints"}
+    extras = {"listener": listener, "run_dir": out / "checkpoints", "resume": args.resume}
     ctx = RunContext(device=args.device, seed=config.seed, extras=extras)
     previous = signal.signal(signal.SIGINT, lambda *_: ctx.cancel.cancel())
     try:
         result = run_pass(Distill, teacher, config, ctx)
     except Cancelled:
-        print("workbench: distillation stopped; nothing was written", file=sys.stderr)
+        print(
+            f"workbench: distillation stopped; no student was written. Its checkpoints are "
+            f"in {out / 'checkpoints'}: continue with --resume",
+            file=sys.stderr,
+        )
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)

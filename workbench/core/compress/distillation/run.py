@@ -1,8 +1,12 @@
 """One distillation: build the student, train it on the Trainer with the teacher's loss,
 optionally train the same student without the teacher (the baseline), measure all three.
 
-``ctx.extras`` may carry ``data`` (a dataset or a name), ``listener`` and ``run_dir``
-(checkpoints of each training, in ``distill/`` and ``baseline/`` below it).
+``ctx.extras`` may carry ``data`` (a dataset or a name), ``listener``, ``run_dir``
+(checkpoints of each training, in ``distill/`` and ``baseline/`` below it) and
+``resume``: continue an interrupted run from those checkpoints. The student is built
+again from the same seed, and each training resumes where its checkpoint stopped (a
+baseline that had not started yet starts then), so on the CPU the result equals the
+uninterrupted run's.
 
 Listeners get ``(phase, event)``: phase ``"distill"`` or ``"baseline"`` with the
 Trainer's own events, ``LossParts`` per distillation step, and one ``TeacherScore``.
@@ -109,6 +113,7 @@ def distill(
 
     ctx = ctx or RunContext()
     listener = listener or ctx.extras.get("listener") or (lambda phase, event: None)
+    _check_resume(config, ctx)
     dataset = resolve_data(teacher, config, ctx)
     device = resolve_device(ctx.device)
     notes: list[str] = []
@@ -150,6 +155,46 @@ def distill(
     model.notes.append(_summary_note(metrics))
     ctx.report(1.0, "done")
     return Distilled(model, result, baseline, metrics, notes)
+
+
+SETTINGS_FILE = "distill-config.json"  # beside the trainings' folders in run_dir
+# What a resumed run may change: where and how fast it runs, and how many epochs.
+RESUMABLE = ("epochs", "measure", "baseline")
+
+
+def _check_resume(config: DistillConfig, ctx: RunContext) -> None:
+    """Record the settings a run starts with; a resumed run must ask for the same ones."""
+    import json
+
+    from workbench.core.config_schema import config_to_dict
+    from workbench.core.train.checkpoints import CHECKPOINT_NAME
+
+    run_dir = ctx.extras.get("run_dir")
+    if run_dir is None:
+        if ctx.extras.get("resume"):
+            raise WorkbenchError("resuming a distillation needs the folder of its checkpoints")
+        return
+    run_dir = Path(run_dir)
+    settings = run_dir / SETTINGS_FILE
+    asked = config_to_dict(config)
+    if ctx.extras.get("resume"):
+        if not (run_dir / "distill" / CHECKPOINT_NAME).exists() or not settings.exists():
+            raise WorkbenchError(
+                f"nothing to resume in {run_dir}: no distillation checkpoint there; "
+                "run without --resume to start one"
+            )
+        saved = json.loads(settings.read_text(encoding="utf-8"))
+        changed = [
+            f"{key} {saved.get(key)!r} -> {value!r}"
+            for key, value in asked.items()
+            if key not in RESUMABLE and saved.get(key) != value
+        ]
+        if changed:
+            raise WorkbenchError(
+                "resume with the settings the run started with; changed: " + ", ".join(changed)
+            )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps(asked, indent=1), encoding="utf-8")
 
 
 def _no_autocast() -> Any:
@@ -304,13 +349,18 @@ def _run_trainer(
 
     sub = RunContext(device=tcfg.device, progress=progress, cancel=ctx.cancel, seed=tcfg.seed)
     # ctx.extras["run_dir"]: each training keeps its epoch checkpoints in a subfolder.
+    from workbench.core.train.checkpoints import CHECKPOINT_NAME
+
     run_dir = ctx.extras.get("run_dir")
     if run_dir is not None:
         run_dir = Path(run_dir) / ("distill" if batch_loss is not None else "baseline")
+    # A baseline the interrupted run never reached has no checkpoint: it starts now.
+    resume = bool(ctx.extras.get("resume")) and run_dir is not None
+    resume = resume and (run_dir / CHECKPOINT_NAME).exists()
     # ctx.extras["control"]: a TrainControl the wizard's Pause/Resume buttons drive.
     trainer = Trainer(
         module, dataset, tcfg, sub, run_dir=run_dir, listeners=[on_event], batch_loss=batch_loss,
-        control=ctx.extras.get("control"),
+        control=ctx.extras.get("control"), resume=resume,
     )  # fmt: skip
     result = trainer.fit()
     if result.status == "cancelled":
