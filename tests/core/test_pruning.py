@@ -238,3 +238,44 @@ def test_a_latency_target_is_searched_with_onnx_runtime_timings() -> None:
     ratio = result.metrics["channel_ratio"]
     assert 0.0 < ratio < 0.9  # found inside the range, neither end
     assert result.metrics["macs_reduction"] > 1.2
+
+
+@pytest.mark.parametrize(
+    ("name", "settings"),
+    [
+        ("resnet_shapes", {"amount": 0.5}),
+        ("mobilenet_shapes", {"amount": 0.4, "scope": "global", "method": "l2"}),
+        ("digits_cnn", {"amount": 0.5, "target": "macs", "layer_amounts": ["features.0.0=0.25"]}),
+    ],
+)
+def test_the_group_preview_is_what_the_pass_then_removes(name: str, settings: dict) -> None:
+    from workbench.core.compress.pruning.config import ChannelPruneConfig
+    from workbench.core.compress.pruning.groups import OUT, preview_groups
+    from workbench.core.config_schema import config_from_dict
+
+    source = load(f"zoo:{name}")
+    before = {k: v.clone() for k, v in source.module.state_dict().items()}
+    config = config_from_dict(ChannelPruneConfig, settings)
+    preview = preview_groups(source, config)
+    assert all(torch.equal(before[k], v) for k, v in source.module.state_dict().items())
+    assert preview.groups and 0 < preview.removed < preview.channels
+
+    result = run_pass(ChannelPrune, source, config)
+    assert preview.ratio == pytest.approx(result.metrics["channel_ratio"])
+    shapes = dict(result.model.module.named_modules())
+    for group in preview.groups:
+        for layer, side in ((group.root, OUT), *group.members):
+            if side == OUT and hasattr(shapes[layer], "weight"):  # shrinks with its root
+                after = shapes[layer].weight.shape[0]
+                assert after == group.channels - group.removed, (group.root, layer)
+
+
+def test_a_taylor_preview_needs_data(digits) -> None:
+    from workbench.core.compress.pruning.config import ChannelPruneConfig
+    from workbench.core.compress.pruning.groups import preview_groups
+
+    config = ChannelPruneConfig(amount=0.3, method="taylor")
+    with pytest.raises(DataError, match="needs data"):
+        preview_groups(load("zoo:digits_cnn"), config)
+    ctx = RunContext(extras={DATASET_KEY: digits})
+    assert preview_groups(load("zoo:digits_cnn"), config, ctx).removed > 0

@@ -94,6 +94,16 @@ def test_wizard_walks_every_page_and_finish_emits_the_pruned_variant(
     finetune.data.setCurrentIndex(finetune.data.findData("digits"))
     assert finetune.isComplete()
     wizard.next()
+    review = wizard.review
+    assert wizard.currentPage() is review
+    qtbot.waitUntil(lambda: review.preview is not None, timeout=30_000)
+    groups = {group.root: group for group in review.preview.groups}
+    assert "head.1" not in groups and "fc" not in groups  # unticked and the classifier
+    conv = groups["features.1.0"]
+    assert ("features.1.1", "output channels") in conv.members  # its BatchNorm
+    assert ("features.3.0", "input channels") in conv.members  # the next conv's inputs
+    assert review.tree.topLevelItemCount() == len(groups) and "groups" in review.status.text()
+    wizard.next()
     run = wizard.run_page
     assert wizard.currentPage() is run and run.plot.isVisible()
     qtbot.waitUntil(lambda: run.done, timeout=60_000)
@@ -115,7 +125,7 @@ def test_wizard_walks_every_page_and_finish_emits_the_pruned_variant(
     assert step["config"]["finetune_epochs"] == 1
     module = outcome.model.module
     assert module.head[1].out_features == 128  # unticked: untouched
-    assert module.features[1][0].out_channels < 64
+    assert module.features[1][0].out_channels == conv.channels - conv.removed < 64  # previewed
     assert outcome.metrics["after"]["parameters"] < outcome.metrics["before"]["parameters"]
     assert module(torch.randn(2, 1, 8, 8)).shape == (2, 10)
     assert trained_digits.module.features[1][0].out_channels == 64  # the source is unchanged
@@ -132,6 +142,22 @@ def test_unstructured_choice_disables_the_target_and_says_so(make_wizard, traine
     name, config = wizard.pass_and_config()
     assert name == "magnitude-prune" and config["amount"] == 0.7
     assert "target" not in config and config["keep_classifier"]
+    wizard.next()
+    wizard.next()
+    assert wizard.currentPage() is wizard.finetune
+    assert wizard.page(wizard.nextId()) is wizard.run_page  # no channels go: nothing to review
+
+
+def test_leaving_the_review_page_cancels_its_preview(qtbot, make_wizard) -> None:
+    wizard = make_wizard(load("zoo:resnet_shapes"))
+    wizard.next()
+    wizard.target.target.setCurrentIndex(wizard.target.target.findData("latency"))
+    for _ in range(3):
+        wizard.next()
+    assert wizard.currentPage() is wizard.review and wizard.review.busy
+    wizard.back()  # a latency target is searched with timed runs: seconds, not milliseconds
+    qtbot.waitUntil(lambda: not wizard.review.busy, timeout=30_000)
+    assert wizard.review.preview is None and "cancelled" in wizard.review.status.text()
 
 
 def test_leaving_the_layers_page_cancels_a_running_scan(qtbot, make_wizard) -> None:

@@ -1,4 +1,4 @@
-"""Compress > Prune…: method -> target -> layers -> fine-tuning -> run -> summary.
+"""Compress > Prune…: method -> target -> layers -> fine-tuning -> review -> run -> summary.
 
 ``PruningWizard(source, tasks, parent=None)`` on the shared ``PassWizard`` base. Every
 setting maps onto the config of the ``magnitude-prune`` or ``channel-prune`` pass
@@ -30,6 +30,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
 from workbench.ui.wizards.base import ExplainedChoicePage, PassWizard, RunPage, WizardOutcome
 from workbench.ui.wizards.pruning_pages import LayersPage, LiveLoss, plot_widget
+from workbench.ui.wizards.pruning_review import ReviewPage
 from workbench.ui.wizards.pruning_summary import SummaryPage
 from workbench.ui.workers import TaskRunner
 
@@ -275,11 +276,17 @@ class PruningWizard(PassWizard):
         self.classifier = next((layer.name for layer in found if layer.classifier), None)
         self.layers.set_layers(found)
         self.finetune = FinetunePage(source)
+        self.review = ReviewPage(self._groups_job)
         self.run_page = PruneRunPage(self._run_job, self._ran)
         self.summary = SummaryPage()
-        for page in (self.method, self.target, self.layers, self.finetune, self.run_page,
-                     self.summary):  # fmt: skip
+        for page in (self.method, self.target, self.layers, self.finetune, self.review,
+                     self.run_page, self.summary):  # fmt: skip
             self.addPage(page)
+
+    def nextId(self) -> int:  # Qt's name: unstructured pruning removes no channels to review
+        if self.currentPage() is self.finetune and not self.structured:
+            return next(i for i in self.pageIds() if self.page(i) is self.run_page)
+        return super().nextId()
 
     @property
     def structured(self) -> bool:
@@ -327,6 +334,24 @@ class PruningWizard(PassWizard):
             return sensitivity_scan(
                 source, dataset, structured=structured, method=method, layers=layers, ctx=ctx
             )
+
+        return job
+
+    def _groups_job(self) -> Any:
+        from workbench.core.compress.pruning.config import ChannelPruneConfig
+        from workbench.core.compress.pruning.groups import preview_groups
+        from workbench.core.compress.pruning.layers import DATASET_KEY
+        from workbench.core.config_schema import config_from_dict
+        from workbench.core.data.resolve import resolve_dataset
+
+        _pass, settings = self.pass_and_config()
+        config = config_from_dict(ChannelPruneConfig, settings)
+        source, name = self.source, self.dataset_name()
+
+        def job(ctx: RunContext) -> Any:
+            if name and config.method == "taylor":
+                ctx.extras[DATASET_KEY] = resolve_dataset(name, seed=0)
+            return preview_groups(source, config, ctx)
 
         return job
 
