@@ -185,11 +185,16 @@ class GraphWidget(QWidget):
     def clear(self) -> None:
         """Show no graph (a preview whose model then failed to open)."""
         self._forget(None, None)
-        self._generation += 1  # a layout still running is no longer wanted
-        self._minimap_ticket += 1
+        self._supersede()
+        self.status.setText("")
+
+    def _supersede(self) -> int:
+        """Stop wanting what is still being laid out or rendered; the new generation."""
+        self._generation += 1
+        self._minimap_ticket += 1  # a render of the previous layout is no longer wanted
         if self._job is not None:
             self._job.cancel()
-        self.status.setText("")
+        return self._generation
 
     def _forget(self, graph: Graph | None, loaded: LoadedModel | None) -> None:
         gc.unfreeze()  # what the last graph froze (see _on_opened) may be collected again
@@ -206,11 +211,7 @@ class GraphWidget(QWidget):
         self._reset_overlay_box()
 
     def _run(self, job, on_success) -> None:
-        self._generation += 1
-        self._minimap_ticket += 1  # a render of the previous layout is no longer wanted
-        generation = self._generation
-        if self._job is not None:
-            self._job.cancel()
+        generation = self._supersede()
         self.status.setText("laying out…")
 
         def success(result) -> None:

@@ -37,6 +37,7 @@ class ReviewPage(QWizardPage):
         )
         self._groups_job = groups_job
         self._job: Any = None
+        self._ticket = 0  # which job's answers are still wanted
         self.preview: Any = None
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -68,12 +69,19 @@ class ReviewPage(QWizardPage):
             return
         self.bar.show()
         self.status.setText("Asking Torch-Pruning which channels go together…")
+        self._ticket += 1
+        ticket = self._ticket
+
+        def current(slot: Callable[..., None]) -> Callable[..., None]:
+            # A job cancelled by Back, then Next, may still answer: only the latest shows.
+            return lambda *args: slot(*args) if ticket == self._ticket else None
+
         self._job = self.wizard().tasks.start_job(  # type: ignore[attr-defined]
             job,
-            self.show_preview,
-            self._failed,
-            on_progress=lambda _fraction, message: self.status.setText(message + "…"),
-            on_cancelled=lambda: self._ended("Preview cancelled."),
+            current(self.show_preview),
+            current(self._failed),
+            on_progress=current(lambda _fraction, message: self.status.setText(message + "…")),
+            on_cancelled=current(lambda: self._ended("Preview cancelled.")),
         )
 
     def cleanupPage(self) -> None:  # Qt's name: left with Back

@@ -158,7 +158,9 @@ def distill(
 
 
 SETTINGS_FILE = "distill-config.json"  # beside the trainings' folders in run_dir
-# What a resumed run may change: where and how fast it runs, and how many epochs.
+DISTILL_DIR, BASELINE_DIR = "distill", "baseline"  # each training's folder in run_dir
+# What a resumed run may change: how many epochs, and whether the baseline is trained and
+# the models timed afterwards; the rest decides what the trainings compute.
 RESUMABLE = ("epochs", "measure", "baseline")
 
 
@@ -178,7 +180,7 @@ def _check_resume(config: DistillConfig, ctx: RunContext) -> None:
     settings = run_dir / SETTINGS_FILE
     asked = config_to_dict(config)
     if ctx.extras.get("resume"):
-        if not (run_dir / "distill" / CHECKPOINT_NAME).exists() or not settings.exists():
+        if not (run_dir / DISTILL_DIR / CHECKPOINT_NAME).exists() or not settings.exists():
             raise WorkbenchError(
                 f"nothing to resume in {run_dir}: no distillation checkpoint there; "
                 "run without --resume to start one"
@@ -353,7 +355,7 @@ def _run_trainer(
 
     run_dir = ctx.extras.get("run_dir")
     if run_dir is not None:
-        run_dir = Path(run_dir) / ("distill" if batch_loss is not None else "baseline")
+        run_dir = Path(run_dir) / (DISTILL_DIR if batch_loss is not None else BASELINE_DIR)
     # A baseline the interrupted run never reached has no checkpoint: it starts now.
     resume = bool(ctx.extras.get("resume")) and run_dir is not None
     resume = resume and (run_dir / CHECKPOINT_NAME).exists()

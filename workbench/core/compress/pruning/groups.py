@@ -81,20 +81,19 @@ def _describe(group: Any, names: dict[Any, str]) -> PruningGroup | None:
     # Items are (dependency, channel indices); Torch-Pruning's own pseudo-modules for
     # adds, reshapes and concatenations have no name in the model and are left out.
     members: list[tuple[str, str]] = []
-    removed = 0
+    root, removed = None, 0
     for item in group.items:
-        name = names.get(item.dep.target.module)
+        module = item.dep.target.module
+        name = names.get(module)
         handler = getattr(item.dep.handler, "__name__", "")
         if name is None or not handler.startswith("prune_"):
             continue
+        if root is None:  # the first item is the group's root: its count is the cut
+            root, removed = module, len(item.idxs)
         side = IN if "in_channels" in handler else OUT
-        if not members:  # the first item is the group's root: its count is the cut
-            removed = len(item.idxs)
         if (name, side) not in members:
             members.append((name, side))
-    if not members:
+    if root is None:
         return None
-    root_name, _ = members[0]
-    root = next(module for module, name in names.items() if name == root_name)
     channels = int(root.weight.shape[0]) if getattr(root, "weight", None) is not None else 0
-    return PruningGroup(root_name, channels, removed, tuple(members[1:]))
+    return PruningGroup(members[0][0], channels, removed, tuple(members[1:]))
