@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
-from fixtures.cli import run_workbench, workbench_environment
+from fixtures.cli import run_workbench, started_workbench
 
 from workbench.core.data.digits import load_digits
 from workbench.core.io import load
@@ -72,25 +70,13 @@ def test_ctrl_c_keeps_the_checkpoints_and_resume_finishes_the_run(tmp_path: Path
     args = ["--teacher", "zoo:digits_mlp", "--student", "zoo:digits_mlp:hidden=16",
             "--data", "digits", "--epochs", "60", "--batch-size", "16", "--no-measure",
             "--out", str(out)]  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "distill", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=workbench_environment({"OMP_NUM_THREADS": "1"}),
-        start_new_session=True,  # killable as a group if the test fails midway
-    )
-    try:
+    with started_workbench("distill", *args, env={"OMP_NUM_THREADS": "1"}) as process:
         checkpoint = out / "checkpoints" / "distill" / "checkpoint.pt"
         deadline = time.monotonic() + 120
         while not checkpoint.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
     assert process.returncode == 130, stderr
     assert "continue with --resume" in stderr and not (out / "variant.json").exists()
 

@@ -7,8 +7,6 @@ gets; torch is imported once for the whole file) except where a fresh interprete
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -177,13 +175,10 @@ def test_export_of_a_broken_model_fails_parity_from_a_real_shell(tmp_path: Path)
         sys.path.remove(str(package))
         sys.modules.pop("stateful_net", None)
     out_file = tmp_path / "broken.onnx"
-    env = {**os.environ, "PYTHONPATH": str(package)}
-    env.pop("WORKBENCH_DEBUG", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "workbench", "export", str(tmp_path / "weights.pt"),
-         "--arch", "stateful_net:net", "--shape", "x=1x1x8x8", "--out", str(out_file),
-         "--data", "digits"],
-        capture_output=True, text=True, timeout=300, env=env,
+    result = run_workbench(
+        "export", str(tmp_path / "weights.pt"), "--arch", "stateful_net:net",
+        "--shape", "x=1x1x8x8", "--out", str(out_file), "--data", "digits",
+        env={"PYTHONPATH": str(package)},
     )  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr

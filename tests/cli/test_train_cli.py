@@ -6,12 +6,11 @@ import csv
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from fixtures.cli import run_workbench
+from fixtures.cli import run_workbench, started_workbench
 
 from workbench.core.io import load
 
@@ -73,18 +72,13 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_ctrl_c_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "train", "zoo:digits_mlp", "--data", "digits",
-         "--epochs", "60", "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
+    with started_workbench("train", "zoo:digits_mlp", "--data", "digits", "--epochs", "60",
+                           "--out", str(out)) as process:  # fmt: skip
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "continue with --resume" in stderr and not (out / "variant.json").exists()
     resumed = train(
