@@ -179,6 +179,9 @@ def test_collapsed_by_default_to_a_readable_number_of_boxes() -> None:
     hierarchy = Hierarchy(build_big_graph(10_000))
     expanded = hierarchy.default_expanded(max_boxes=300)
     assert 1 < hierarchy.visible_count(expanded) <= 300
+    # The budget is used, not just kept: opening any group still shut would overflow it.
+    shut = [path for path in hierarchy.groups if path not in expanded and path[:-1] in expanded]
+    assert shut and all(hierarchy.visible_count(expanded | {path}) > 300 for path in shut)
     assert hierarchy.visible_count(hierarchy.all_groups()) > 10_000
 
 
