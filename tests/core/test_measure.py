@@ -23,6 +23,7 @@ from workbench.core.measure import (
     attribute_to_graph,
     benchmark,
     evaluate,
+    figure_rows,
     measure_latency,
     store_metrics,
     summary_rows,
@@ -214,6 +215,27 @@ def test_storing_measurements_keeps_a_training_runs_own_figures() -> None:
     store_metrics(variant, Metrics(accuracy={"torch": evaluate(variant)}))
     assert variant.metrics["val_accuracy"] == 0.91 and variant.metrics["steps"] == 46
     assert "torch" in variant.metrics["accuracy"]
+
+
+def test_a_passs_own_figures_are_listed_beside_the_measurements() -> None:
+    metrics = {
+        "val_accuracy": 0.9125,
+        "steps": 4600,
+        "seconds": 12.25,
+        "quantization": {
+            "ratios": {"size": 3.71},
+            "error_by_node": {f"n{i}": 0.1 for i in range(40)},
+        },
+        "layer_channels": {"conv1": [32, 16]},
+        "latency": {},
+    }
+    assert figure_rows(metrics) == [
+        ("val accuracy", "91.25%"),
+        ("steps", "4,600"),
+        ("seconds", "12.25"),
+        ("quantization", [("ratios", [("size", "3.71")])]),
+    ]
+    assert figure_rows(Metrics().to_json()) == []
 
 
 # -- environment and providers ----------------------------------------------------------

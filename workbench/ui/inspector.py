@@ -11,6 +11,7 @@ from workbench.core.project import Project, Variant
 from workbench.core.units import human_bytes, human_count
 
 MAX_VALUE_CHARS = 200
+LABEL_SHARE = 0.6  # of the width, at most, for the Property column
 
 
 def _short(value: Any) -> str:
@@ -24,20 +25,46 @@ class Inspector(QTreeWidget):
         self.setObjectName("inspector")
         self.setColumnCount(2)
         self.setHeaderLabels(("Property", "Value"))
-        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        # Sized to its labels, but never so wide that the values go out of sight (a long
+        # variant name in the lineage did that with ResizeToContents): see _fit_labels.
+        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.header().setStretchLastSection(True)
         self.setWordWrap(True)
 
-    def _section(self, title: str, rows: list[tuple[str, Any]]) -> None:
+    def _section(self, title: str, rows: list[tuple[str, Any]], *, nested: bool = False) -> None:
+        """A bold heading over ``rows``; with ``nested``, a list value is a group of rows
+        (``figure_rows``' shape) rather than a value to print."""
         section = QTreeWidgetItem([title, ""])
         font = section.font(0)
         font.setBold(True)
         section.setFont(0, font)
-        for key, value in rows:
-            item = QTreeWidgetItem([key, _short(value)])
-            item.setToolTip(1, str(value))
-            section.addChild(item)
+        self._add_rows(section, rows, nested)
         self.addTopLevelItem(section)
         section.setExpanded(True)
+        if section.childCount() == 1:  # a lone group (a quantization's figures) is opened
+            section.child(0).setExpanded(True)
+        self._fit_labels()
+
+    def _add_rows(self, parent: QTreeWidgetItem, rows: list[tuple[str, Any]], nested: bool) -> None:
+        for key, value in rows:
+            if nested and isinstance(value, list):
+                group = QTreeWidgetItem([key, ""])
+                parent.addChild(group)
+                self._add_rows(group, value, nested)  # shut until clicked: keeps it short
+                continue
+            item = QTreeWidgetItem([key, _short(value)])
+            item.setToolTip(0, key)
+            item.setToolTip(1, str(value))
+            parent.addChild(item)
+
+    def _fit_labels(self) -> None:
+        self.resizeColumnToContents(0)
+        widest = max(120, int(self.viewport().width() * LABEL_SHARE))
+        self.setColumnWidth(0, min(self.columnWidth(0), widest))
+
+    def resizeEvent(self, event) -> None:  # Qt's name
+        super().resizeEvent(event)
+        self._fit_labels()
 
     def show_node(self, graph: Graph, node: Node) -> None:
         self.clear()
@@ -111,8 +138,11 @@ class Inspector(QTreeWidget):
         )
         if summary:
             self._model_section(summary)
-        from workbench.core.measure.metrics import summary_rows
+        from workbench.core.measure.metrics import figure_rows, summary_rows
 
+        figures = figure_rows(variant.metrics)
+        if figures:  # what the pass or training run that made this variant reported
+            self._section("Result", figures, nested=True)
         self._section("Metrics", summary_rows(variant.metrics) or [("(none yet)", "")])
 
 

@@ -22,6 +22,7 @@ from workbench.core.measure.metrics import (
     Metrics,
     ModelFacts,
     ProfileTable,
+    figure_rows,
     store_metrics,
     summary_rows,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "attribute_to_graph",
     "benchmark",
     "evaluate",
+    "figure_rows",
     "measure_latency",
     "model_facts",
     "profile_model",

@@ -254,6 +254,52 @@ def summary_rows(metrics: dict[str, Any] | Metrics) -> list[tuple[str, str]]:
     return rows
 
 
+MAX_FIGURE_ROWS = 12  # a nested table longer than this (per-layer, per-node) is not listed
+_FRACTIONS = ("accuracy", "agreement", "sparsity")  # figures shown as percentages
+
+
+FigureRow = tuple[str, "str | list[FigureRow]"]  # a value, or a group of rows
+
+
+def figure_rows(metrics: dict[str, Any] | None) -> list[FigureRow]:
+    """(label, value) rows for the plain figures a pass or training run left beside
+    ``Metrics``' own keys (val_accuracy, steps, a quantization's ratios, ...). A nested
+    group of plain values becomes (name, its rows), up to two levels down; long tables
+    are left to the views that draw them (the graph overlay, the pruning summary)."""
+    own = {f.name for f in dataclasses.fields(Metrics)}
+    extra = {k: v for k, v in (metrics or {}).items() if k not in own}
+    return _figure_rows(extra, depth=0)
+
+
+def _figure_rows(group: dict[str, Any], depth: int) -> list[FigureRow]:
+    rows: list[FigureRow] = []
+    for key, value in group.items():
+        label = str(key).replace("_", " ")
+        if _plain(value):
+            rows.append((label, _figure(str(key), value)))
+        elif isinstance(value, dict) and len(value) <= MAX_FIGURE_ROWS and depth < 2:
+            inner = _figure_rows(value, depth + 1)
+            if inner:
+                rows.append((label, inner))
+    return rows
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _figure(key: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, (bool, str)):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if any(word in key for word in _FRACTIONS) and 0.0 <= value <= 1.0:
+        return f"{value:.2%}"
+    return f"{value:.4g}"
+
+
 def _clean(value: Any) -> Any:
     """JSON has no NaN/inf: they become null rather than an invalid file."""
     if isinstance(value, float) and not math.isfinite(value):
