@@ -190,6 +190,8 @@ class VariantActions:
             window.show_error("Could not start the wizard", exc)
             return
         wizard.outcome_ready.connect(lambda outcome: self.add_outcome(variant, outcome))
+        if hasattr(wizard, "delete_when_closed"):  # a plugin's own QWizard may lack it
+            wizard.delete_when_closed()
         wizard.setModal(False)
         wizard.show()
 

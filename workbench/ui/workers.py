@@ -69,6 +69,8 @@ class JobHandle(QObject):
     calls; connecting them to a lambda would run the callback on the worker thread.
     """
 
+    over = Signal()  # on the GUI thread, after the job's last callback has run
+
     def __init__(
         self,
         runner: TaskRunner,
@@ -120,6 +122,7 @@ class JobHandle(QObject):
 
     @Slot()
     def ended(self) -> None:
+        self.over.emit()
         self._runner._forget(self)
 
 

@@ -7,8 +7,12 @@ from explained choices (``ExplainedChoicePage``) and one ``RunPage`` that runs t
 in a worker with progress and Cancel. Finish emits ``outcome_ready`` with a
 ``WizardOutcome``, which the main window turns into a child variant.
 
-The wizard runs its jobs on the window's ``TaskRunner``, which outlives it; a test that
-makes its own runner waits for ``runner.busy`` to clear before the wizard goes.
+Pages start their jobs through the wizard (``start_job``, ``start``), which runs them
+on the window's ``TaskRunner``. Closing the wizard, by any button, cancels every job it
+started; one opened with ``delete_when_closed`` (the main window's) is then deleted
+once the last of them has delivered its answer, so a closed wizard does not keep its
+models and tables alive, and no late answer reaches a deleted page. A test that makes
+its own runner waits for ``runner.busy`` to clear before the wizard goes.
 """
 
 from __future__ import annotations
@@ -74,18 +78,55 @@ class PassWizard(QWizard):
         self.source = source
         self.tasks = tasks
         self.outcome: WizardOutcome | None = None
+        self._jobs: list[JobHandle] = []
+        self._delete_when_closed = False
+
+    def start_job(
+        self,
+        job: Callable[[RunContext], Any],
+        on_success: Callable[[Any], None],
+        on_failure: Callable[[BaseException], None],
+        **callbacks: Any,
+    ) -> JobHandle:
+        """Run a page's ``job(ctx)`` on the window's runner (``TaskRunner.start_job``)."""
+        return self._track(self.tasks.start_job(job, on_success, on_failure, **callbacks))
+
+    def start(
+        self,
+        function: Callable[[], Any],
+        on_success: Callable[[Any], None],
+        on_failure: Callable[[BaseException], None],
+    ) -> JobHandle:
+        """Run a page's short ``function()`` (``TaskRunner.start``)."""
+        return self._track(self.tasks.start(function, on_success, on_failure))
+
+    def _track(self, handle: JobHandle) -> JobHandle:
+        self._jobs.append(handle)
+        # `over` is emitted on the GUI thread, so a plain callable is safe here.
+        handle.over.connect(lambda: self._job_over(handle))
+        return handle
+
+    def _job_over(self, handle: JobHandle) -> None:
+        if handle in self._jobs:
+            self._jobs.remove(handle)
+        if self._delete_when_closed and not self.isVisible() and not self._jobs:
+            self.deleteLater()
+
+    def delete_when_closed(self) -> None:
+        """Delete this wizard once it is closed and its jobs have answered."""
+        self._delete_when_closed = True
 
     def accept(self) -> None:  # Qt's name: Finish
         if self.outcome is not None:
             self.outcome_ready.emit(self.outcome)
         super().accept()
 
-    def reject(self) -> None:  # Qt's name: Cancel or Esc; a running job is asked to stop
-        for page_id in self.pageIds():
-            page = self.page(page_id)
-            if isinstance(page, RunPage):
-                page.cancel()
-        super().reject()
+    def done(self, result: int) -> None:  # Qt's name: every way out (Finish, Cancel, Esc, x)
+        for handle in self._jobs:
+            handle.cancel()
+        super().done(result)
+        if self._delete_when_closed and not self._jobs:
+            self.deleteLater()
 
 
 class ExplainedChoicePage(QWizardPage):
@@ -201,9 +242,7 @@ class RunPage(QWizardPage):
         except WorkbenchError as exc:  # settings the pages could not catch
             self._failed(exc)
             return
-        wizard = self.wizard()
-        tasks: TaskRunner = wizard.tasks  # type: ignore[attr-defined]
-        self._job = tasks.start_job(
+        self._job = self.wizard().start_job(  # type: ignore[attr-defined]
             job,
             self._succeeded,
             self._failed,

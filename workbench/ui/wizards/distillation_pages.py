@@ -209,7 +209,7 @@ class StudentPage(ExplainedChoicePage):
         def work() -> dict[str, Any]:
             return describe_student(source, spec)
 
-        wizard.tasks.start(  # type: ignore[attr-defined]
+        wizard.start(  # type: ignore[attr-defined]
             work,
             lambda result: self._done(generation, spec, result, None),
             lambda error: self._done(generation, spec, None, error),

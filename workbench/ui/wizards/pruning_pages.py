@@ -212,7 +212,7 @@ class LayersPage(QWizardPage):
         return self._job is not None
 
     def start_scan(self) -> None:
-        tasks = self.wizard().tasks  # type: ignore[attr-defined]
+        wizard = self.wizard()
         try:
             job = self._scan_job()
         except WorkbenchError as exc:  # e.g. no data chosen: say so where the button is
@@ -222,7 +222,7 @@ class LayersPage(QWizardPage):
         self.status.setText("Scanning…")
         self.scan_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self._job = tasks.start_job(
+        self._job = wizard.start_job(  # type: ignore[attr-defined]
             job,
             self._scanned,
             self._scan_failed,

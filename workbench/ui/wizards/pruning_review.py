@@ -76,7 +76,7 @@ class ReviewPage(QWizardPage):
             # A job cancelled by Back, then Next, may still answer: only the latest shows.
             return lambda *args: slot(*args) if ticket == self._ticket else None
 
-        self._job = self.wizard().tasks.start_job(  # type: ignore[attr-defined]
+        self._job = self.wizard().start_job(  # type: ignore[attr-defined]
             job,
             current(self.show_preview),
             current(self._failed),
