@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QScrollArea
 
 from workbench.ui.main_window import DEMO_SOURCE
 from workbench.ui.settings import open_settings, recent_files
@@ -204,3 +204,15 @@ def test_a_preview_whose_model_fails_to_open_is_taken_down(qtbot, main_window, h
     assert main_window.structure.topLevelItemCount() == 0
     assert main_window.inspector.topLevelItemCount() == 0
     assert main_window.windowTitle() == "Workbench"
+
+
+def test_every_tab_fits_beside_the_docks_in_a_1280_px_window(qtbot, main_window) -> None:
+    main_window.resize(1280, 800)
+    for index in range(main_window.tabs.count()):
+        main_window.tabs.setCurrentIndex(index)
+        page = main_window.tabs.currentWidget()
+        qtbot.wait(20)
+        assert main_window.width() == 1280
+        if isinstance(page, QScrollArea):  # a dense tab scrolls rather than clips
+            name = main_window.tabs.tabText(index)
+            assert not page.horizontalScrollBar().isVisible(), f"{name} needs a scrollbar"

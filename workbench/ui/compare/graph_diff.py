@@ -13,7 +13,14 @@ from __future__ import annotations
 import shiboken6
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench.core.compare.graph_match import ADDED, CHANGED, REMOVED, SAME, GraphDiff
 from workbench.core.graph.group_layout import Box
@@ -93,7 +100,7 @@ class GraphDiffView(QWidget):
         for side in (self.left, self.right):
             # Two full toolbars side by side would force a very wide window; below this
             # width the toolbar clips instead.
-            side.setMinimumWidth(320)
+            side.setMinimumWidth(250)
         self.diff: GraphDiff | None = None
         self.partner: dict[str, dict[str, str]] = {}  # side name -> node id -> partner id
         self._pending: set[str] = set()
@@ -101,6 +108,9 @@ class GraphDiffView(QWidget):
         self.titles = (QLabel(), QLabel())
         self.summary = QLabel("Choose a variant that has a parent to see its differences.")
         self.summary.setObjectName("graph-diff-summary")
+        self.summary.setWordWrap(True)
+        for label in self.titles:  # a long variant name is cut, not a reason to widen
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         panes = QSplitter()
         for widget, title, strong in (
             (self.left, self.titles[0], REMOVED),
