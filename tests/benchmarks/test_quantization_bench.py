@@ -30,8 +30,8 @@
 Each quantized session is timed against FP32 in alternating short blocks (A B, B A,
 ...), so load from other processes falls on both sides alike; p50 over all of a side's
 runs. Speed targets get a stated slack unless WORKBENCH_STRICT_BENCH=1
-(bench_limits.py); size and accuracy are held as stated. Training dominates the cost: the file takes about three minutes on
-two idle cores.
+(bench_limits.py); size and accuracy are held as stated. Training dominates the cost:
+the file takes about three minutes on two idle cores.
 """
 
 from __future__ import annotations
