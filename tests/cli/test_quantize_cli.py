@@ -89,7 +89,57 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
     assert "needs calibration data" in err and "--data" in err
     err = _bad(capsys, str(onnx_file), "--method", "torch-dynamic", "--out", out)
     assert "works on pytorch" in err
+    err = _bad(capsys, "zoo:digits_mlp", "--method", "torch-dynamic", "--auto-exclude", "2",
+               "--out", out)  # fmt: skip
+    assert "auto-exclude needs the per-node error table" in err
+    err = _bad(capsys, "zoo:digits_cnn", "--method", "static", "--auto-exclude", "-1",
+               "--out", out)  # fmt: skip
+    assert "auto-exclude takes a number of nodes (0 or more), not -1" in err
     assert not Path(out).exists()
+
+
+def test_auto_exclude_reports_what_keeping_the_worst_nodes_float_gained(tmp_path: Path) -> None:
+    out = tmp_path / "auto"
+    done = quantize(
+        "zoo:digits_cnn", "--method", "static-int8", "--calib-samples", "16",
+        "--error-samples", "8", "--auto-exclude", "2", "--batch", "1,4", "--seconds", "0.05",
+        "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    record = json.loads((out / "variant.json").read_text())
+    auto = record["metrics"]["auto_exclude"]
+    names = [row["node"] for row in auto["nodes"]]
+    assert len(names) == 2 and record["step"]["config"]["exclude"] == names
+    assert record["step"]["config"]["samples"] == 16  # --calib-samples is --samples
+    assert set(auto["slowdown"]) == {"1", "4"} and auto["without"]["top1"] is not None
+    assert "top1_gained_points" in auto and "agreement_gained_points" in auto
+    assert f"auto-exclude kept 2 nodes in float: {names[0]}, {names[1]}" in done.stdout
+    assert "top-1:" in done.stdout and "latency, batch 4:" in done.stdout
+    model = onnx.load(out / "model.onnx")
+    floats = {t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT}
+    for node in model.graph.node:
+        if node.name in names:
+            assert node.input[1] in floats  # a float weight, not dequantized int8
+
+
+def test_a_model_with_nothing_to_quantize_is_one_line(tmp_path: Path) -> None:
+    import numpy as np
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu")], "g", [x], [y])
+    path = tmp_path / "relu.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    before = path.read_bytes()
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.random((16, 4), dtype=np.float32), y=np.arange(16) % 4)
+    done = quantize(str(path), "--method", "static", "--data", str(tmp_path / "d.npz"),
+                    "--out", str(tmp_path / "q"))  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "relu.onnx: nothing for quantize-static to quantize" in done.stderr
+    assert path.read_bytes() == before and not (tmp_path / "q").exists()
 
 
 def test_a_model_onnx_cannot_express_is_refused(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -125,10 +175,12 @@ def test_a_model_onnx_cannot_express_is_refused(tmp_path: Path, monkeypatch, cap
     sys.modules.pop("wb_svd_net", None)
 
 
-@pytest.mark.parametrize("method", ["dynamic", "fp16"])
-def test_other_methods_write_runnable_onnx(tmp_path: Path, method: str, capsys) -> None:
+@pytest.mark.parametrize(
+    ("method", "model"), [("dynamic", "zoo:transformer_seq"), ("fp16", "zoo:digits_cnn")]
+)
+def test_other_methods_write_runnable_onnx(tmp_path: Path, method: str, model: str, capsys) -> None:
     out = tmp_path / method
-    assert main(["quantize", "zoo:digits_cnn", "--method", method, "--error-samples", "4",
+    assert main(["quantize", model, "--method", method, "--error-samples", "4",
                  "--seconds", "0", "--out", str(out)]) == 0  # fmt: skip
     record = json.loads((out / "variant.json").read_text())
     assert record["metrics"]["after"]["top1"] is not None

@@ -147,14 +147,19 @@ def test_unknown_excluded_node_is_one_clear_error(trained_digits) -> None:
 
 
 def test_static_without_data_says_what_to_pass(tmp_path, trained_digits) -> None:
-    quantized = run_pass(OrtStaticInt8, trained_digits, StaticInt8Config(samples=8), _ctx())
+    from workbench.core.compress.quantization.common import float_onnx
+
     path = tmp_path / "m.onnx"
-    onnx.save(quantized.model.onnx_model, path)
+    onnx.save(float_onnx(trained_digits, notes=[]), path)
     no_dataset = load(path)  # an ONNX file is tied to no dataset
     with pytest.raises(DataError, match="needs calibration data"):
         run_pass(OrtStaticInt8, no_dataset, StaticInt8Config(), _ctx())
     given = run_pass(OrtStaticInt8, no_dataset, StaticInt8Config(samples=8), _ctx("digits"))
     assert given.model.onnx_model is not None
+    # Quantizing the result again is refused as such, not calibrated for nothing.
+    onnx.save(given.model.onnx_model, tmp_path / "int8.onnx")
+    with pytest.raises(WorkbenchError, match=r"int8.onnx is already quantized .*DequantizeLinear"):
+        run_pass(OrtStaticInt8, load(tmp_path / "int8.onnx"), StaticInt8Config(), _ctx("digits"))
 
 
 def test_cancel_during_calibration_stops_the_pass(trained_digits) -> None:
@@ -289,3 +294,91 @@ def test_error_table_takes_fewer_samples_than_memory_allows(trained_digits, monk
     table = result.metrics["node_error"]
     assert 0 < table["samples"] < 64 and table["rows"]
     assert any("per-node error on" in note for note in result.notes)
+
+
+def _kept_float(proto: onnx.ModelProto, name: str) -> bool:
+    """Node ``name`` computes in float: its weight is a float32 initializer, not
+    dequantized int8. Its activation may still arrive through a DequantizeLinear (the
+    quantized neighbour's output made float again), and so may a bias the optimiser
+    merged with a quantized node's identical one."""
+    floats = {t.name for t in proto.graph.initializer if t.data_type == onnx.TensorProto.FLOAT}
+    return _consumers(proto)[name].input[1] in floats
+
+
+def test_auto_exclude_keeps_the_worst_nodes_float_and_reports_the_gain(trained_digits) -> None:
+    config = {"samples": 32, "error_samples": 16}
+    first = quantize_variant(trained_digits, "static", config, measure_figures=False)
+    ranked = [row.node for row in first.node_error.rows if row.added > 0][:2]
+    assert len(ranked) == 2
+    assert not any(_kept_float(first.model.onnx_model, name) for name in ranked)
+
+    outcome = quantize_variant(
+        trained_digits, "static", config, batches=(1,), seconds=0.05, auto_exclude=2
+    )
+    auto = outcome.auto_exclusion
+    assert auto.names == ranked  # the first run's worst, in its order
+    assert outcome.step["config"]["exclude"] == ranked  # the recipe remakes this model
+    assert all(_kept_float(outcome.model.onnx_model, name) for name in ranked)
+    assert evaluate(outcome.model).top1 == outcome.after.top1
+    gains = auto.gains(outcome.after)
+    # Closer to the float model: its logits drift less and agree at least as often.
+    assert gains["logit_drift"]["with"] < gains["logit_drift"]["without"]
+    assert gains["agreement_gained_points"] >= 0
+    assert abs(outcome.after.top1 - outcome.before.top1) < 0.005
+    assert set(gains["slowdown"]) == {1} and gains["slowdown"][1] > 0
+    assert auto.without.top1 is not None and auto.without.size_bytes != outcome.after.size_bytes
+    record = outcome.metrics()["auto_exclude"]
+    assert [row["node"] for row in record["nodes"]] == ranked
+    assert record["top1_gained_points"] == pytest.approx(
+        100 * (outcome.after.top1 - auto.without.top1)
+    )
+    lines = auto.describe(outcome.after)
+    assert lines[0].startswith("auto-exclude kept 2 nodes in float: " + ranked[0])
+    assert any(line.startswith("latency, batch 1:") for line in lines)
+
+
+def test_auto_exclude_refuses_what_makes_no_error_table(trained_digits, tmp_path) -> None:
+    with pytest.raises(WorkbenchError, match="torch-dynamic does not make"):
+        quantize_variant(load("zoo:digits_mlp"), "torch-dynamic", auto_exclude=1)
+    with pytest.raises(WorkbenchError, match="set error samples above 0"):
+        quantize_variant(trained_digits, "static", {"error_samples": 0}, auto_exclude=1)
+    from workbench.core.compress.quantization.common import float_onnx
+
+    onnx.save(float_onnx(trained_digits, notes=[]), tmp_path / "m.onnx")
+    with pytest.raises(WorkbenchError, match=r"needs data .*--data"):
+        quantize_variant(load(tmp_path / "m.onnx"), "dynamic", auto_exclude=1)
+
+
+def test_a_model_with_nothing_to_quantize_is_refused_by_every_method(tmp_path) -> None:
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+             helper.make_node("Softmax", ["r"], ["y"], name="softmax")]  # fmt: skip
+    graph = helper.make_graph(nodes, "no_weights", [x], [y])
+    path = tmp_path / "plain.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    model = load(path)
+    samples = np.random.default_rng(0).random((32, 4), dtype=np.float32)
+    np.savez(tmp_path / "d.npz", x=samples, y=np.arange(32) % 4)
+    for pass_class in (OrtStaticInt8, OrtDynamicInt8, Fp16Conversion):
+        with pytest.raises(
+            WorkbenchError,
+            match=r"plain.onnx: nothing for quantize-\S+ to "
+            r"quantize: no weight to convert \(its operators: Relu, Softmax",
+        ):
+            run_pass(pass_class, model, pass_class.config_class(), _ctx(str(tmp_path / "d.npz")))
+    assert onnx.load(path).graph.node[0].op_type == "Relu"  # the source is untouched
+
+
+@pytest.mark.parametrize("calibration", ["entropy", "percentile"])
+def test_histogram_calibration_takes_any_sample_count(trained_digits, calibration) -> None:
+    # ORT's histogram calibrators fail on a shorter last batch ("inhomogeneous shape"):
+    # 20 samples go in batches of 10; 23 (prime) in one batch of 16, the rest dropped.
+    for samples, note in ((20, False), (23, True)):
+        config = StaticInt8Config(calibration=calibration, samples=samples, error_samples=0)
+        result = run_pass(OrtStaticInt8, trained_digits, config, _ctx())
+        assert evaluate(result.model).top1 > 0.8
+        said = [n for n in result.notes if n.startswith("calibrated on 16 samples")]
+        assert bool(said) == note

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,8 @@ def test_static_int8_end_to_end_with_exclusion_and_cli_parity(qtbot, tmp_path) -
     added = [float(table.item(r, 3).text().rstrip("%")) for r in range(table.rowCount())]
     assert table.item(0, 3).text().endswith("%")
     assert added == sorted(added, reverse=True)
-    assert "x smaller" in page.summary.text() and "faster" in page.summary.text()
+    assert "x smaller" in page.summary.text()
+    assert re.search(r"\d\.\d\dx (faster|slower)", page.summary.text())
     assert not page.rerun_button.isEnabled()
 
     worst = table.item(0, 0).data(Qt.ItemDataRole.UserRole)
@@ -97,6 +99,49 @@ def test_static_int8_end_to_end_with_exclusion_and_cli_parity(qtbot, tmp_path) -
     ours, theirs = _weights(path), _weights(out / "model.onnx")
     assert ours.keys() == theirs.keys()
     assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
+
+
+def test_auto_exclude_keeps_the_worst_node_float_and_says_what_it_gained(qtbot, tmp_path) -> None:
+    wizard = _wizard(qtbot, load("zoo:digits_cnn"))
+    wizard.next()
+    _set(wizard.data_page.form, "samples", 16)
+    wizard.next()
+    _set(wizard.advanced_page.form, "error_samples", 8)
+    wizard.advanced_page.batches.setText("1")
+    assert wizard.advanced_page.auto_exclude.text() == "off"  # 0: not asked for
+    wizard.advanced_page.auto_exclude.setValue(1)
+    wizard.next()
+    _run(qtbot, wizard)
+    wizard.next()
+    page = wizard.results
+    step = dict(wizard.outcome.step)
+    (name,) = step["config"]["exclude"]
+    assert page.ticked() == [name]  # shown ticked, so it can be unticked
+    assert page.table.item(0, 3).text().startswith("kept float (was ")  # its first-run error
+    text = page.summary.text()
+    assert f"Auto-exclude kept 1 nodes in float: {name}" in text
+    assert "agreement with the float model" in text and "latency, batch 1:" in text
+    assert not page.rerun_button.isEnabled()
+
+    # Unticked and re-run: the ticks are the user's choice now, none is added back.
+    row = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).data(
+        Qt.ItemDataRole.UserRole) == name)  # fmt: skip
+    page.table.item(row, 0).setCheckState(Qt.CheckState.Unchecked)
+    page.rerun_button.click()
+    _run(qtbot, wizard)
+    wizard.next()
+    assert wizard.outcome.step["config"]["exclude"] == [] and page.ticked() == []
+    assert wizard.advanced_page.auto_exclude.value() == 0
+    assert "Auto-exclude" not in page.summary.text()
+
+    # The CLI with the same settings picks the same node.
+    out = tmp_path / "cli"
+    assert main(["quantize", "zoo:digits_cnn", "--method", "static", "--samples", "16",
+                 "--error-samples", "8", "--batch", "1", "--seconds", "0", "--auto-exclude",
+                 "1", "--out", str(out)]) == 0  # fmt: skip
+    assert json.loads((out / "variant.json").read_text())["step"] == step
+    wizard.reject()
+    qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=10_000)
 
 
 def test_cancel_stops_the_run_and_nothing_is_offered(qtbot) -> None:

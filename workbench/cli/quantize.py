@@ -18,11 +18,15 @@ examples:
   workbench quantize zoo:resnet_shapes --method static --data shapes --out int8/
   workbench quantize model.onnx --method static --calibration entropy --samples 256 \\
       --data images/ --exclude /stem/stem.0/Conv --out int8/
+  workbench quantize zoo:resnet_shapes --method static --auto-exclude 3 --out int8-auto/
   workbench quantize zoo:transformer_seq --method dynamic --out int8-dyn/
   workbench quantize model.onnx --method fp16 --device cuda --out fp16/
 
-The per-node error table (worst first) names the nodes to pass to --exclude.
+The per-node error table (worst first) names the nodes to pass to --exclude;
+--auto-exclude K takes its worst K itself, quantizes again and reports what keeping
+them in float gained in accuracy and cost in speed.
 """
+METHOD_ALIASES = {"static-int8": "static", "dynamic-int8": "dynamic"}
 
 
 def _config_classes() -> dict[str, type]:
@@ -61,6 +65,20 @@ def add_method_flags(parser: argparse.ArgumentParser) -> None:
         if action.dest == "exclude":
             action.nargs = "+"  # --exclude NODE [NODE ...]; each may also be a,b
             action.metavar = "NODE"
+    parser.add_argument(
+        "--auto-exclude",
+        type=int,
+        default=0,
+        metavar="K",
+        help="keep the K nodes adding the most error in float: quantize once, take the "
+        "per-node error table's worst K, quantize again, and report the accuracy gained "
+        "and the speed lost (static, dynamic, fp16; default 0: off)",
+    )
+
+
+def _method(text: str) -> str:
+    """A method name, or the issue-style alias (static-int8, dynamic-int8)."""
+    return METHOD_ALIASES.get(text, text)
 
 
 def _names(cls: type) -> set[str]:
@@ -93,10 +111,11 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--method",
         required=True,
+        type=_method,
         choices=tuple(_config_classes()),
-        help="static: INT8 with calibration (CNNs on VNNI/AMX CPUs); dynamic: INT8 "
-        "weights, no calibration (transformers); fp16: GPUs with tensor cores; "
-        "torch-dynamic: PyTorch's int8 Linear/LSTM",
+        help="static (or static-int8): INT8 with calibration (CNNs on VNNI/AMX CPUs); "
+        "dynamic (or dynamic-int8): INT8 weights, no calibration (transformers); fp16: "
+        "GPUs with tensor cores; torch-dynamic: PyTorch's int8 Linear/LSTM",
     )
     add_data_argument(
         parser,
@@ -159,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         batches=args.batch,
         threads=args.threads,
         seconds=args.seconds,
+        auto_exclude=args.auto_exclude,
         ctx=ctx,
     )
     paths = write_quantized_variant(outcome, args.out, source=args.model)
@@ -202,6 +222,8 @@ def format_outcome(outcome: Any, paths: dict[str, Path]) -> str:
             )
         if len(table.rows) > ERROR_ROWS:
             lines.append(f"    ... {len(table.rows) - ERROR_ROWS} more in variant.json")
+    if outcome.auto_exclusion is not None:
+        lines += [f"  {line}" for line in outcome.auto_exclusion.describe(a)]
     lines += [f"  note: {note}" for note in outcome.notes]
     lines.append("wrote " + ", ".join(str(p) for p in paths.values()))
     return "\n".join(lines)

@@ -7,7 +7,8 @@ command-line flags (``add_arguments`` / ``config_from_args``) and a recipe step
 value gets the same one-line message wherever it was typed.
 
 Field metadata (all optional): ``help``, ``choices``, ``min``, ``max``, ``label``
-(the form's label) and ``flag`` (the CLI flag, default ``--kebab-case-name``).
+(the form's label), ``flag`` (the CLI flag, default ``--kebab-case-name``) and
+``aliases`` (more flags for it).
 Supported types: int, float, bool, str, ``Literal[...]``, ``list[str|int|float]``
 and ``Optional`` of any of these.
 
@@ -65,6 +66,7 @@ class FieldSpec:
     item_kind: str | None = None  # for kind "list": the kind of each item
     label: str = ""
     flag: str = ""
+    aliases: tuple[str, ...] = ()  # more flags for the same setting (metadata "aliases")
 
     @property
     def required(self) -> bool:
@@ -222,6 +224,7 @@ def _spec(config_class: type, f: dataclasses.Field, annotation: Any) -> FieldSpe
         item_kind=item_kind,
         label=str(meta.get("label") or f.name.replace("_", " ").capitalize()),
         flag=str(meta.get("flag") or "--" + f.name.replace("_", "-")),
+        aliases=tuple(meta.get("aliases", ())),
     )
 
 
@@ -297,6 +300,7 @@ def add_arguments(
         if spec.kind == "bool" and not spec.optional:
             group.add_argument(
                 spec.flag,
+                *spec.aliases,
                 dest=spec.name,
                 action=argparse.BooleanOptionalAction,
                 default=spec.default_value() if not spec.required else None,
@@ -306,6 +310,7 @@ def add_arguments(
             continue
         group.add_argument(
             spec.flag,
+            *spec.aliases,
             dest=spec.name,
             type=_argparse_type(spec),
             default=spec.default_value() if not spec.required else None,

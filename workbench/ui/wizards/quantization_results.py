@@ -6,6 +6,7 @@ The error table lists nodes by the error they add (worst first) with a check box
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,11 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f} ms"
 
 
+def _speed(ratio: float) -> str:
+    """A before/after latency ratio as a person says it: 2.10x faster, 1.30x slower."""
+    return f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
+
+
 def summary_html(outcome: Any) -> str:
     """Before/after as a small HTML table: accuracy, latency per batch, size."""
     from workbench.core.units import human_bytes
@@ -46,7 +52,7 @@ def summary_html(outcome: Any) -> str:
                      f"{ratios['top1_change_points']:+.2f} points"))  # fmt: skip
     for batch, before_ms in b.latency_ms.items():
         after_ms = a.latency_ms.get(batch)
-        speed = f"{before_ms / after_ms:.2f}x faster" if after_ms else "—"
+        speed = _speed(before_ms / after_ms) if after_ms else "—"
         rows.append((f"Latency, batch {batch} (p50)", _ms(before_ms), _ms(after_ms), speed))
     rows.append(("Size", human_bytes(b.size_bytes), human_bytes(a.size_bytes),
                  f"{ratios['size_ratio']:.2f}x smaller"))  # fmt: skip
@@ -59,7 +65,12 @@ def summary_html(outcome: Any) -> str:
         for h in ("", "Float", "Quantized", "Change")
     )
     where = f"{a.runtime} on {a.provider}" if a.provider else a.runtime
-    return f"<table><tr>{head}</tr>{cells}</table><p>Measured with {where}.</p>"
+    text = f"<table><tr>{head}</tr>{cells}</table><p>Measured with {where}.</p>"
+    if outcome.auto_exclusion is not None:
+        lines = [html.escape(line) for line in outcome.auto_exclusion.describe(a)]
+        text += f"<p><b>{lines[0][0].upper()}{lines[0][1:]}</b><br>" + "<br>".join(lines[1:])
+        text += "</p>"
+    return text
 
 
 class ResultsPage(QWizardPage):
@@ -111,9 +122,18 @@ class ResultsPage(QWizardPage):
         # Nodes kept in float may write no quantized tensor any more: list them first,
         # ticked, so they can be unticked.
         kept = [name for name in self.excluded if name not in listed]
+        # Auto-excluded nodes keep the figures of the run that picked them.
+        auto = outcome.auto_exclusion
+        picked = {row["node"]: row for row in (auto.nodes if auto is not None else [])}
         self.table.blockSignals(True)
         self.table.setRowCount(len(kept) + len(rows))
-        cells = [(name, "", "kept float", "—", "—") for name in kept]
+        cells = [
+            (name, picked[name]["op_type"], f"kept float (was {picked[name]['added']:.2%})",
+             f"was {picked[name]['error']:.2%}", f"was {picked[name]['sqnr_db']:.1f}")
+            if name in picked
+            else (name, "", "kept float", "—", "—")
+            for name in kept
+        ]  # fmt: skip
         cells += [
             (e.node, e.op_type, f"{e.added:.2%}", f"{e.error:.2%}", f"{e.sqnr_db:.1f}")
             for e in rows

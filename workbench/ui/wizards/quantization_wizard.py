@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QScrollArea,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -174,15 +175,29 @@ class AdvancedPage(QWizardPage):
         self.batches = QLineEdit("1,32")
         self.batches.setObjectName("quant-batches")
         self.batches.setToolTip("batch sizes timed before and after")
+        self.auto_exclude = QSpinBox()
+        self.auto_exclude.setObjectName("quant-auto-exclude")
+        self.auto_exclude.setRange(0, 100)
+        self.auto_exclude.setSpecialValueText("off")
+        self.auto_exclude.setSuffix(" worst nodes")
+        self.auto_exclude.setToolTip(
+            "quantize once, keep this many nodes adding the most error (per-node error "
+            "table) in float, quantize again, and show what that gained and cost"
+        )
         rows = QFormLayout()
         rows.addRow("Measure on", self.device)
         rows.addRow("Batch sizes", self.batches)
+        rows.addRow("Auto-exclude", self.auto_exclude)
         layout = QVBoxLayout(self)
         layout.addWidget(self.scroll, 1)
         layout.addLayout(rows)
 
     def initializePage(self) -> None:  # Qt's name
         method = self.wizard().method()
+        # Only the ORT methods make the error table auto-exclude ranks nodes by.
+        self.auto_exclude.setEnabled(method != "torch-dynamic")
+        if method == "torch-dynamic":
+            self.auto_exclude.setValue(0)
         if method == self.method and self.form is not None:
             return  # keep what was edited (and the exclusions a re-run set)
         self.method = method
@@ -268,14 +283,16 @@ class QuantizationWizard(PassWizard):
         data = self.data_page.data_spec()
         device = self.advanced_page.device.currentText()
         batches = self.advanced_page.batch_sizes()
+        auto_exclude = self.advanced_page.auto_exclude.value()
         source = self.source
         self.runs += 1
         folder = self.folder / f"run-{self.runs}"
 
         def job(ctx: RunContext) -> tuple[Any, dict[str, Path]]:
             outcome = quantize_variant(
-                source, method, config, data=data, device=device, batches=batches, ctx=ctx
-            )
+                source, method, config, data=data, device=device, batches=batches,
+                auto_exclude=auto_exclude, ctx=ctx,
+            )  # fmt: skip
             return outcome, write_quantized_variant(outcome, folder, source=source.display_name)
 
         return job
@@ -293,8 +310,10 @@ class QuantizationWizard(PassWizard):
         self.results.show_outcome(outcome)
 
     def _rerun(self, exclude: list[str]) -> None:
-        """Keep ``exclude`` in float and run again (back to the run page)."""
+        """Keep ``exclude`` in float and run again (back to the run page). The ticks are
+        the user's choice now, auto-excluded nodes included: no more are added."""
         self.advanced_page.set_exclude(exclude)
+        self.advanced_page.auto_exclude.setValue(0)
         self.back()
         self.run.start()
 

@@ -26,7 +26,8 @@ _ORT_ERROR = 3  # ORT severities: 0 verbose .. 3 error
 
 @contextlib.contextmanager
 def quiet_ort() -> Iterator[None]:
-    """Silence ORT's quantization logging, prints and C++ warnings for a block."""
+    """Silence ORT's quantization logging, prints (stdout and stderr) and C++ warnings
+    for a block."""
     import onnxruntime as ort
 
     root = logging.getLogger()
@@ -34,7 +35,13 @@ def quiet_ort() -> Iterator[None]:
     root.setLevel(logging.ERROR)
     ort.set_default_logger_severity(_ORT_ERROR)
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        # stderr too: quant_pre_process prints a traceback when its optimisation step
+        # fails, then goes on without it.
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
             warnings.simplefilter("ignore")
             yield
     finally:
@@ -112,6 +119,24 @@ def check_node_names(proto: Any, names: Iterable[str], *, what: str = "exclude")
                 "table lists the names"
             )
     return names
+
+
+def float_weight_bytes(proto: Any) -> int:
+    """Bytes of the float32 weights, initializers and Constant nodes (from their shapes:
+    nothing is decoded)."""
+    import math
+
+    import onnx
+
+    tensors = list(proto.graph.initializer)
+    tensors += [
+        attr.t
+        for node in proto.graph.node
+        if node.op_type == "Constant"
+        for attr in node.attribute
+        if attr.name == "value"
+    ]
+    return sum(4 * math.prod(t.dims) for t in tensors if t.data_type == onnx.TensorProto.FLOAT)
 
 
 def onnx_result(source: LoadedModel, proto: Any, notes: list[str]) -> LoadedModel:

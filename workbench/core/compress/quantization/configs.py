@@ -44,7 +44,7 @@ class StaticInt8Config:
     samples: int = field(
         default=256,
         metadata={"help": "calibration samples drawn from the training split", "min": 1,
-                  "max": 100_000},
+                  "max": 100_000, "aliases": ("--calib-samples",)},
     )  # fmt: skip
     calibration_batch: int = field(
         default=16,

@@ -25,6 +25,7 @@ from workbench.core.compress.quantization.common import (
     check_node_names,
     first_line,
     float_onnx,
+    float_weight_bytes,
     load_proto,
     onnx_result,
     pre_process,
@@ -40,6 +41,8 @@ from workbench.core.context import Cancelled, RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
 
+QUANTIZED_OPS = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
+                 "ConvInteger", "MatMulNBits")  # fmt: skip
 PREPARED = "prepared.onnx"  # the pre-processed float model, what node names refer to
 
 
@@ -59,6 +62,17 @@ def _calibration_method(name: str) -> Any:
     }[name]
 
 
+def _even_batch(count: int, batch: int) -> int:
+    """A batch size that splits ``count`` samples evenly, near ``batch``: ORT's histogram
+    calibrators (entropy, percentile) stack every batch's activations into one array and
+    fail on a shorter last batch. Whole batches of ``batch`` (the rest dropped) when no
+    divisor is at least half of it."""
+    if count <= batch:
+        return max(1, count)
+    divisor = max(k for k in range(1, batch + 1) if count % k == 0)
+    return divisor if 2 * divisor >= batch else batch
+
+
 def _fit_batches(samples: Any, fixed: int | None) -> Any:
     """Samples in whole batches for a model whose batch size is fixed."""
     import numpy as np
@@ -76,6 +90,8 @@ class _OrtPass(Pass):
     frameworks: ClassVar[tuple[str, ...]] = ("onnx", "pytorch")
     pre_process: ClassVar[bool] = True
     done_note: ClassVar[str] = ""
+    quantizes: ClassVar[str] = ""  # what the method converts, for "nothing to quantize"
+    registry: ClassVar[str] = ""  # onnxruntime.quantization.registry's table of its ops
 
     def apply(self, model: LoadedModel, config: Any, ctx: RunContext) -> PassResult:
         notes: list[str] = []
@@ -90,10 +106,12 @@ class _OrtPass(Pass):
                 source = pre_process(source, work / PREPARED, notes)
             prepared = load_proto(source)
             check_node_names(prepared, config.exclude)
+            if not self._has_weighted_ops(prepared, config):
+                raise self._nothing_to_quantize(model, prepared, config)
             ctx.check()
             out = work / "quantized.onnx"
             try:
-                self._quantize(model, prepared, source, out, config, ctx)
+                notes += self._quantize(model, prepared, source, out, config, ctx) or []
             except (WorkbenchError, Cancelled):
                 raise
             except Exception as exc:
@@ -102,6 +120,7 @@ class _OrtPass(Pass):
                     f"{model.display_name} ({first_line(exc)})"
                 ) from exc
             quantized = load_proto(out)
+            self._check_converted(model, prepared, quantized, config)
             table = self._error_table(model, prepared, source, out, work, config, ctx, notes)
         from workbench.core.export.onnx_export import fit_ir_version
 
@@ -121,8 +140,57 @@ class _OrtPass(Pass):
     def _quantize(
         self, model: LoadedModel, prepared: Any, source: Path, out: Path, config: Any,
         ctx: RunContext,
-    ) -> None:  # fmt: skip
-        """Write the quantized model to ``out``: each ORT method's own call."""
+    ) -> list[str] | None:  # fmt: skip
+        """Write the quantized model to ``out``: each ORT method's own call; returns notes."""
+
+    def _check_converted(
+        self, model: LoadedModel, prepared: Any, quantized: Any, config: Any
+    ) -> None:
+        """Refuse a result with no weight converted (ORT then returns the float model
+        with Q/DQ pairs on activations, or unchanged): nothing would be gained."""
+        if float_weight_bytes(quantized) >= float_weight_bytes(prepared):
+            raise self._nothing_to_quantize(model, prepared, config)
+
+    def _has_weighted_ops(self, prepared: Any, config: Any) -> bool:
+        """Whether a node ORT's quantizer handles (its own registry of op types), within
+        ``op_types`` and outside ``exclude``, reads a float weight: checked before
+        calibrating, which on a model without one can fail deep inside ORT."""
+        if not self.registry:
+            return True
+        from onnxruntime.quantization import registry
+
+        handled = set(getattr(registry, self.registry))
+        if getattr(config, "op_types", None):
+            handled &= set(config.op_types)
+        weights = {t.name for t in prepared.graph.initializer if len(t.dims)}
+        weights |= {n.output[0] for n in prepared.graph.node if n.op_type == "Constant"}
+        return any(
+            node.op_type in handled
+            and node.name not in config.exclude
+            and any(name in weights for name in node.input)
+            for node in prepared.graph.node
+        )
+
+    def _nothing_to_quantize(self, model: LoadedModel, prepared: Any, config: Any) -> Exception:
+        ops = sorted({node.op_type for node in prepared.graph.node})
+        done = [op for op in ops if op in QUANTIZED_OPS or op.startswith("QLinear")]
+        if done:
+            return WorkbenchError(
+                f"{model.display_name} is already quantized (it holds {', '.join(done)} "
+                "nodes): quantize the float model it was made from"
+            )
+        shown = ", ".join(ops[:8]) + (", ..." if len(ops) > 8 else "")
+        limits = []
+        if getattr(config, "op_types", None):
+            limits.append(f"quantizing op types {', '.join(config.op_types)}")
+        if config.exclude:
+            limits.append(f"{len(config.exclude)} nodes excluded")
+        return WorkbenchError(
+            f"{model.display_name}: nothing for {self.name} to quantize: no weight to "
+            f"convert (its operators: {shown}"
+            + (f"; {'; '.join(limits)}" if limits else "")
+            + f"). {self.quantizes}"
+        )
 
     def _error_table(
         self, model: LoadedModel, prepared: Any, source: Path, out: Path, work: Path,
@@ -174,23 +242,35 @@ class OrtStaticInt8(_OrtPass):
     )
     config_class = StaticInt8Config
     done_note = "quantize-static: ONNX Runtime static INT8, QDQ format"
+    quantizes = "Static INT8 quantizes the weights of Conv, MatMul, Gemm and similar."
+    registry = "QDQRegistry"
 
     def _quantize(
         self, model: LoadedModel, prepared: Any, source: Path, out: Path, config: Any,
         ctx: RunContext,
-    ) -> None:  # fmt: skip
+    ) -> list[str]:  # fmt: skip
         from onnxruntime.quantization import QuantFormat, quantize_static
 
         from workbench.core.measure.providers import providers_for
 
+        notes: list[str] = []
         dataset = calibration_dataset(model, data_of(ctx))
         name, dtype, fixed = single_input(prepared, dataset)
-        samples = _fit_batches(draw_samples(dataset, config.samples, ctx.seed), fixed)
+        drawn = draw_samples(dataset, config.samples, ctx.seed)
+        batch = fixed or config.calibration_batch
+        if not fixed and config.calibration != "minmax":
+            batch = _even_batch(len(drawn), batch)
+        samples = _fit_batches(drawn, batch)
+        if len(samples) < len(drawn):
+            notes.append(
+                f"calibrated on {len(samples)} samples, whole batches of {batch} (the "
+                f"{config.calibration} calibrator takes no smaller last batch)"
+            )
         reader = DatasetReader(
             name,
             samples,
             dtype=dtype,
-            batch=fixed or config.calibration_batch,
+            batch=batch,
             ctx=ctx,
             span=(0.1, 0.9),
             message=f"calibrating ({config.calibration})",
@@ -217,6 +297,7 @@ class OrtStaticInt8(_OrtPass):
             calibration_providers=providers_for(ctx.device or "auto"),
             extra_options=extra,
         )
+        return notes
 
     def advice(self, config: Any) -> list[str]:
         from workbench.core.measure.environment import describe_environment
@@ -241,6 +322,11 @@ class OrtDynamicInt8(_OrtPass):
     )
     config_class = DynamicInt8Config
     done_note = "quantize-dynamic: ONNX Runtime dynamic INT8"
+    quantizes = (
+        "Dynamic INT8 quantizes MatMul, Attention, LSTM, Gather and Conv weights, not Gemm (a "
+        "Linear on 2-D input): use static INT8, or torch-dynamic on the PyTorch model."
+    )
+    registry = "IntegerOpsRegistry"
 
     def _quantize(
         self, model: LoadedModel, prepared: Any, source: Path, out: Path, config: Any,
@@ -272,6 +358,7 @@ class Fp16Conversion(_OrtPass):
     config_class = Fp16Config
     pre_process = False  # ORT's optimiser would bake CPU-specific fusions into a GPU model
     done_note = "quantize-fp16: float16 weights and compute (onnxruntime.transformers.float16)"
+    quantizes = "Float16 converts float32 weights outside the ops kept in float32."
 
     def _quantize(
         self, model: LoadedModel, prepared: Any, source: Path, out: Path, config: Any,

@@ -5,6 +5,10 @@ ONNX once (the float reference every ORT method is compared with), runs the pass
 through ``run_pass``, then measures accuracy, latency (per batch size, on the chosen
 device) and size before and after, the same way for both. ``write_quantized_variant``
 writes the result as a variant folder (model file + ``variant.json``).
+
+``auto_exclude=K`` quantizes twice: the first run's per-node error table names the K
+nodes adding the most error, the second keeps them in float, and both are measured, so
+the outcome says what keeping them float gained in accuracy and cost in speed.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.core.compress.quantization import METHODS
+from workbench.core.compress.quantization import CONFIGS, METHODS
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
@@ -39,6 +43,93 @@ class Measured:
 
 
 @dataclass
+class AutoExclusion:
+    """What ``auto_exclude=K`` did: the nodes it kept in float, picked from the first
+    run's error table (where the user's own exclusions were already float), and that
+    first run's figures, the baseline of what it gained and cost."""
+
+    requested: int
+    nodes: list[dict[str, Any]]  # the first run's error rows of the nodes kept float
+    without: Measured | None  # the first run measured (None when nothing was measured)
+
+    @property
+    def names(self) -> list[str]:
+        return [row["node"] for row in self.nodes]
+
+    def gains(self, after: Measured | None) -> dict[str, Any]:
+        """Accuracy gained (points), agreement with the float model gained (points), the
+        logits' drift from it, latency ratio per batch (above 1: slower) and size added."""
+        first = self.without
+        if first is None or after is None:
+            return {}
+        result: dict[str, Any] = {
+            "slowdown": {
+                batch: after.latency_ms[batch] / first.latency_ms[batch]
+                for batch in first.latency_ms
+                if first.latency_ms[batch] and after.latency_ms.get(batch)
+            },
+            "size_added_bytes": after.size_bytes - first.size_bytes,
+        }
+        if first.top1 is not None and after.top1 is not None:
+            result["top1_gained_points"] = 100 * (after.top1 - first.top1)
+        old, new = _agreement(first), _agreement(after)
+        if old and new:
+            if old.get("top1_agreement") is not None and new.get("top1_agreement") is not None:
+                result["agreement_gained_points"] = 100 * (
+                    new["top1_agreement"] - old["top1_agreement"]
+                )
+            result["logit_drift"] = {"without": old["mean_abs_diff"], "with": new["mean_abs_diff"]}
+        return result
+
+    def describe(self, after: Measured | None) -> list[str]:
+        """Plain sentences for the CLI and the wizard."""
+        from workbench.core.units import human_bytes
+
+        if not self.nodes:
+            return [f"auto-exclude {self.requested}: no node adds error, so none was kept float"]
+        shown = ", ".join(self.names[:5]) + (" ..." if len(self.nodes) > 5 else "")
+        lines = [f"auto-exclude kept {len(self.nodes)} nodes in float: {shown}"]
+        if len(self.nodes) < self.requested:
+            lines[0] += f" (only {len(self.nodes)} of the table's nodes add error)"
+        first, gains = self.without, self.gains(after)
+        if first is None or after is None or not gains:
+            return lines
+        if "top1_gained_points" in gains:
+            lines.append(
+                f"top-1: {first.top1:.2%} without them, {after.top1:.2%} with "
+                f"({gains['top1_gained_points']:+.2f} points)"
+            )
+        old, new = _agreement(first), _agreement(after)
+        if "agreement_gained_points" in gains:
+            lines.append(
+                f"agreement with the float model: {old['top1_agreement']:.2%} -> "
+                f"{new['top1_agreement']:.2%}; mean logit drift "
+                f"{old['mean_abs_diff']:.4f} -> {new['mean_abs_diff']:.4f}"
+            )
+        for batch, ratio in gains["slowdown"].items():
+            lines.append(
+                f"latency, batch {batch}: {first.latency_ms[batch]:.3f} ms -> "
+                f"{after.latency_ms[batch]:.3f} ms ({ratio:.2f}x)"
+            )
+        added = gains["size_added_bytes"]
+        lines.append(f"size: {'+' if added >= 0 else '-'}{human_bytes(abs(added))}")
+        return lines
+
+    def to_json(self, after: Measured | None) -> dict[str, Any]:
+        return {
+            "requested": self.requested,
+            "nodes": list(self.nodes),
+            "without": dataclasses.asdict(self.without) if self.without else None,
+            **self.gains(after),
+        }
+
+
+def _agreement(figures: Measured) -> dict[str, Any] | None:
+    """The model's agreement with the float model, when it was measured against it."""
+    return (figures.accuracy or {}).get("agreement")
+
+
+@dataclass
 class QuantizationOutcome:
     method: str
     pass_name: str
@@ -50,6 +141,7 @@ class QuantizationOutcome:
     after: Measured | None
     pass_metrics: dict[str, Any]
     notes: list[str]
+    auto_exclusion: AutoExclusion | None = None
 
     @property
     def step(self) -> dict[str, Any]:
@@ -83,12 +175,15 @@ class QuantizationOutcome:
 
     def metrics(self) -> dict[str, Any]:
         """What ``variant.json`` and the wizard outcome record under "metrics"."""
-        return {
+        result = {
             "before": dataclasses.asdict(self.before) if self.before else None,
             "after": dataclasses.asdict(self.after) if self.after else None,
             "ratios": self.ratios(),
             "pass": {k: v for k, v in self.pass_metrics.items() if k != "node_error"},
         }
+        if self.auto_exclusion is not None:
+            result["auto_exclude"] = self.auto_exclusion.to_json(self.after)
+        return result
 
     def variant_metrics(self) -> dict[str, Any]:
         """Metrics in ``core.measure.Metrics`` form (what the inspector and compare view
@@ -159,13 +254,20 @@ def measure(
     threads: int | None,
     seconds: float,
     ctx: RunContext,
+    parent: LoadedModel | None = None,
 ) -> Measured:
+    """``parent`` (the float model) adds the model's agreement with it to the accuracy."""
     from workbench.core.measure import evaluate, measure_latency
 
     figures = Measured(size_bytes=model_bytes(model), runtime=runtime)
     if dataset is not None:
         report = evaluate(
-            model, data=dataset, runtime=runtime, device=device, ctx=_scaled(ctx, 0.0, 0.4)
+            model,
+            data=dataset,
+            runtime=runtime,
+            device=device,
+            parent=parent,
+            ctx=_scaled(ctx, 0.0, 0.4),
         )
         figures.top1 = report.top1
         figures.accuracy = dataclasses.asdict(report)
@@ -197,6 +299,7 @@ def quantize_variant(
     threads: int | None = None,
     seconds: float = 1.0,
     measure_figures: bool = True,
+    auto_exclude: int = 0,
     ctx: RunContext | None = None,
 ) -> QuantizationOutcome:
     """Run quantization ``method`` on ``source`` and measure before/after.
@@ -204,6 +307,8 @@ def quantize_variant(
     ``config`` is the pass's config (or a dict, or None for the defaults); ``data`` a
     dataset name, path or ArrayDataset (default: the model's own) for calibration and
     accuracy; ``device`` is where latency and accuracy run ("cpu", "cuda:0", "auto").
+    ``auto_exclude`` > 0 also keeps that many of the worst nodes in float (module doc);
+    the outcome's step then lists them in ``exclude``, so the recipe remakes the model.
     """
     from workbench.core.compress.base import run_pass
     from workbench.core.compress.quantization.common import float_onnx, onnx_result
@@ -219,22 +324,42 @@ def quantize_variant(
     instance = pass_class()
     instance.check(source)
     dataset = resolve_dataset(data, as_target(source))
+    if auto_exclude:
+        _check_auto_exclude(method, config, dataset, auto_exclude)
     notes: list[str] = []
     reference = source
     if "onnx" in pass_class.frameworks and source.onnx_model is None:
         ctx.report(0.0, f"exporting {source.display_name} to ONNX")
         reference = onnx_result(source, float_onnx(source, notes=notes), [])
     ctx.check()
-    result = run_pass(pass_class, reference, config, _scaled(ctx, 0.05, 0.6, dataset))
-    before = after = None
+    split = 0.33 if auto_exclude else 0.6  # where the second run starts
+    result = first = run_pass(pass_class, reference, config, _scaled(ctx, 0.05, split, dataset))
+    picked: list[dict[str, Any]] = []
+    if auto_exclude:
+        picked = _worst_rows(first, config, auto_exclude)
+        if picked:
+            config = dataclasses.replace(
+                config, exclude=[*config.exclude, *(row["node"] for row in picked)]
+            )
+            ctx.report(split, f"keeping {len(picked)} nodes in float; quantizing again")
+            result = run_pass(pass_class, reference, config, _scaled(ctx, split, 0.6, dataset))
+    before = after = without = None
     if measure_figures:
         runtime = "torch" if result.model.onnx_model is None else "ort"
         common = dict(runtime=runtime, dataset=dataset, device=device, batches=batches,
                       threads=threads, seconds=seconds)  # fmt: skip
-        before = measure(reference, **common, ctx=_scaled(ctx, 0.6, 0.8))
-        after = measure(result.model, **common, ctx=_scaled(ctx, 0.8, 1.0))
+        mid = 0.73 if auto_exclude else 0.8
+        before = measure(reference, **common, ctx=_scaled(ctx, 0.6, mid))
+        parent = reference if auto_exclude else None  # how far each run drifts from float
+        if auto_exclude and result is not first:
+            without = measure(first.model, **common, ctx=_scaled(ctx, mid, 0.86), parent=parent)
+            mid = 0.86
+        after = measure(result.model, **common, ctx=_scaled(ctx, mid, 1.0), parent=parent)
         if dataset is None:
             notes.append("accuracy not measured: the model is tied to no dataset (--data)")
+    auto = None
+    if auto_exclude:
+        auto = AutoExclusion(auto_exclude, picked, without if picked else after)
     ctx.report(1.0, "quantized and measured")
     return QuantizationOutcome(
         method=method,
@@ -247,7 +372,54 @@ def quantize_variant(
         after=after,
         pass_metrics=result.metrics,
         notes=[*notes, *result.notes],
+        auto_exclusion=auto,
     )
+
+
+def _check_auto_exclude(method: str, config: Any, dataset: Any, count: int) -> None:
+    """Auto-exclude ranks nodes by the per-node error table: refuse what cannot make one
+    before anything runs."""
+    if count < 0:
+        raise WorkbenchError(f"auto-exclude takes a number of nodes (0 or more), not {count}")
+    if not hasattr(config, "error_samples"):
+        with_table = [m for m, cls in CONFIGS.items() if "error_samples" in _field_names(cls)]
+        raise WorkbenchError(
+            f"auto-exclude needs the per-node error table, which --method {method} does not "
+            f"make (use {', '.join(with_table)}, or exclude modules by name)"
+        )
+    if not config.error_samples:
+        raise WorkbenchError("auto-exclude ranks nodes by the per-node error table: set "
+                             "error samples above 0")  # fmt: skip
+    if dataset is None:
+        raise WorkbenchError("auto-exclude needs data to measure the per-node error on "
+                             "(--data)")  # fmt: skip
+
+
+def _field_names(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def _worst_rows(first: Any, config: Any, count: int) -> list[dict[str, Any]]:
+    """The error rows of the ``count`` nodes adding the most error in ``first`` and not
+    already excluded; nodes that add none are not worth their speed."""
+    from workbench.core.compress.quantization.node_error import ErrorTable
+
+    data = first.metrics.get("node_error")
+    if not data:
+        why = [n for n in first.notes if "per-node error" in n]
+        raise WorkbenchError(
+            "auto-exclude: the first run made no per-node error table to rank nodes by"
+            + (f" ({why[0]})" if why else "")
+        )
+    rows: list[dict[str, Any]] = []
+    for row in ErrorTable.from_json(data).rows:
+        seen = {r["node"] for r in rows}
+        if row.added <= 0 or row.node in config.exclude or row.node in seen:
+            continue
+        rows.append(dataclasses.asdict(row))
+        if len(rows) == count:
+            break
+    return rows
 
 
 def write_quantized_variant(
