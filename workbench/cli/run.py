@@ -77,10 +77,13 @@ def run(args: argparse.Namespace) -> int:
     if args.nproc is not None and not args.check and not distributed.launched_by_torchrun():
         return distributed.relaunch(distributed.without_nproc(args.argv), args.nproc)
     group = distributed.join_group()
+    finished = False
     try:
-        return _replay(args, group is None or group.is_main)
+        code = _replay(args, group is None or group.is_main)
+        finished = code == 0  # a stop (Ctrl-C) may leave peers mid-step
+        return code
     finally:
-        distributed.leave_group()
+        distributed.leave_group(finished=finished)
 
 
 def _replay(args: argparse.Namespace, main_process: bool) -> int:

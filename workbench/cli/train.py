@@ -138,10 +138,13 @@ def run(args: argparse.Namespace) -> int:
     if args.nproc is not None and not distributed.launched_by_torchrun():
         return distributed.relaunch(distributed.without_nproc(args.argv), args.nproc)
     group = distributed.join_group(args.device or "auto")
+    finished = False
     try:
-        return _train(args, group)
+        code = _train(args, group)
+        finished = code == 0  # a stop (Ctrl-C) may leave peers mid-step
+        return code
     finally:
-        distributed.leave_group()
+        distributed.leave_group(finished=finished)
 
 
 def _train(args: argparse.Namespace, group: Any) -> int:

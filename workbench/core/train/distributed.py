@@ -69,10 +69,17 @@ def join_group(device: str = "auto") -> ProcessGroup | None:
     return current_group()
 
 
-def leave_group() -> None:
+def leave_group(*, finished: bool = False) -> None:
+    """Leave the group. ``finished`` (the run ended normally in this process): wait for
+    the others first, so no process tears its gloo connections down while a peer is
+    still writing its results; once in CI, the one that left early aborted
+    ("terminate called without an active exception"). Not after an error: the peers
+    may be inside a collective this process will never join."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 
