@@ -381,8 +381,14 @@ def _check_auto_exclude(method: str, config: Any, dataset: Any, count: int) -> N
     before anything runs."""
     if count < 0:
         raise WorkbenchError(f"auto-exclude takes a number of nodes (0 or more), not {count}")
+    from workbench.core.config_schema import fields_of
+
     if not hasattr(config, "error_samples"):
-        with_table = [m for m, cls in CONFIGS.items() if "error_samples" in _field_names(cls)]
+        with_table = [
+            m
+            for m, cls in CONFIGS.items()
+            if any(s.name == "error_samples" for s in fields_of(cls))
+        ]
         raise WorkbenchError(
             f"auto-exclude needs the per-node error table, which --method {method} does not "
             f"make (use {', '.join(with_table)}, or exclude modules by name)"
@@ -393,10 +399,6 @@ def _check_auto_exclude(method: str, config: Any, dataset: Any, count: int) -> N
     if dataset is None:
         raise WorkbenchError("auto-exclude needs data to measure the per-node error on "
                              "(--data)")  # fmt: skip
-
-
-def _field_names(cls: type) -> set[str]:
-    return {f.name for f in dataclasses.fields(cls)}
 
 
 def _worst_rows(first: Any, config: Any, count: int) -> list[dict[str, Any]]:
@@ -412,10 +414,11 @@ def _worst_rows(first: Any, config: Any, count: int) -> list[dict[str, Any]]:
             + (f" ({why[0]})" if why else "")
         )
     rows: list[dict[str, Any]] = []
+    taken = set(config.exclude)
     for row in ErrorTable.from_json(data).rows:
-        seen = {r["node"] for r in rows}
-        if row.added <= 0 or row.node in config.exclude or row.node in seen:
+        if row.added <= 0 or row.node in taken:
             continue
+        taken.add(row.node)
         rows.append(dataclasses.asdict(row))
         if len(rows) == count:
             break
