@@ -178,7 +178,8 @@ def test_every_edge_is_cut_into_connected_pieces_through_the_groups() -> None:
 def test_collapsed_by_default_to_a_readable_number_of_boxes() -> None:
     hierarchy = Hierarchy(build_big_graph(10_000))
     expanded = hierarchy.default_expanded(max_boxes=300)
-    assert 1 < hierarchy.visible_count(expanded) <= 300
+    shown = hierarchy.visible_count(expanded)
+    assert 290 <= shown <= 300  # 298 on this graph; the root's groups alone are 32
     # The budget is used, not just kept: opening any group still shut would overflow it.
     shut = [path for path in hierarchy.groups if path not in expanded and path[:-1] in expanded]
     assert shut and all(hierarchy.visible_count(expanded | {path}) > 300 for path in shut)
