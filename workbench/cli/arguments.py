@@ -31,8 +31,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, nargs: str | None = 
     parser.add_argument(
         "--trust",
         action="store_true",
-        help="allow formats that run code from the file when loaded (TorchScript, pickled "
-        "modules, .pt2); only for files whose source you trust",
+        help="allow what a file would run: TorchScript, pickled modules, .pt2, and a "
+        "module:factory that a variant folder, project or recipe names; only for files "
+        "whose source you trust (your own --arch needs no --trust)",
     )
     parser.add_argument(
         "--shape",

@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     extras = {"listener": listener, "run_dir": out / "checkpoints", "resume": args.resume}
-    ctx = RunContext(device=args.device, seed=config.seed, extras=extras)
+    # trust: the settings (a module:factory student) were typed on this command line.
+    ctx = RunContext(device=args.device, seed=config.seed, trust=True, extras=extras)
     previous = signal.signal(signal.SIGINT, lambda *_: ctx.cancel.cancel())
     try:
         result = run_pass(Distill, teacher, config, ctx)

@@ -93,7 +93,7 @@ def _replay(args: argparse.Namespace, main_process: bool) -> int:
     from workbench.core.recipe import read_recipe, run_recipe, validate_recipe
 
     recipe = read_recipe(Path(args.recipe))
-    validate_recipe(recipe)
+    validate_recipe(recipe, trusted=args.trust)
     source = args.model or recipe.model
     if args.check:
         print(f"{args.recipe}: {len(recipe.steps)} steps, all valid")
@@ -116,7 +116,7 @@ def _replay(args: argparse.Namespace, main_process: bool) -> int:
     if main_process:  # the starting point, so the comparison has its baseline
         _write_folder(loaded, out / "00-input", f"{_label(source, loaded.arch)} (input)",
                       source, loaded.arch, {}, {}, [])  # fmt: skip
-    ctx = RunContext(seed=recipe.seed, progress=stderr_progress(main_process))
+    ctx = RunContext(seed=recipe.seed, progress=stderr_progress(main_process), trust=args.trust)
     run_recipe(recipe, loaded, data=args.data, ctx=ctx, on_step=write)
     if not main_process:
         return 0

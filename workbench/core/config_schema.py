@@ -7,8 +7,9 @@ command-line flags (``add_arguments`` / ``config_from_args``) and a recipe step
 value gets the same one-line message wherever it was typed.
 
 Field metadata (all optional): ``help``, ``choices``, ``min``, ``max``, ``label``
-(the form's label), ``flag`` (the CLI flag, default ``--kebab-case-name``) and
-``aliases`` (more flags for it).
+(the form's label), ``flag`` (the CLI flag, default ``--kebab-case-name``),
+``aliases`` (more flags for it) and ``arch`` (True: the text names an architecture, a
+zoo name or ``module:factory``; read from a file, a factory runs only with trust).
 Supported types: int, float, bool, str, ``Literal[...]``, ``list[str|int|float]``
 and ``Optional`` of any of these.
 
@@ -67,6 +68,7 @@ class FieldSpec:
     label: str = ""
     flag: str = ""
     aliases: tuple[str, ...] = ()  # more flags for the same setting (metadata "aliases")
+    arch: bool = False  # names an architecture: module:factory in it is code (metadata "arch")
 
     @property
     def required(self) -> bool:
@@ -225,6 +227,7 @@ def _spec(config_class: type, f: dataclasses.Field, annotation: Any) -> FieldSpe
         label=str(meta.get("label") or f.name.replace("_", " ").capitalize()),
         flag=str(meta.get("flag") or "--" + f.name.replace("_", "-")),
         aliases=tuple(meta.get("aliases", ())),
+        arch=bool(meta.get("arch", False)),
     )
 
 
@@ -264,6 +267,23 @@ def config_from_dict(config_class: type, data: Any, where: str | None = None) ->
         return config_class(**values)
     except (TypeError, ValueError) as exc:  # a __post_init__ cross-field check
         raise _error(where, str(exc)) from None
+
+
+def require_trust_for_code(config: Any, *, trusted: bool, where: str) -> None:
+    """Refuse a config read from a file whose ``arch`` fields name code, unless trusted.
+
+    The pass checks again when it builds the architecture (``ArchRef.require_trust``);
+    this says so before anything runs, naming the file, the step and the field.
+    """
+    from workbench.core.io.arch_ref import parse_arch
+
+    for spec in fields_of(type(config)):
+        value = getattr(config, spec.name)
+        if not spec.arch or value is None:
+            continue
+        for text in value if isinstance(value, (list, tuple)) else [value]:
+            origin = f"{where} field {spec.name!r}"
+            parse_arch(str(text), trusted=trusted, origin=origin).require_trust()
 
 
 def validate_config(config: Any, where: str | None = None) -> None:

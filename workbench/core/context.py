@@ -50,6 +50,10 @@ class RunContext:
     progress: Progress = _no_progress
     cancel: CancelToken = field(default_factory=CancelToken)
     seed: int = 0
+    # Whether code named in this run's settings (a ``module:factory`` student) may be
+    # imported: True when the user typed the settings, or trusted the file they came
+    # from (``--trust``); a recipe replayed without --trust leaves it False.
+    trust: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
 
     def report(self, fraction: float | None, message: str = "") -> None:

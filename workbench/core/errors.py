@@ -27,6 +27,12 @@ class UnsafeModelError(WorkbenchError):
     """Opening the file would run code from it (or read outside its folder) without trust."""
 
 
+class TrustRequired(UnsafeModelError):
+    """Opening or running it would import or run code from a file the user has not
+    trusted; ``--trust`` (or the app's trust dialog) allows it. Unlike other unsafe
+    input (external data leaving the model's folder), trust is the way past it."""
+
+
 class ArchitectureError(WorkbenchError):
     """An architecture name or ``module:factory`` that does not exist or does not fit."""
 

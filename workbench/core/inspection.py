@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.graph.model import Graph
+from workbench.core.io.arch_ref import ArchRef
 from workbench.core.io.loaded import LoadedModel
 
 
@@ -20,7 +21,7 @@ class Inspection:
 def inspect_model(
     source: str | Path,
     *,
-    arch: str | None = None,
+    arch: ArchRef | str | None = None,
     trust: bool = False,
     shapes: dict[str, tuple[int, ...]] | None = None,
     top: int = 10,

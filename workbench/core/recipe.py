@@ -150,9 +150,15 @@ def _step_lines(root: Any) -> list[int]:
     return []
 
 
-def validate_recipe(recipe: Recipe, registry: Any = None) -> list[ValidatedStep]:
-    """Check every step's pass and settings; nothing runs until all are good."""
-    from workbench.core.config_schema import config_from_dict
+def validate_recipe(
+    recipe: Recipe, registry: Any = None, *, trusted: bool = False
+) -> list[ValidatedStep]:
+    """Check every step's pass and settings; nothing runs until all are good.
+
+    A recipe is a file: a setting in it that names code (a ``module:factory`` student)
+    is refused unless ``trusted`` (``workbench run --trust``).
+    """
+    from workbench.core.config_schema import config_from_dict, require_trust_for_code
     from workbench.core.registry import get_registry
     from workbench.core.train.config import TrainConfig
 
@@ -180,6 +186,7 @@ def validate_recipe(recipe: Recipe, registry: Any = None) -> list[ValidatedStep]
             raise
         except WorkbenchError as exc:  # the message already says where
             raise RecipeError(exc.message) from None
+        require_trust_for_code(config, trusted=trusted, where=where)
         validated.append(ValidatedStep(step, where, pass_class, config))
     return validated
 
@@ -206,14 +213,14 @@ def run_recipe(
 ) -> list[StepOutcome]:
     """Replay ``recipe`` on ``model`` (a LoadedModel), each step on the previous result.
 
-    ``ctx`` carries progress (a fraction over all steps) and cancel; each step's output
-    is handed to ``on_step`` as soon as it exists, so a caller can write it to disk
-    before the next step starts.
+    ``ctx`` carries progress (a fraction over all steps), cancel and trust (whether
+    code the recipe names may run); each step's output is handed to ``on_step`` as soon
+    as it exists, so a caller can write it to disk before the next step starts.
     """
     from workbench.core.compress import run_pass
 
     ctx = ctx or RunContext(seed=recipe.seed)
-    steps = validate_recipe(recipe)
+    steps = validate_recipe(recipe, trusted=ctx.trust)
     outcomes: list[StepOutcome] = []
     current = model
     total = len(steps)

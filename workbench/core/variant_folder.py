@@ -45,9 +45,13 @@ def _checkpoint(loaded: Any) -> Any:
     if loaded.arch:
         from workbench.core.errors import WorkbenchError
         from workbench.core.io.arch import build_arch
+        from workbench.core.io.arch_ref import parse_arch
 
+        # The model in hand was built from this architecture already (its trust was
+        # settled when it was opened), so rebuilding it imports nothing new.
+        ref = parse_arch(loaded.arch, trusted=True, origin="the model's architecture")
         try:
-            fresh = build_arch(loaded.arch).module
+            fresh = build_arch(ref).module
         except WorkbenchError:
             fresh = None
         if fresh is not None and shape_record(fresh) != shape_record(module):

@@ -73,24 +73,20 @@ def read_folder(folder: Path) -> list[Source]:
 
 def measure_folder(folder: Path, options: MeasureOptions, ctx: RunContext | None = None) -> Source:
     """A variant folder whose own model file is measured now; its stored figures (the
-    training ones `workbench train` writes) stay beside the new ones."""
+    training ones `workbench train` writes) stay beside the new ones.
+
+    The folder is opened as ``workbench inspect DIR`` opens it, so the architecture its
+    ``variant.json`` names is built only when it is a zoo name or ``--trust`` was given.
+    """
     (stored,) = read_folder(folder)
-    record = json.loads((Path(folder) / VARIANT_FILE).read_text(encoding="utf-8"))
-    artifacts = record.get("artifacts") or {}
-    name = artifacts.get("torch") or artifacts.get("onnx")
-    if not name or not (Path(folder) / name).is_file():
-        raise WorkbenchError(f"{folder}: variant.json names no model file to measure")
-    arch = options.arch or record.get("arch")
-    measured = measure_source(str(Path(folder) / name), options, ctx, arch=arch)
+    measured = measure_source(str(folder), options, ctx)
     measured.entry.id, measured.entry.name = stored.entry.id, stored.entry.name
     measured.entry.metrics = {**stored.entry.metrics, **measured.entry.metrics}
     measured.entry.step, measured.entry.source = stored.entry.step, stored.entry.source
     return measured
 
 
-def measure_source(
-    source: str, options: MeasureOptions, ctx: RunContext | None = None, arch: str | None = None
-) -> Source:
+def measure_source(source: str, options: MeasureOptions, ctx: RunContext | None = None) -> Source:
     """Open ``source`` (a model file or zoo:NAME), benchmark it and, where it has a
     dataset, evaluate it: the same functions `workbench bench` and `eval` call."""
     from workbench.core.graph import from_model
@@ -98,8 +94,7 @@ def measure_source(
     from workbench.core.measure import benchmark, evaluate
 
     ctx = ctx or RunContext(device=options.device)
-    arch = arch or options.arch
-    loaded = load(source, arch=arch, trust=options.trust, shapes=options.shapes)
+    loaded = load(source, arch=options.arch, trust=options.trust, shapes=options.shapes)
     metrics = benchmark(
         loaded,
         runtime=options.runtime,

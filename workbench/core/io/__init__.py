@@ -11,11 +11,13 @@ import traceback
 from pathlib import Path
 
 from workbench.core.errors import ModelLoadError, WorkbenchError
+from workbench.core.io.arch_ref import ArchRef, user_arch
 from workbench.core.io.detect import detect_format
 from workbench.core.io.inputs import parse_shape, parse_shapes
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 
 __all__ = [
+    "ArchRef",
     "InputSpec",
     "LoadedModel",
     "ModelFormat",
@@ -29,7 +31,7 @@ __all__ = [
 def load(
     source: str | Path,
     *,
-    arch: str | None = None,
+    arch: ArchRef | str | None = None,
     trust: bool = False,
     shapes: dict[str, tuple[int, ...]] | None = None,
     seed: int = 0,
@@ -37,11 +39,15 @@ def load(
     """Open a model file or a ``zoo:NAME[:k=v,...]`` reference.
 
     ``arch`` pairs weights-only files (state_dict, safetensors) with an architecture:
-    a zoo name or ``package.module:factory``. ``trust`` allows formats whose loading runs
-    code stored in the file (TorchScript, .pt2, pickled modules). ``shapes`` gives input
-    shapes by input name where the file leaves them open. ``seed`` seeds fresh zoo weights.
+    a zoo name or ``package.module:factory``. A plain string is the caller's own choice
+    (``--arch``) and trusted as typed; a reference read from a file must come as an
+    ``ArchRef`` made with that file's trust (``arch_ref.parse_arch``). ``trust`` allows
+    what the file itself would run: TorchScript, .pt2, pickled modules, and a
+    ``module:factory`` a variant folder names. ``shapes`` gives input shapes by input
+    name where the file leaves them open. ``seed`` seeds fresh zoo weights.
     """
     label = str(source)
+    arch = user_arch(arch)
     try:
         if isinstance(source, str) and source.startswith("zoo:"):
             from workbench.core.io.torch_file import load_zoo
@@ -52,7 +58,10 @@ def load(
         from workbench.core.io.variant_folder import is_variant_folder, variant_model
 
         if is_variant_folder(path):  # a folder `workbench train` or `prune` wrote
-            path, arch = variant_model(path, arch=arch, trust=trust)
+            chosen = variant_model(path, arch=arch, trust=trust)
+            model = _load_file(chosen.path, arch=chosen.arch, trust=trust, shapes=shapes, seed=seed)
+            model.notes[:0] = chosen.notes
+            return model
         return _load_file(path, arch=arch, trust=trust, shapes=shapes, seed=seed)
     except WorkbenchError:
         raise
@@ -66,7 +75,7 @@ def load(
 def _load_file(
     path: Path,
     *,
-    arch: str | None,
+    arch: ArchRef | None,
     trust: bool,
     shapes: dict[str, tuple[int, ...]] | None,
     seed: int,

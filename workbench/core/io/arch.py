@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.core.errors import ArchitectureError, WorkbenchError
+from workbench.core.io.arch_ref import ArchRef
 from workbench.core.io.loaded import InputSpec
 from workbench.core.units import format_shape
 
@@ -35,34 +36,35 @@ def zoo_names() -> str:
     return ", ".join(sorted(get_registry().models)) or "none"
 
 
-def build_arch(arch: str, *, seed: int = 0) -> Built:
-    """``zoo:NAME[:k=v]``, a bare zoo name, or ``package.module:factory``, built fresh."""
-    from workbench.core.registry import get_registry
+def build_arch(ref: ArchRef, *, seed: int = 0) -> Built:
+    """A zoo reference or a ``package.module:factory`` (only when trusted), built fresh."""
     from workbench.core.zoo import parse_zoo_ref
 
-    registry = get_registry()
-    head = arch.removeprefix("zoo:").partition(":")[0]
-    if arch.startswith("zoo:") or head in registry.models or ":" not in arch:
-        name, kwargs = parse_zoo_ref(arch)
-        entry = registry.model(name)
-        try:
-            module = entry.build(seed=seed, **kwargs)
-        except WorkbenchError:
-            raise
-        except Exception as exc:
-            raise ArchitectureError(
-                f"architecture {name!r} cannot be built with {kwargs or 'no options'}: "
-                f"{_first_line(exc)}"
-            ) from None
-        num_classes = kwargs.get("num_classes", entry.num_classes)
-        return Built(
-            module,
-            arch.removeprefix("zoo:"),
-            list(entry.inputs),
-            dataset=entry.dataset,
-            num_classes=num_classes if isinstance(num_classes, int) else None,
-        )
-    return Built(_build_factory(arch, seed), arch, [])
+    ref.require_trust()
+    if ref.is_code:
+        return Built(_build_factory(ref.text, seed), ref.text, [])
+    from workbench.core.registry import get_registry
+
+    arch = ref.text
+    name, kwargs = parse_zoo_ref(arch)
+    entry = get_registry().model(name)
+    try:
+        module = entry.build(seed=seed, **kwargs)
+    except WorkbenchError:
+        raise
+    except Exception as exc:
+        raise ArchitectureError(
+            f"architecture {name!r} cannot be built with {kwargs or 'no options'}: "
+            f"{_first_line(exc)}"
+        ) from None
+    num_classes = kwargs.get("num_classes", entry.num_classes)
+    return Built(
+        module,
+        arch.removeprefix("zoo:"),
+        list(entry.inputs),
+        dataset=entry.dataset,
+        num_classes=num_classes if isinstance(num_classes, int) else None,
+    )
 
 
 def _build_factory(reference: str, seed: int) -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 from workbench.core.errors import (
     ArchitectureError,
     ModelLoadError,
-    UnsafeModelError,
+    TrustRequired,
     WorkbenchError,
 )
 from workbench.core.io.arch import (
@@ -34,6 +34,7 @@ from workbench.core.io.arch import (
     probe_inputs,
     zoo_names,
 )
+from workbench.core.io.arch_ref import ArchRef, parse_arch
 from workbench.core.io.inputs import Shapes, apply_shapes
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 from workbench.core.io.pickle_scan import is_torch_legacy_stream, unsafe_globals
@@ -44,13 +45,14 @@ _MISSING_ATTR = re.compile(r"Can't get attribute '([^']+)' on <module '([^']+)'"
 
 def load_zoo(reference: str, *, shapes: Shapes | None, seed: int) -> LoadedModel:
     """``zoo:NAME[:k=v]``: a built-in architecture with fresh weights from ``seed``."""
-    built = build_arch(reference if reference.startswith("zoo:") else f"zoo:{reference}", seed=seed)
+    text = reference if reference.startswith("zoo:") else f"zoo:{reference}"
+    built = build_arch(parse_arch(text, trusted=False, origin=reference), seed=seed)
     return _finish(ModelFormat.ZOO, None, built.module, built=built, shapes=shapes, size=0)
 
 
 def load_torchscript(path: Path, *, trust: bool, shapes: Shapes | None, size: int) -> LoadedModel:
     if not trust:
-        raise UnsafeModelError(
+        raise TrustRequired(
             f"{path.name} is a TorchScript archive; loading one runs code stored in it. "
             + _TRUST_HINT
         )
@@ -67,7 +69,7 @@ def load_torchscript(path: Path, *, trust: bool, shapes: Shapes | None, size: in
 
 def load_exported(path: Path, *, trust: bool, shapes: Shapes | None, size: int) -> LoadedModel:
     if not trust:
-        raise UnsafeModelError(
+        raise TrustRequired(
             f"{path.name} is a torch.export program (.pt2); torch.export.load unpickles "
             "objects stored in it, which can run code. " + _TRUST_HINT
         )
@@ -98,7 +100,7 @@ def load_checkpoint(
     path: Path,
     *,
     is_zip: bool,
-    arch: str | None,
+    arch: ArchRef | None,
     trust: bool,
     shapes: Shapes | None,
     seed: int,
@@ -150,7 +152,7 @@ def _load_refused(path: Path, exc: Exception, *, is_zip: bool, trust: bool) -> A
     if not trust:
         listed = f" (it needs {', '.join(needed[:6])}" + (", ..." if len(needed) > 6 else "")
         listed = listed + ")" if needed else ""
-        raise UnsafeModelError(
+        raise TrustRequired(
             f"{path.name} pickles Python objects{listed}; loading it would run code from the "
             "file. Use --trust if you trust it, or save a state_dict and pass --arch"
         )
@@ -194,7 +196,7 @@ def _missing_class(error: BaseException, needed: list[str]) -> tuple[str, str] |
 
 
 def load_safetensors(
-    path: Path, *, arch: str | None, shapes: Shapes | None, seed: int, size: int
+    path: Path, *, arch: ArchRef | None, shapes: Shapes | None, seed: int, size: int
 ) -> LoadedModel:
     from safetensors.torch import load_file
 
@@ -213,7 +215,7 @@ def _with_arch(
     fmt: ModelFormat,
     path: Path,
     weights: Any,
-    arch: str | None,
+    arch: ArchRef | None,
     shapes: Shapes | None,
     seed: int,
     size: int,
@@ -227,6 +229,8 @@ def _with_arch(
         )
     try:
         built = build_arch(arch, seed=seed)
+    except TrustRequired:  # it names the file and field itself
+        raise
     except WorkbenchError as exc:
         raise type(exc)(f"{path.name}: {exc.message}") from None
     if pruned_shapes is not None:  # structurally pruned: narrow the layers first

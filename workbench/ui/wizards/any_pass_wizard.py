@@ -80,6 +80,7 @@ class AnyPassWizard(PassWizard):
         source = self.source
 
         def job(ctx: RunContext) -> tuple[Any, Any, Any]:
+            ctx.trust = True  # the user typed these settings into the form
             return entry, config, run_pass(pass_class, source, config, ctx)
 
         return job

@@ -265,6 +265,7 @@ class DistillationWizard(PassWizard):
         def job(ctx: RunContext) -> tuple[DistillConfig, Any]:
             ctx.extras["listener"] = listener
             ctx.extras["control"] = control
+            ctx.trust = True  # the user typed these settings into the wizard
             return config, run_pass(Distill, source, config, ctx)
 
         return job

@@ -31,7 +31,9 @@ BUDGET_FIELDS = (
 class DistillConfig:
     """A teacher (the input model) teaching a smaller student on labelled data."""
 
-    student: str = field(default="pruned:0.5", metadata={"help": STUDENT_HELP, "label": "Student"})
+    student: str = field(
+        default="pruned:0.5", metadata={"help": STUDENT_HELP, "label": "Student", "arch": True}
+    )
     init: Literal["teacher", "scratch"] = field(
         default="teacher",
         metadata={

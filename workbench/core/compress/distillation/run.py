@@ -125,6 +125,7 @@ def distill(
         seed=config.seed,
         example=example_input(teacher, dataset),
         num_classes=dataset.num_classes,
+        trusted=ctx.trust,
     )
     notes += student.notes
     teacher_module = copy.deepcopy(teacher.module).to(device).eval()

@@ -30,8 +30,13 @@ def build_student(
     seed: int = 0,
     example: Any = None,
     num_classes: int | None = None,
+    trusted: bool = False,
 ) -> Student:
-    """The student ``spec`` names (see ``DistillConfig.student``); ``teacher`` is unchanged."""
+    """The student ``spec`` names (see ``DistillConfig.student``); ``teacher`` is unchanged.
+
+    ``trusted``: the spec was typed by the user (or comes from a file they trusted), so a
+    ``module:factory`` in it may be imported; a zoo student needs no trust.
+    """
     import torch
 
     spec = spec.strip()
@@ -52,18 +57,20 @@ def build_student(
             student.notes.append("the pruned copy's weights were re-initialised (scratch)")
         return student
     from workbench.core.io.arch import build_arch
+    from workbench.core.io.arch_ref import parse_arch
     from workbench.core.registry import get_registry
     from workbench.core.zoo import parse_zoo_ref
 
-    head = spec.removeprefix("zoo:").partition(":")[0]
-    is_zoo = spec.startswith("zoo:") or head in get_registry().models or ":" not in spec
+    ref = parse_arch(spec, trusted=trusted, origin="the student")
+    is_zoo = not ref.is_code
     if is_zoo and num_classes and "num_classes" not in parse_zoo_ref(spec)[1]:
         name, kwargs = parse_zoo_ref(spec)  # the student answers the data's classes
         entry_classes = get_registry().model(name).num_classes
         if num_classes != entry_classes:
             kwargs["num_classes"] = num_classes
             spec = f"zoo:{name}:" + ",".join(f"{k}={v}" for k, v in kwargs.items())
-    built = build_arch(spec, seed=seed)
+            ref = parse_arch(spec, trusted=trusted, origin="the student")
+    built = build_arch(ref, seed=seed)
     kind = "zoo" if is_zoo else "factory"
     student = Student(built.module, kind, built.arch, built.arch)
     if init == "teacher":
@@ -184,10 +191,15 @@ def describe_student(
     latency: bool = True,
     ctx: Any = None,
 ) -> dict[str, Any]:
-    """The figures of the student ``spec`` names and of the teacher, before training."""
+    """The figures of the student ``spec`` names and of the teacher, before training.
+
+    The wizard calls this on what the user typed in its form: their own choice, trusted.
+    """
     example = example_input(teacher, dataset)
     classes = getattr(dataset, "num_classes", None) or teacher.num_classes
-    student = build_student(teacher, spec, init="scratch", example=example, num_classes=classes)
+    student = build_student(
+        teacher, spec, init="scratch", example=example, num_classes=classes, trusted=True
+    )
     model = student_model(teacher, student)
     return {
         "student": figures(model, latency=latency, ctx=ctx),

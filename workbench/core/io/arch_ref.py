@@ -1,0 +1,77 @@
+"""Architecture references, parsed once: a zoo name is data, ``package.module:factory`` is code.
+
+A string that names an architecture reaches the workbench from the command line
+(``--arch``, the user's own choice) or from a file: a variant folder's ``variant.json``,
+a project's ``project.json``, a recipe step. Building ``module:factory`` imports that
+module and calls it, which runs code with the user's permissions, so a reference read
+from a file may be built only when the user trusted that file (``--trust``, or the
+app's trust dialog). ``ArchRef`` carries the verdict and the place it came from, so the
+refusal can name the file and the field.
+
+    zoo:NAME[:key=value,...]   always a zoo reference (the prefix says so)
+    NAME                       a zoo reference (no colon)
+    NAME:key=value,...         a zoo reference when NAME is a registered model or an
+                               option is given (a factory reference has no ``=``)
+    package.module:factory     code
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workbench.core.errors import ArchitectureError, TrustRequired
+
+_DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
+_CODE = re.compile(rf"({_DOTTED}):({_DOTTED})")
+USER_ORIGIN = "--arch"
+
+
+@dataclass(frozen=True)
+class ArchRef:
+    """One architecture reference and whether the place it came from is trusted."""
+
+    text: str  # as written: "resnet_shapes:width=0.25", "mynets.models:build"
+    is_code: bool  # True: building it imports and calls Python code
+    trusted: bool  # the user typed it, or trusted the file it came from
+    origin: str = USER_ORIGIN  # where it came from, for messages ("T/variant.json field 'arch'")
+
+    def require_trust(self) -> None:
+        """Refuse a code reference from a file the user has not trusted."""
+        if self.is_code and not self.trusted:
+            raise TrustRequired(
+                f"{self.origin} names architecture {self.text!r}, which imports code "
+                f"(module {self.text.partition(':')[0]!r}) and runs it; pass --trust only if "
+                "you trust where the file came from"
+            )
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def is_code_reference(text: str) -> bool:
+    """Whether ``text`` would import code (``package.module:factory``); zoo names are not."""
+    text = text.strip()
+    if text.startswith("zoo:") or ":" not in text:
+        return False
+    match = _CODE.fullmatch(text)
+    if match is None:  # options (k=v), a number after the colon, ...: never an import
+        return False
+    from workbench.core.registry import get_registry
+
+    return match.group(1) not in get_registry().models
+
+
+def parse_arch(text: str, *, trusted: bool, origin: str = USER_ORIGIN) -> ArchRef:
+    """``text`` as an ``ArchRef``; ``trusted`` says whether its source may run code."""
+    if not isinstance(text, str) or not text.strip():
+        raise ArchitectureError(f"{origin}: the architecture must be a non-empty name")
+    text = text.strip()
+    return ArchRef(text, is_code_reference(text), trusted, origin)
+
+
+def user_arch(text: str | ArchRef | None) -> ArchRef | None:
+    """An architecture the caller chose itself (``--arch``, a form): trusted as typed."""
+    if text is None or isinstance(text, ArchRef):
+        return text
+    return parse_arch(text, trusted=True)
