@@ -59,18 +59,20 @@ def test_save_and_open_round_trip(tmp_path: Path) -> None:
     [
         ("{not json", "not a readable project file"),
         (json.dumps({"schema": 99}), "unknown project schema 99"),
-        (json.dumps({"schema": 1, "variants": [{"name": "no id"}]}), "invalid variant entry"),
+        (json.dumps({"schema": 1, "variants": [{"name": "no id"}]}), "lacks the field 'id'"),
         (
-            json.dumps({"schema": 1, "variants": [{"id": "a", "name": "a", "parent": "zz"}]}),
-            "names a parent zz that is missing",
+            json.dumps(
+                {"schema": 1, "variants": [{"id": "0000000a", "name": "a", "parent": "000000ff"}]}
+            ),
+            "names a parent 000000ff that is missing",
         ),
         (
             json.dumps(
                 {
                     "schema": 1,
                     "variants": [
-                        {"id": "a", "name": "a", "parent": "b"},
-                        {"id": "b", "name": "b", "parent": "a"},
+                        {"id": "0000000a", "name": "a", "parent": "0000000b"},
+                        {"id": "0000000b", "name": "b", "parent": "0000000a"},
                     ],
                 }
             ),

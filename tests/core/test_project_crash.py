@@ -23,7 +23,7 @@ from workbench.core.project import Project, Variant
 project = Project(name="crash")
 folder = sys.argv[1]
 for i in range(100000):
-    project.variants[f"v{i}"] = Variant(id=f"v{i}", name="x" * 2000, parent=None)
+    project.variants[f"{i:08x}"] = Variant(id=f"{i:08x}", name="x" * 2000, parent=None)
     project.save(folder)
     print(i, flush=True)
 """

@@ -16,15 +16,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.io.confine import confined
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.project_record import ProjectError, check_project_record
+
+__all__ = ["PROJECT_FILE", "Project", "ProjectError", "Variant"]
 
 PROJECT_FILE = "project.json"
 SCHEMA_VERSION = 1
-
-
-class ProjectError(WorkbenchError):
-    """A project folder that cannot be read as it is; nothing in it was changed."""
 
 
 @dataclass
@@ -46,9 +45,14 @@ class Variant:
     # The opened model while the app runs; never written to project.json.
     loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, folder: Path | None = None) -> dict[str, Any]:
+        """The record; with ``folder``, as saved there: artifacts inside it become
+        relative paths and those outside it are left out (a project reads files only
+        from inside its folder; ``save_project`` copies the model files in first)."""
         data = asdict(self)
         data.pop("loaded")
+        if folder is not None:
+            data["artifacts"] = _relative_artifacts(self.artifacts, folder)
         return data
 
     @classmethod
@@ -58,6 +62,17 @@ class Variant:
         if missing:
             raise ValueError(f"variant lacks {', '.join(sorted(missing))}")
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _relative_artifacts(artifacts: dict[str, str], folder: Path) -> dict[str, str]:
+    root = Path(os.path.realpath(folder))
+    kept = {}
+    for kind, location in artifacts.items():
+        path = Path(location)
+        path = Path(os.path.realpath(path if path.is_absolute() else root / path))
+        if path.is_relative_to(root):
+            kept[kind] = path.relative_to(root).as_posix()
+    return kept
 
 
 def _now() -> str:
@@ -138,11 +153,11 @@ class Project:
 
     # -- persistence -------------------------------------------------------------
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, folder: Path | None = None) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,
             "name": self.name,
-            "variants": [v.to_json() for v in self.variants.values()],
+            "variants": [v.to_json(folder) for v in self.variants.values()],
         }
 
     def save(self, folder: Path | None = None) -> Path:
@@ -150,7 +165,7 @@ class Project:
         target = Path(folder or self.folder or ".")
         target.mkdir(parents=True, exist_ok=True)
         path = target / PROJECT_FILE
-        atomic_write_text(path, json.dumps(self.to_json(), indent=2))
+        atomic_write_text(path, json.dumps(self.to_json(target), indent=2))
         self.folder = target
         return path
 
@@ -165,14 +180,15 @@ class Project:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ProjectError(f"{path}: not a readable project file ({exc})") from None
         if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION:
-            raise ProjectError(f"{path}: unknown project schema {data.get('schema')!r}")
-        project = cls(name=str(data.get("name", "untitled")), folder=Path(folder))
-        try:
-            for raw in data.get("variants", []):
-                variant = Variant.from_json(raw)
-                project.variants[variant.id] = variant
-        except (TypeError, ValueError) as exc:
-            raise ProjectError(f"{path}: invalid variant entry ({exc})") from None
+            schema = data.get("schema") if isinstance(data, dict) else None
+            raise ProjectError(f"{path}: unknown project schema {schema!r}")
+        entries = check_project_record(data, path)
+        project = cls(name=data.get("name", "untitled"), folder=Path(folder))
+        for raw in entries:
+            variant = Variant.from_json(raw)
+            # Checked to stay inside the folder; in memory, as in a session, a usable path.
+            variant.artifacts = {k: str(confined(folder, v)) for k, v in variant.artifacts.items()}
+            project.variants[variant.id] = variant
         for variant in project.variants.values():
             if variant.parent is not None and variant.parent not in project.variants:
                 raise ProjectError(

@@ -3,9 +3,12 @@
 ``project.json`` says what was made (``Project.save``: atomic); each variant's model
 goes into ``variants/<id>/`` beside it (``model.pt`` and/or ``model.onnx``) so the
 folder is whole on its own. A root opened from ``zoo:NAME`` needs no file: it is
-rebuilt from its seed. Opening reads nothing but data: state_dicts with
-``weights_only=True`` paired with the recorded architecture, ONNX through the usual
-safe loader.
+rebuilt from its seed. Opening reads nothing but data: ``project.json`` is checked
+against its schema first (``project_record``), then each model file inside the folder is
+parsed in a child process with a memory cap (``io.isolated``, as the app opens a file)
+and read as a state_dict (``weights_only=True``) paired with the recorded architecture,
+or as ONNX. A recorded ``module:factory`` architecture imports code: it is built only
+when the user trusts the project (``trust``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.context import RunContext
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import TrustRequired, WorkbenchError
+from workbench.core.io.arch_ref import ArchRef, parse_arch
 from workbench.core.project import Project, ProjectError
 
 VARIANTS_FOLDER = "variants"
@@ -42,14 +46,16 @@ def save_project(project: Project, folder: Path, ctx: RunContext | None = None) 
     return path
 
 
-def open_project(folder: Path, ctx: RunContext | None = None) -> tuple[Project, dict[str, Any]]:
+def open_project(
+    folder: Path, ctx: RunContext | None = None, *, trust: bool = False
+) -> tuple[Project, dict[str, Any]]:
     """The project and an ``Inspection`` per variant (graph and summary built).
 
     Temp files a crash left behind are swept first, and a variant still marked
     ``running`` (the app died during its run) becomes ``interrupted``: its run folder
     keeps the last checkpoint, which the Training tab offers to resume.
     """
-    from workbench.core.inspection import inspect_model
+    from workbench.core.io.isolated import inspect_isolated
 
     ctx = ctx or RunContext()
     folder = Path(folder)
@@ -63,9 +69,11 @@ def open_project(folder: Path, ctx: RunContext | None = None) -> tuple[Project, 
     for index, variant in enumerate(variants):
         ctx.check()
         ctx.report(index / max(1, len(variants)), f"opening {variant.name}")
-        source, arch = _model_source(variant, folder)
+        source, arch = _model_source(variant, folder, trust)
         try:
-            inspection = inspect_model(source, arch=arch)
+            inspection = inspect_isolated(source, arch=arch, ctx=ctx)
+        except TrustRequired:  # the app asks; its message names project.json and the field
+            raise
         except WorkbenchError as exc:
             raise ProjectError(
                 f"{folder / 'project.json'}: variant {variant.name!r} cannot be opened from "
@@ -107,14 +115,19 @@ def _inside(variant: Any, folder: Path) -> bool:
     )
 
 
-def _model_source(variant: Any, folder: Path) -> tuple[str, str | None]:
-    """Where to read the variant's model from: its saved file, else what it was opened from."""
+def _model_source(variant: Any, folder: Path, trust: bool) -> tuple[str, ArchRef | None]:
+    """Where to read the variant's model from: its file inside the folder (``Project.open``
+    confined every artifact path to it), else the zoo model it was opened from."""
+    where = f"{folder / 'project.json'}: variant {variant.name!r}"
+    arch = (
+        parse_arch(variant.arch, trusted=trust, origin=f"{where} field 'arch'")
+        if variant.arch
+        else None
+    )
     for kind in ("torch", "pytorch", "onnx"):
         recorded = variant.artifacts.get(kind)
         if recorded:
-            path = Path(recorded)
-            path = path if path.is_absolute() else folder / path
-            return str(path), variant.arch if kind != "onnx" else None
-    if variant.source:
-        return variant.source, variant.arch
-    raise ProjectError(f"{folder / 'project.json'}: variant {variant.name!r} has no model file")
+            return recorded, arch if kind != "onnx" else None
+    if variant.source.startswith("zoo:"):
+        return variant.source, None
+    raise ProjectError(f"{where} has no model file in the project folder")

@@ -138,7 +138,9 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
+        # triggered(checked) would hand ``False`` to a slot whose first parameter is
+        # optional (Open Project's folder, Save As's folder): call it with nothing.
+        action.triggered.connect(lambda _checked=False: slot())
         return action
 
     def _build_menus(self) -> None:

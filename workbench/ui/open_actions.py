@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from workbench.core.errors import UnsafeModelError
+from workbench.core.errors import TrustRequired
 from workbench.core.graph.model import Graph
 from workbench.core.graph.prebuilt import preview
 from workbench.core.inspection import Inspection
@@ -93,16 +93,22 @@ class OpenActions:
         window = self.window
         window.set_busy(None)
         self._end_preview(source)
-        if isinstance(error, UnsafeModelError) and not trust:
-            answer = QMessageBox.warning(
-                window,
-                "Open a file that runs code?",
-                f"{error}\n\nOpening it runs code stored in the file with your permissions. "
-                "Only continue if you trust where this file came from.",
-                QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel,
-            )
-            if answer == QMessageBox.StandardButton.Open:
+        if isinstance(error, TrustRequired) and not trust:
+            if ask_trust(window, error):
                 self.open_source(source, arch=arch, trust=True)
             return
         window.show_error(f"Could not open {source}", error)
+
+
+def ask_trust(parent: Any, error: TrustRequired) -> bool:
+    """The one question before code from a file runs: the error names the file and what
+    it would run; True when the user chose to open it anyway."""
+    answer = QMessageBox.warning(
+        parent,
+        "Open a file that runs code?",
+        f"{error}\n\nOpening it runs that code with your permissions. "
+        "Only continue if you trust where this file came from.",
+        QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Open

@@ -113,7 +113,7 @@ class ProjectActions:
         self._saving = False
         self.window.set_busy(None)
 
-    def open(self, folder: str | None = None) -> None:
+    def open(self, folder: str | None = None, trust: bool = False) -> None:
         from workbench.core.project_files import open_project
 
         window = self.window
@@ -123,9 +123,9 @@ class ProjectActions:
                 return
         window.set_busy(f"Opening project {folder}…")
         window.tasks.start_job(
-            lambda ctx: open_project(Path(folder), ctx),
+            lambda ctx: open_project(Path(folder), ctx, trust=trust),
             self._opened,
-            lambda error: self._failed("Open project", error),
+            lambda error: self._open_failed(folder, trust, error),
             on_progress=lambda _f, message: window.task_label.setText(message),
             on_cancelled=lambda: window.set_busy(None),
         )
@@ -151,6 +151,18 @@ class ProjectActions:
         window.statusBar().showMessage(
             f"Opened project {project.name} ({len(project.variants)} variants)", 8000
         )
+
+    def _open_failed(self, folder: str, trust: bool, error: BaseException) -> None:
+        """A project that names code (a ``module:factory`` architecture) asks first."""
+        from workbench.core.errors import TrustRequired
+        from workbench.ui.open_actions import ask_trust
+
+        if isinstance(error, TrustRequired) and not trust:
+            self.window.set_busy(None)
+            if ask_trust(self.window, error):
+                self.open(folder, trust=True)
+            return
+        self._failed("Open project", error)
 
     def training_failed(self, _error: BaseException) -> None:
         self._run_failed = True  # the tab already shows why; the tree says "failed"

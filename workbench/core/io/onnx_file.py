@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import ModelLoadError, UnsafeModelError
+from workbench.core.io.confine import OutsideFolder, confined
 from workbench.core.io.inputs import Shapes, apply_shapes
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 from workbench.core.units import format_shape
@@ -163,24 +164,12 @@ def _check_external(label: str, folder: Path, tensor: Any) -> None:
     """Refuse a reference that leaves the folder or does not fit its file; read nothing."""
     location, offset, length = _external_fields(label, tensor)
     name = tensor.name
-    if os.path.isabs(location) or location.startswith(("/", "\\")) or _has_drive(location):
-        raise UnsafeModelError(
-            f"{label}: tensor {name!r} points to external data at an absolute path "
-            f"({location}); only files inside the model's folder are read"
-        )
-    parts = location.replace("\\", "/").split("/")
-    if ".." in parts:
-        raise UnsafeModelError(
-            f"{label}: tensor {name!r} points to external data {location!r}, which leaves the "
-            "model's folder; only files inside it are read"
-        )
+    try:
+        confined(folder, location)
+    except OutsideFolder as outside:
+        raise UnsafeModelError(_outside_message(label, name, outside)) from None
     root = os.path.realpath(folder)
     target = os.path.realpath(os.path.join(root, location))
-    if os.path.commonpath([root, target]) != root:
-        raise UnsafeModelError(
-            f"{label}: tensor {name!r} external data {location!r} is a link leading outside "
-            f"the model's folder (to {target}); copy the file into the folder instead"
-        )
     if os.path.islink(os.path.join(root, location)):
         raise ModelLoadError(
             f"{label}: tensor {name!r} external data {location!r} is a symbolic link, which "
@@ -213,8 +202,22 @@ def _check_external(label: str, folder: Path, tensor: Any) -> None:
         )
 
 
-def _has_drive(location: str) -> bool:
-    return len(location) >= 2 and location[1] == ":" and location[0].isalpha()
+def _outside_message(label: str, name: str, outside: OutsideFolder) -> str:
+    location = outside.location
+    if outside.kind == "absolute":
+        return (
+            f"{label}: tensor {name!r} points to external data at an absolute path "
+            f"({location}); only files inside the model's folder are read"
+        )
+    if outside.kind == "climbing":
+        return (
+            f"{label}: tensor {name!r} points to external data {location!r}, which leaves the "
+            "model's folder; only files inside it are read"
+        )
+    return (
+        f"{label}: tensor {name!r} external data {location!r} is a link leading outside "
+        f"the model's folder (to {outside.target}); copy the file into the folder instead"
+    )
 
 
 def _input_specs(
