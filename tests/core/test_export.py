@@ -4,6 +4,7 @@ exports are caught; options (dynamic batch, onnxslim, fp16, opset) do what they 
 from __future__ import annotations
 
 import json
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from fixtures.cli import run_command
+from fixtures.impostors import imported_impostors, plant_impostors, user_environment
 from torch import nn
 
 from workbench.core.context import Cancelled, RunContext
@@ -209,6 +212,23 @@ def test_export_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     export_onnx(loaded, fixed, ExportOptions(parity_samples=8))
     with pytest.raises(WorkbenchError, match="fixes its batch size; --dynamic-batch"):
         export_onnx(load(fixed), tmp_path / "dyn.onnx", ExportOptions(dynamic_batch=True))
+
+
+def test_the_load_probe_skips_the_working_folder(tmp_path: Path) -> None:
+    """The probe starts with -P itself, also where no `workbench` command set
+    PYTHONSAFEPATH (a script calling the core); the folder holds impostor modules."""
+    folder = plant_impostors(tmp_path / "work")
+    model = tmp_path / "m.onnx"
+    export_onnx(load("zoo:digits_mlp"), model, ExportOptions(parity_samples=8))
+    code = (
+        "import sys\n"
+        "from workbench.core.export.onnx_export import probe_load\n"
+        "probe_load(open(sys.argv[1], 'rb').read(), 'm.onnx')\n"
+    )
+    command = [sys.executable, "-P", "-c", code, str(model)]
+    done = run_command(command, cwd=folder, env=user_environment(), timeout=120)
+    assert imported_impostors(folder) == []
+    assert done.returncode == 0, done.stderr
 
 
 def test_export_can_be_cancelled_and_writes_nothing(tmp_path: Path) -> None:

@@ -3,14 +3,18 @@ error message, and the process that asked survives."""
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import torch
+from fixtures.cli import run_command
+from fixtures.impostors import imported_impostors, plant_impostors, user_environment
 
 from workbench.core.context import Cancelled, CancelToken, RunContext
 from workbench.core.errors import ArchitectureError, ModelLoadError
+from workbench.core.io import load
 from workbench.core.io.isolated import inspect_isolated
 
 HOSTILE = "wb_hostile_factories"
@@ -80,3 +84,34 @@ def test_a_good_file_opens_with_the_childs_graph(weights_and_factories: Path) ->
     assert inspection.summary["parameters"] == 10
     assert inspection.loaded.module is not None
     assert [n.op_type for n in inspection.graph.nodes] == ["linear"]
+
+
+@pytest.mark.parametrize("suffix", [".onnx", ".pt"])
+def test_the_parser_child_skips_the_working_folder(tmp_path: Path, suffix: str) -> None:
+    """The GUI's open, run from a folder holding impostors of numpy, onnxruntime, torch."""
+    folder = plant_impostors(tmp_path / "work")
+    model = tmp_path / f"model{suffix}"
+    if suffix == ".onnx":
+        _write_relu_onnx(model)
+    else:
+        torch.save(load("zoo:digits_mlp").module.state_dict(), model)
+    code = (
+        "import sys\n"
+        "from workbench.core.io.isolated import inspect_isolated\n"
+        "inspect_isolated(sys.argv[1], arch=sys.argv[2] or None)\n"
+    )
+    arch = "digits_mlp" if suffix == ".pt" else ""
+    # The parent with -P, as the console script keeps the folder off its own sys.path.
+    command = [sys.executable, "-P", "-c", code, str(model), arch]
+    done = run_command(command, cwd=folder, env=user_environment(), timeout=120)
+    assert imported_impostors(folder) == []
+    assert done.returncode == 0, done.stderr
+
+
+def _write_relu_onnx(path: Path) -> None:
+    from onnx import TensorProto, helper, save
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu", [x], [y])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from workbench import __version__
+from workbench.core.child_process import protect_descendants
 from workbench.core.errors import WorkbenchError
 
 LIBRARY_MODULES = ("torch", "onnx", "onnxruntime", "onnxscript", "onnx_ir", "transformers")
@@ -58,6 +59,8 @@ def _command_names(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # run as the program; a caller passing argv keeps its environment
+        protect_descendants()  # no Python started from here imports from the working folder
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # `workbench model.onnx` and bare `workbench` mean `workbench gui ...`.

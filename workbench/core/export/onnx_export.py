@@ -403,13 +403,14 @@ def _export(
 def probe_load(payload: bytes, label: str) -> None:
     """Create an ORT session for ``payload`` in a child process; a crash is an error here."""
     import subprocess
-    import sys
 
-    if getattr(sys, "frozen", False):  # a bundled app has no interpreter to start
+    from workbench.core.child_process import is_frozen, python_command
+
+    if is_frozen():  # a bundled app has no interpreter to start
         return
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _PROBE],
+            python_command("-c", _PROBE),
             input=payload,
             capture_output=True,
             timeout=600,

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from workbench.core.child_process import python_command
 from workbench.core.context import Cancelled, RunContext
 from workbench.core.errors import ModelLoadError, WorkbenchError
 
@@ -94,14 +95,9 @@ def _run_child(
     # The child caps its own memory first thing (preexec_fn is unsafe in a threaded app).
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "workbench.core.io.isolated",
-            str(request),
-            str(result),
-            str(limit or 0),
-        ],
+        python_command(
+            "-m", "workbench.core.io.isolated", str(request), str(result), str(limit or 0)
+        ),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -19,11 +19,11 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.core.child_process import child_environment, python_command
 from workbench.core.errors import WorkbenchError
 
 
@@ -144,8 +144,7 @@ def relaunch(argv: Sequence[str], nproc: int) -> int:
     """Run ``workbench ARGV`` in ``nproc`` processes through torchrun; its exit status."""
     if nproc < 2:
         raise WorkbenchError("--nproc needs at least 2 processes")
-    command = [
-        sys.executable,
+    command = python_command(
         "-m",
         "torch.distributed.run",
         "--standalone",
@@ -153,8 +152,8 @@ def relaunch(argv: Sequence[str], nproc: int) -> int:
         "-m",
         "workbench",
         *argv,
-    ]
-    env = dict(os.environ)
+    )
+    env = child_environment()  # torchrun starts the workers (python -m workbench) itself
     # torchrun would set 1 thread per process and warn about it; say it ourselves.
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     loopback = loopback_interface()
