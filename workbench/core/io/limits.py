@@ -1,15 +1,18 @@
 """What opening an untrusted file may cost, checked from declared sizes before any data is read.
 
 A crafted file can declare far more than it holds: a deflated zip member that inflates
-1000x, an ONNX file over what protobuf can parse. The checks here read only sizes (a
-file's length, a zip's central directory), never the data.
+1000x, an ONNX tensor whose declared length onnx's shape inference turns into as many
+values. The checks here read only sizes (a file's length, a zip's central directory);
+``heap_budget`` bounds what a library may allocate where no size can be checked first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from workbench.core.errors import ModelLoadError
@@ -20,6 +23,8 @@ PROTOBUF_LIMIT = 2**31 - 1  # protobuf parses no message (no ONNX file) over 2 G
 # a deflated member that inflates more than this is a zip bomb, not a model.
 INFLATE_RATIO_LIMIT = 100
 FREELY_COMPRESSED = 16 << 20  # members up to this size may compress any amount
+
+_heap_lock = threading.Lock()
 
 
 def total_memory() -> int | None:
@@ -101,3 +106,45 @@ def check_zip_file(path: Path) -> list[zipfile.ZipInfo]:
         ) from None
     check_zip_sizes(path, members, size)
     return members
+
+
+@contextlib.contextmanager
+def heap_budget(extra: int) -> Iterator[None]:
+    """Let the block allocate about ``extra`` more bytes; past that, MemoryError.
+
+    For libraries that offer no budget of their own (onnx's shape inference allocates in
+    C++ from sizes a file declares): the process's data limit is lowered for the block and
+    restored after. Linux counts every heap and private mapping in RLIMIT_DATA; elsewhere
+    (or without /proc) this does nothing. The lock keeps two threads from interleaving
+    their set-and-restore; the limit is per process, so other threads share it meanwhile.
+    """
+    used = _data_size()
+    if used is None:
+        yield
+        return
+    import resource
+
+    with _heap_lock:
+        soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        wanted = used + extra
+        if hard != resource.RLIM_INFINITY:
+            wanted = min(wanted, hard)
+        if soft != resource.RLIM_INFINITY:
+            wanted = min(wanted, soft)  # a tighter cap (the isolated parser's) stays
+        resource.setrlimit(resource.RLIMIT_DATA, (wanted, hard))
+        try:
+            yield
+        finally:
+            resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+def _data_size() -> int | None:
+    """The bytes RLIMIT_DATA counts for this process now (VmData), None off Linux."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
