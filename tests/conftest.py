@@ -11,7 +11,7 @@ from workbench.ui.app import prepare_qt
 
 prepare_qt()  # before pytest-qt makes the QApplication, as the app itself does
 
-pytest_plugins = ["fixtures.public_models"]
+pytest_plugins = ["fixtures.public_models", "fixtures.hostile_files"]
 
 
 def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:

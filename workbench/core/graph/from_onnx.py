@@ -5,6 +5,10 @@ of If/Loop/Scan are subgraphs and are not counted, only noted), one WeightInfo p
 initializer (all of them count as parameters, as onnx does), Constant nodes stay nodes.
 Shapes come from onnx's own shape inference with data propagation; torch is never
 imported on this path, so ``workbench inspect model.onnx`` starts fast.
+
+Inference runs on sizes the file merely declares, so it is bounded: data propagation is
+left out where a declared 1-D tensor is longer than any shape vector, and a heap budget
+turns any other blow-up into a one-line error instead of an exhausted machine.
 """
 
 from __future__ import annotations
@@ -14,15 +18,26 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from workbench.core.errors import ModelLoadError
 from workbench.core.graph.macs_onnx import UNCOUNTED_HEAVY_OPS, node_macs
 from workbench.core.graph.model import Dim, Graph, Node, TensorInfo, WeightInfo
+from workbench.core.io.limits import heap_budget
 from workbench.core.io.loaded import InputSpec
+from workbench.core.units import human_bytes
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 # Initializers up to this many elements stay real during shape inference: shape-like
 # constants (Reshape targets, Slice bounds) are small, and data propagation needs them.
 SMALL_INITIALIZER = 1024
 PROTOBUF_LIMIT = 2**31 - 1
+# onnx's data propagation turns every 1-D tensor of known length N that a shape op reads
+# into N values (about 150 bytes each); real shape vectors hold a handful. A declared
+# (not stored) tensor longer than this turns data propagation off.
+SHAPE_VECTOR_LIMIT = 1 << 16
+# Memory shape inference may take: a floor, plus room for graphs that are large for real
+# (measured: about 40 bytes per byte of graph, 30 MB for 25,000 shape-heavy nodes).
+INFERENCE_HEAP = 512 << 20
+INFERENCE_HEAP_PER_GRAPH_BYTE = 64
 SMALL_TENSOR_VALUES = 16  # tensor attributes this small show their values
 
 
@@ -40,7 +55,7 @@ def from_onnx(model: Any, name: str = "", inputs: Sequence[InputSpec] | None = N
         producer=" ".join(p for p in (model.producer_name, model.producer_version) if p),
     )
     sizes = _chosen_sizes(graph_proto, inputs or ())
-    inferred = _infer_shapes(model, graph.notes, sizes)
+    inferred = _infer_shapes(model, graph.notes, sizes, graph.name)
     if sizes:
         chosen = ", ".join(f"{n}={'x'.join(str(d) for d in s)}" for n, s in sizes.items())
         graph.notes.append(f"shapes and MACs are for {chosen}")
@@ -135,12 +150,48 @@ def _chosen_sizes(graph_proto: Any, inputs: Sequence[InputSpec]) -> dict[str, tu
     return sizes
 
 
-def _infer_shapes(model: Any, notes: list[str], sizes: dict[str, tuple[int, ...]]) -> Any:
+def _infer_shapes(
+    model: Any, notes: list[str], sizes: dict[str, tuple[int, ...]], label: str
+) -> Any:
     """onnx shape inference on a copy whose large initializers became typed inputs.
 
     Inference only needs the types of large weights, so they are not serialised for
     it: inference stays fast on big models and works on models over protobuf's 2 GB.
+    Running out of its heap budget is a ModelLoadError, never a note.
     """
+    import onnx
+
+    skeleton = _skeleton(model, sizes)
+    graph_bytes = skeleton.ByteSize()
+    if graph_bytes > PROTOBUF_LIMIT:
+        notes.append("shapes were not inferred: the graph itself is over 2 GB")
+        return None
+    too_long = _declared_too_long(skeleton.graph, {i.name for i in model.graph.initializer})
+    if too_long:
+        notes.append(
+            f"shapes were inferred without data propagation: {too_long}, more than a shape "
+            f"vector holds ({SHAPE_VECTOR_LIMIT:,}); shapes computed from shapes stay unknown"
+        )
+    budget = INFERENCE_HEAP + INFERENCE_HEAP_PER_GRAPH_BYTE * graph_bytes
+    try:
+        with heap_budget(budget):
+            return onnx.shape_inference.infer_shapes(skeleton, data_prop=not too_long)
+    except MemoryError:
+        pass  # raised below, outside the handler: no MemoryError context to misread
+    except Exception as exc:  # onnx raises several types; any failure means "no shapes"
+        text = str(exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        notes.append(f"shape inference failed, shapes are partial: {reason}")
+        return None
+    raise ModelLoadError(
+        f"{label}: shape inference needed more than {human_bytes(budget)} of memory for a "
+        f"{human_bytes(graph_bytes)} graph; the file looks crafted to exhaust memory "
+        "and was not opened"
+    )
+
+
+def _skeleton(model: Any, sizes: dict[str, tuple[int, ...]]) -> Any:
+    """The model without its large weights' data (typed inputs instead), sizes applied."""
     import onnx
 
     skeleton = onnx.ModelProto()
@@ -169,16 +220,21 @@ def _infer_shapes(model: Any, notes: list[str], sizes: dict[str, tuple[int, ...]
                 onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims))
             )
     target.sparse_initializer.extend(source.sparse_initializer)
-    if skeleton.ByteSize() > PROTOBUF_LIMIT:
-        notes.append("shapes were not inferred: the graph itself is over 2 GB")
-        return None
-    try:
-        return onnx.shape_inference.infer_shapes(skeleton, data_prop=True)
-    except Exception as exc:  # onnx raises several types; any failure means "no shapes"
-        text = str(exc).strip()
-        reason = text.splitlines()[0] if text else type(exc).__name__
-        notes.append(f"shape inference failed, shapes are partial: {reason}")
-        return None
+    return skeleton
+
+
+def _declared_too_long(graph: Any, stored: set[str]) -> str:
+    """The first 1-D tensor declared (not stored) longer than SHAPE_VECTOR_LIMIT, described.
+
+    Stored initializers are exempt: their length is paid for in the file's bytes.
+    """
+    for value_info in (*graph.input, *graph.value_info, *graph.output):
+        if value_info.name in stored or value_info.type.WhichOneof("value") != "tensor_type":
+            continue
+        dims = value_info.type.tensor_type.shape.dim
+        if len(dims) == 1 and dims[0].dim_value > SHAPE_VECTOR_LIMIT:
+            return f"{value_info.name!r} is declared with {dims[0].dim_value:,} values"
+    return ""
 
 
 def _note_uncounted(graph_proto: Any, graph: Graph, sizes: dict[str, Any]) -> None:

@@ -2,17 +2,18 @@
 
 Detection never runs anything from the file: zip archives are told apart by their
 member names, pickles by their opcodes, ONNX by parsing the protobuf (no external data).
+Nothing is read or inflated before its declared size is checked (see ``limits``).
 """
 
 from __future__ import annotations
 
 import struct
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import ModelLoadError
+from workbench.core.io.limits import check_onnx_size, check_zip_file
 from workbench.core.io.loaded import ModelFormat
 
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -73,17 +74,18 @@ def sniff(path: Path) -> Detected:
             "wrong: truncated or corrupt); save it again"
         )
     if path.suffix.lower() == ".onnx" or head[:1] == b"\x08":
-        return Detected(ModelFormat.ONNX, size, onnx_model=parse_onnx(path))
+        return Detected(ModelFormat.ONNX, size, onnx_model=parse_onnx(path, size))
     raise ModelLoadError(
         f"{path.name} is not a model format workbench reads "
         f"(it starts with bytes {head[:8].hex(' ')}); {_READ_HINT}"
     )
 
 
-def parse_onnx(path: Path) -> Any:
+def parse_onnx(path: Path, size: int | None = None) -> Any:
     """The ModelProto in ``path`` with external data left on disk (checked later)."""
     import onnx
 
+    check_onnx_size(path.name, check_file(path) if size is None else size)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -91,7 +93,9 @@ def parse_onnx(path: Path) -> Any:
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, MemoryError) or "alloc failed" in str(exc):  # upb's out-of-memory
+            raise MemoryError(f"{path.name}: out of memory parsing the protobuf") from None
         raise ModelLoadError(
             f"{path.name} is not a valid ONNX model (the protobuf does not parse: the file is "
             "truncated or corrupt); export it again"
@@ -108,15 +112,12 @@ def parse_onnx(path: Path) -> Any:
 
 
 def zip_members(path: Path) -> set[str]:
-    """Member names of a torch zip archive with their top-level folder removed."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"{path.name} looks like a zip archive but cannot be opened ({exc}); "
-            "it is truncated or corrupt"
-        ) from None
+    """Member names of a torch zip archive with their top-level folder removed.
+
+    The central directory's declared sizes are checked here, before any reader (torch's,
+    the pickle scan, numpy's) inflates a member.
+    """
+    names = (info.filename for info in check_zip_file(path))
     return {name.split("/", 1)[1] if "/" in name else name for name in names}
 
 

@@ -22,19 +22,26 @@ from typing import Any
 from workbench.core.child_process import python_command
 from workbench.core.context import Cancelled, RunContext
 from workbench.core.errors import ModelLoadError, WorkbenchError
+from workbench.core.io.limits import total_memory
 
 DEFAULT_TIMEOUT_S = 180.0
+# The child's cap is on its heap (RLIMIT_DATA: heap and private writable mappings), not on
+# its address space: a CUDA build of torch maps 3.7 GiB just by being imported (why the
+# old RLIMIT_AS cap needed a 6 GiB floor) but holds 1.3 GiB of data (0.5 GiB resident).
+# Measured needs, as RLIMIT_DATA: a small model traced with CUDA torch 2.11, 1.5 GiB;
+# with CPU torch 2.13, 0.4 GiB; ResNet-50 as ONNX (100 MB), 0.3 GiB. The ceiling leaves
+# room for that plus two copies of the file's own bytes, so a real multi-GB model still
+# opens, while a small crafted file gets 4 GiB at most; half of RAM bounds it all, so an
+# 8 GB laptop keeps the other half.
+MEMORY_CEILING = 4 << 30
 TORCH_SUFFIXES = (".pt", ".pth", ".pt2", ".bin", ".ckpt", ".safetensors", ".tar")
 POLL_S = 0.05
 
 
-def default_memory_limit() -> int | None:
-    """Address-space cap for the child: most of RAM, at least 6 GiB (torch maps a lot)."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-    return max(6 << 30, int(total * 0.75))
+def default_memory_limit(file_size: int = 0) -> int | None:
+    """Heap cap for the child: ``MEMORY_CEILING`` plus twice the file, at most half of RAM."""
+    total = total_memory()
+    return None if total is None else min(total // 2, MEMORY_CEILING + 2 * file_size)
 
 
 def inspect_isolated(
@@ -61,7 +68,7 @@ def inspect_isolated(
         return inspect_model(source, arch=arch, trust=trust, shapes=shapes)
     label = Path(str(source)).name
     request = {"source": str(source), "arch": arch, "trust": trust, "shapes": shapes or {}}
-    limit = default_memory_limit() if memory_limit is None else memory_limit
+    limit = default_memory_limit(_file_size(source)) if memory_limit is None else memory_limit
     with tempfile.TemporaryDirectory(prefix="workbench-open-") as folder:
         request_path = Path(folder) / "request.pickle"
         result_path = Path(folder) / "result.pickle"
@@ -81,6 +88,13 @@ def inspect_isolated(
 
     loaded = load(source, arch=arch, trust=trust, shapes=shapes)
     return Inspection(loaded, outcome["graph"], outcome["summary"])
+
+
+def _file_size(source: str | Path) -> int:
+    try:
+        return Path(source).stat().st_size  # a folder's own size: small, as it should be
+    except OSError:
+        return 0  # the child reports the missing file
 
 
 def _run_child(
@@ -151,7 +165,7 @@ def _child_main(request_path: str, result_path: str, limit: int) -> int:
     if limit and os.name == "posix":
         import resource
 
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     from workbench.core.inspection import inspect_model
 
     request = pickle.loads(Path(request_path).read_bytes())

@@ -16,6 +16,7 @@ from typing import Any
 from workbench.core.errors import ModelLoadError, UnsafeModelError
 from workbench.core.io.confine import OutsideFolder, confined
 from workbench.core.io.inputs import Shapes, apply_shapes
+from workbench.core.io.limits import require_memory
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 from workbench.core.units import format_shape
 
@@ -35,9 +36,9 @@ def load_onnx(path: Path, model: Any, shapes: Shapes | None, size: int) -> Loade
     for tensor in tensors:
         if tensor.data_location != TensorProto.EXTERNAL:
             _check_inline(label, tensor)
-    for tensor in external:
-        _check_external(label, path.parent, tensor)
+    external_bytes = sum(_check_external(label, path.parent, tensor) for tensor in external)
     if external:
+        require_memory(label, external_bytes, "to read its external data")
         try:
             load_external_data_for_model(model, str(path.parent))
         except Exception as exc:
@@ -160,8 +161,11 @@ def _external_fields(label: str, tensor: Any) -> tuple[str, int, int | None]:
     return location, offset, length
 
 
-def _check_external(label: str, folder: Path, tensor: Any) -> None:
-    """Refuse a reference that leaves the folder or does not fit its file; read nothing."""
+def _check_external(label: str, folder: Path, tensor: Any) -> int:
+    """Refuse a reference that leaves the folder or does not fit its file; read nothing.
+
+    Returns the bytes the tensor will read.
+    """
     location, offset, length = _external_fields(label, tensor)
     name = tensor.name
     try:
@@ -200,6 +204,7 @@ def _check_external(label: str, folder: Path, tensor: Any) -> None:
             f"{label}: tensor {name!r} declares {what} ({expected} bytes) but its external "
             f"data in {location!r} holds {held} bytes; the data file does not match the model"
         )
+    return held
 
 
 def _outside_message(label: str, name: str, outside: OutsideFolder) -> str:

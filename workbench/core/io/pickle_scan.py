@@ -6,17 +6,21 @@ they need, so the refusal can name it. Nothing here unpickles anything.
 
 from __future__ import annotations
 
-import io
 import pickletools
 import zipfile
 from pathlib import Path
 from typing import IO
 
+from workbench.core.io.limits import check_zip_file
+
 # torch.save's legacy (non-zip) stream starts with this number, pickled on its own.
 _TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 # Legacy torch.save writes: magic, protocol, sys_info, the object, storage keys.
 _TORCH_LEGACY_PICKLES = 5
-_MAX_SCANNED_MEMBER = 1 << 30  # a data.pkl larger than this is not scanned
+# A data.pkl declared larger than this is not scanned (the refusal then names nothing);
+# real ones hold a few kilobytes to megabytes of opcodes, the tensors live elsewhere.
+_MAX_SCANNED_MEMBER = 64 << 20
+_KEPT_ARGS = 16  # enough to see the legacy magic, which is the first pickle's first argument
 
 _STRING_OPS = {
     "UNICODE",
@@ -46,7 +50,8 @@ def _globals_in_one_pickle(stream: IO[bytes]) -> tuple[list[str], list[object]]:
     last: object = None  # what the previous opcode pushed, if it was a string
     for opcode, arg, _pos in pickletools.genops(stream):
         name = opcode.name
-        args.append(arg)
+        if len(args) < _KEPT_ARGS:
+            args.append(arg)
         current: object = None
         if name in ("GLOBAL", "INST"):
             module, _, attr = str(arg).partition(" ")
@@ -112,16 +117,20 @@ def data_pkl_member(archive: zipfile.ZipFile) -> str | None:
 
 
 def globals_in_zip_checkpoint(path: Path) -> list[str]:
-    """All globals in the ``data.pkl`` of a torch.save zip archive."""
+    """All globals in the ``data.pkl`` of a torch.save zip archive.
+
+    The member is streamed, never read whole, and only when its declared size is small:
+    zipfile inflates no more than the central directory declares.
+    """
     with zipfile.ZipFile(path) as archive:
         member = data_pkl_member(archive)
         if member is None or archive.getinfo(member).file_size > _MAX_SCANNED_MEMBER:
             return []
-        data = archive.read(member)
-    try:
-        found, _args = _globals_in_one_pickle(io.BytesIO(data))
-    except Exception:
-        return []
+        with archive.open(member) as stream:
+            try:
+                found, _args = _globals_in_one_pickle(stream)
+            except Exception:
+                return []
     return found
 
 
@@ -134,6 +143,7 @@ def unsafe_globals(path: Path, *, is_zip: bool) -> list[str]:
     from torch import serialization
 
     if is_zip:
+        check_zip_file(path)  # torch's reader inflates data.pkl whole
         try:
             return sorted(set(serialization.get_unsafe_globals_in_checkpoint(str(path))))
         except Exception:

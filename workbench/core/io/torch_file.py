@@ -36,6 +36,7 @@ from workbench.core.io.arch import (
 )
 from workbench.core.io.arch_ref import ArchRef, parse_arch
 from workbench.core.io.inputs import Shapes, apply_shapes
+from workbench.core.io.limits import check_zip_file
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 from workbench.core.io.pickle_scan import is_torch_legacy_stream, unsafe_globals
 
@@ -109,6 +110,8 @@ def load_checkpoint(
     """A torch.save file: weights-only first; a pickled module only with trust."""
     import torch
 
+    if is_zip:  # torch's reader inflates each record whole: declared sizes first
+        check_zip_file(path)
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:
