@@ -169,10 +169,10 @@ def test_the_parsers_cap_is_on_its_heap_not_its_address_space(tmp_path: Path) ->
 
     import torch
 
-    from workbench.core.io.arch import build_arch
+    from workbench.core.io import load
 
     path = tmp_path / "weights.pt"
-    torch.save(build_arch("zoo:blobs_mlp").module.state_dict(), path)
+    torch.save(load("zoo:blobs_mlp").module.state_dict(), path)
     probe = "import torch; print(open('/proc/self/status').read())"
     status = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
     mapped = next(int(f.split()[1]) * 1024 for f in status.splitlines() if f.startswith("VmSize"))

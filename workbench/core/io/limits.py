@@ -115,11 +115,13 @@ def heap_budget(extra: int) -> Iterator[None]:
     For libraries that offer no budget of their own (onnx's shape inference allocates in
     C++ from sizes a file declares): the process's data limit is lowered for the block and
     restored after. Linux counts every heap and private mapping in RLIMIT_DATA; elsewhere
-    (or without /proc) this does nothing. The lock keeps two threads from interleaving
-    their set-and-restore; the limit is per process, so other threads share it meanwhile.
+    (or without /proc) this does nothing. The limit is per process, so it is set only
+    while no other Python thread runs (the command line): in the app a training run or a
+    benchmark in a worker would share it and fail; the app parses new files in the capped
+    child (``io.isolated``) instead. The lock keeps set-and-restore pairs whole.
     """
     used = _data_size()
-    if used is None:
+    if used is None or threading.active_count() > 1:
         yield
         return
     import resource
