@@ -183,7 +183,7 @@ def _install_hint(provider: str, library: str, cuda_version: str) -> str:
     major = cuda_version.split(".")[0] if cuda_version else ""
     cuda = f"CUDA {major}" if major else "CUDA"
     if provider == TENSORRT and "nvinfer" in library:
-        return "TensorRT is not installed: pip install tensorrt, or use --device cuda without it"
+        return "TensorRT is not installed: pip install tensorrt, or run without --tensorrt"
     if "cudnn" in library:
         return f"needs cuDNN 9 for {cuda}: pip install nvidia-cudnn-cu{major or 'XX'}"
     return (
