@@ -44,6 +44,7 @@ def test_distill_writes_a_student_variant_with_its_baseline(tmp_path: Path) -> N
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "teacher: validation accuracy" in result.stderr
+    assert "near chance" not in result.stderr  # a trained teacher: no warning
     assert "baseline (the same student, labels only)" in result.stderr
     assert "student without teacher" in result.stdout and "the teacher added" in result.stdout
     variant = json.loads((out / "variant.json").read_text())
@@ -137,3 +138,21 @@ def test_a_pruned_student_reopens_with_the_teachers_arch(tmp_path: Path, capsys)
         == (variant["metrics"]["student_parameters"])
     )
     assert reopened.module(torch.zeros(1, 1, 8, 8)).shape == (1, 10)
+
+
+def test_an_untrained_teacher_is_a_warning_on_stderr(tmp_path: Path, capsys) -> None:
+    """zoo:digits_mlp as built is untrained: about 10% on 10 digits, chance."""
+    from workbench.cli import main
+
+    out = tmp_path / "student"
+    code = main(["distill", "--teacher", "zoo:digits_mlp", "--student", "pruned:0.5",
+                 "--epochs", "1", "--train-samples", "100", "--no-measure",
+                 "--out", str(out)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1, captured.err
+    assert "near chance (10.0% for 10 classes)" in warnings[0]
+    assert "near chance" not in captured.out  # stderr only: stdout stays the summary
+    notes = json.loads((out / "variant.json").read_text())["notes"]
+    assert any("near chance" in note for note in notes)  # kept with the student

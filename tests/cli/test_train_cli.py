@@ -90,3 +90,17 @@ def test_ctrl_c_stops_with_a_checkpoint_and_resume_finishes(tmp_path: Path) -> N
     assert resumed.returncode == 0, resumed.stderr
     history = json.loads((out / "history.json").read_text())
     assert history["steps"] == list(range(1, len(history["steps"]) + 1))
+
+
+def test_nproc_beyond_the_gpus_is_one_line_before_torchrun_starts(tmp_path: Path) -> None:
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    out = tmp_path / "X"
+    args = ["zoo:digits_cnn", "--data", "digits", "--device", "cuda", "--out", str(out)]
+    result = train(*args, "--nproc", str(max(2, gpus + 1)))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("workbench: error: "), result.stderr
+    assert ("not available here" if gpus == 0 else "CUDA device(s) found") in lines[0]
+    assert "torch.distributed" not in result.stderr and not out.exists()

@@ -142,7 +142,9 @@ def test_the_pass_makes_a_student_with_its_baseline_and_leaves_the_teacher(teach
     assert phases == {"distill", "baseline"}
     kinds = [type(e).__name__ for phase, e in events if phase == "distill"]
     assert kinds.count("LossParts") == kinds.count("Step") > 0
-    assert any(isinstance(e, TeacherScore) for _, e in events)
+    (score,) = [e for _, e in events if isinstance(e, TeacherScore)]
+    assert score.num_classes == 10 and score.warning is None  # a trained teacher
+    assert not any("near chance" in note for note in result.notes)
     parts = [e for _, e in events if isinstance(e, LossParts)]
     assert all(math.isfinite(p.hard) and p.soft >= 0 for p in parts)
     assert result.model.arch.startswith("digits_mlp")
@@ -264,3 +266,15 @@ def test_a_recipe_replays_a_distill_step_after_training() -> None:
         outcomes[0].metrics["val_accuracy"]
     )  # the trained model of step 1 is the teacher of step 2
     assert "baseline_accuracy" in distilled.metrics
+
+
+def test_a_teacher_near_chance_is_warned_about() -> None:
+    from workbench.core.compress.distillation.run import chance_warning
+
+    warning = chance_warning(0.10, 10)
+    assert warning and "near chance (10.0% for 10 classes)" in warning
+    assert chance_warning(0.14, 10) is not None  # within 5 points of chance
+    assert chance_warning(0.16, 10) is None
+    assert chance_warning(0.54, 2) is not None and chance_warning(0.60, 2) is None
+    assert chance_warning(0.0, 0) is None and chance_warning(0.0, 1) is None  # unknown
+    assert TeacherScore(0.1, 2.3, 10).warning == warning

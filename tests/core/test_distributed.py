@@ -51,3 +51,31 @@ def test_nproc_is_taken_out_of_the_relaunched_command() -> None:
         "o",
     ]
     assert without_nproc(["train", "--nproc=4", "m"]) == ["train", "m"]
+
+
+def test_nproc_is_checked_against_the_gpus_before_relaunching() -> None:
+    from workbench.core.train.distributed import process_problem
+
+    # One GPU, two processes on it: refused, whether asked for as cuda or as auto.
+    for device in ("cuda", "auto", "cuda:0"):
+        problem = process_problem(2, [device], gpus=1)
+        assert problem is not None and "--nproc 2" in problem and "1 CUDA device(s)" in problem
+    assert process_problem(2, ["cuda"], gpus=2) is None
+    assert process_problem(4, ["cpu"], gpus=1) is None  # gloo on the CPU: no GPU needed
+    assert process_problem(2, ["auto"], gpus=0) is None  # auto without a GPU: the CPU
+    no_gpu = process_problem(2, ["cuda"], gpus=0, cuda_missing="no NVIDIA driver")
+    assert no_gpu == "device 'cuda' is not available here (no NVIDIA driver)"
+    # A recipe training on the CPU, then on CUDA: the CUDA step decides.
+    assert "--nproc 3" in process_problem(3, ["cpu", "cuda"], gpus=2)
+
+
+def test_check_processes_uses_the_gpus_of_this_machine() -> None:
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.train.distributed import check_processes
+
+    check_processes(2, ["cpu"])
+    with pytest.raises(WorkbenchError, match="at least 2"):
+        check_processes(1, ["cpu"])
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    with pytest.raises(WorkbenchError, match=r"not available here|CUDA device"):
+        check_processes(max(2, count + 1), ["cuda"])

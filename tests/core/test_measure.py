@@ -261,7 +261,7 @@ def test_provider_probe_is_silent_and_falls_back_to_cpu() -> None:
     assert found[-1] == CPU
     if "CUDAExecutionProvider" not in found:
         assert providers_for("auto") == [CPU]
-        with pytest.raises(WorkbenchError, match="CUDA provider does not work here"):
+        with pytest.raises(WorkbenchError, match=r"CUDA provider failed to load|no CUDA provider"):
             providers_for("cuda:0")
     assert providers_for("cpu") == [CPU]
 

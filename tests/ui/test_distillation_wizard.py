@@ -55,6 +55,7 @@ def test_the_wizard_distils_and_finishes_with_a_student_variant(qtbot, teacher) 
     curves = wizard.run.curves
     assert len(curves.parts["hard"]) == curves.steps.size > 0  # live curves were fed
     assert len(curves.baseline["acc"]) == 2 and curves.teacher_line.isVisible()
+    assert run.teacher_warning.isHidden()  # a trained teacher: no banner
     wizard.next()  # -> summary
     text = wizard.summary.text.text()
     for phrase in ("Teacher", "Student (distilled)", "Student without teacher", "points"):
@@ -116,4 +117,25 @@ def test_pause_holds_the_run_and_resume_goes_on(qtbot, teacher) -> None:
     run.cancel_button.click()
     qtbot.waitUntil(lambda: run.done, timeout=30_000)
     assert "Cancelled" in run.message.text() and not run.pause_button.isEnabled()
+    qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=30_000)
+
+
+def test_a_teacher_near_chance_gets_a_banner_on_the_run_page(qtbot) -> None:
+    """zoo:digits_mlp as built is untrained: about 10% on 10 digits, chance."""
+    from workbench.core.io import load
+
+    wizard = _wizard(qtbot, load("zoo:digits_mlp"))
+    for _ in range(3):
+        wizard.next()
+    wizard.budget.form.set_value(
+        {"epochs": 1, "train_samples": 200, "baseline": False, "measure": False}
+    )
+    wizard.next()  # -> run
+    run = wizard.run
+    qtbot.waitUntil(lambda: run.done, timeout=60_000)
+    assert run.isComplete(), run.message.text()
+    assert run.teacher_warning.isVisible()
+    assert "near chance (10.0% for 10 classes)" in run.teacher_warning.text()
+    wizard.next()  # -> summary: the warning stays with the student's notes
+    assert "near chance" in wizard.summary.text.text()
     qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=30_000)

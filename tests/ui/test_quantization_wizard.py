@@ -183,3 +183,18 @@ def test_onnx_source_dynamic_method_and_torch_choice_disabled(qtbot, tmp_path) -
     wizard.reject()
     qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=10_000)
     assert not wizard.folder.exists()  # cancelling the wizard keeps nothing
+
+
+def test_measure_on_offers_cuda_only_when_onnx_runtime_can_use_it(qtbot) -> None:
+    from workbench.core.measure.providers import CUDA, why_not
+
+    wizard = _wizard(qtbot, load("zoo:digits_mlp"))
+    qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=30_000)
+    chooser = wizard.advanced_page.device
+    labels = [chooser.itemText(i) for i in range(chooser.count())]
+    reason = why_not(CUDA)
+    if reason is None:
+        assert any(label.startswith("cuda:0") for label in labels)
+        return
+    assert labels == ["cpu", "cuda — not available here"] and chooser.device() == "cpu"
+    assert f"CUDA is not offered: {reason}" in chooser.toolTip()

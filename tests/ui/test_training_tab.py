@@ -52,6 +52,8 @@ def test_a_run_finishes_and_hands_over_the_trained_variant(qtbot, tab: TrainingT
     assert tab.curves.epochs["val_acc"].size == 2
     assert tab.progress.value() == 1000 and tab.start_button.isEnabled()
     assert tab.earlier and tab.earlier[-1]["losses"] == run.result.history.losses
+    if "training on cpu" in tab.log.toPlainText():  # nothing GPU-related on the CPU
+        assert tab.gpu_memory.isHidden() and "GPU" not in tab.status.text()
 
 
 def test_pause_resume_and_stop_through_the_buttons(qtbot, tab: TrainingTab) -> None:
@@ -169,3 +171,38 @@ def test_curves_keep_their_items_across_updates(qtbot) -> None:
     assert len(curves.steps.values) == 100 and y[-1] == pytest.approx(
         -2.0
     )  # log10, shown in log mode
+
+
+def test_the_device_chooser_lists_this_machine_and_says_why_cuda_is_absent(
+    tab: TrainingTab,
+) -> None:
+    import torch
+
+    from workbench.core.device import cuda_missing
+
+    chooser = tab.form.device
+    labels = [chooser.itemText(i) for i in range(chooser.count())]
+    if torch.cuda.is_available():
+        name = torch.cuda.get_device_name(0)
+        assert any(label.startswith("cuda:0 — ") and name in label for label in labels)
+        return
+    assert labels[:2] == ["auto (cpu here)", "cpu"]
+    assert labels[-1] == "cuda — not available here"
+    assert f"CUDA is not offered: {cuda_missing(torch)}" in chooser.toolTip()
+    assert tab.form.config().device == "auto"
+
+
+def test_gpu_memory_in_use_is_shown_beside_the_progress(qtbot, tab: TrainingTab) -> None:
+    """The label a CUDA run feeds (MemorySampler's events); no GPU here, so the event
+    is handed to the tab's event slot as the worker's stream would deliver it."""
+    from workbench.core.train.gpu_memory import DeviceMemory
+
+    assert tab.gpu_memory.isHidden()
+    gib = 1024**3
+    tab._on_events([DeviceMemory("cuda:0", 3 * gib // 2, 5 * gib, 150_109_593_600)])
+    assert tab.gpu_memory.isVisible()
+    assert tab.gpu_memory.text() == "GPU memory 1.5 GiB in use · peak 5.0 GiB of 139.8 GiB"
+    tab.form.epochs.setValue(1)
+    with qtbot.waitSignal(tab.run_finished, timeout=120_000):
+        tab.start()  # a new run starts without the last run's figures
+        assert tab.gpu_memory.isHidden()

@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         if kind in ("TeacherScore", "Started"):
             printer.end_line()
             print(_heading(phase, event), file=sys.stderr, flush=True)
+        if kind == "TeacherScore" and event.warning:
+            print(f"warning: {event.warning}", file=sys.stderr, flush=True)
         elif kind == "Finished":
             finished[phase] = event.result
         if kind != "LossParts":

@@ -74,9 +74,12 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from workbench.core.train import distributed
 
-    if args.nproc is not None and not args.check and not distributed.launched_by_torchrun():
-        return distributed.relaunch(distributed.without_nproc(args.argv), args.nproc)
-    group = distributed.join_group()
+    multi = args.nproc is not None and not args.check
+    if multi and not distributed.launched_by_torchrun():
+        devices = _training_devices(args)  # checked here, before N processes start
+        return distributed.relaunch(distributed.without_nproc(args.argv), args.nproc, devices)
+    launched = distributed.launched_by_torchrun()
+    group = distributed.join_group(_group_device(_training_devices(args)) if launched else "auto")
     finished = False
     try:
         code = _replay(args, group is None or group.is_main)
@@ -84,6 +87,19 @@ def run(args: argparse.Namespace) -> int:
         return code
     finally:
         distributed.leave_group(finished=finished)
+
+
+def _training_devices(args: argparse.Namespace) -> list[str]:
+    """The device of each training step in the recipe (a bad recipe stops here)."""
+    from workbench.core.recipe import read_recipe, validate_recipe
+
+    steps = validate_recipe(read_recipe(Path(args.recipe)), trusted=args.trust)
+    return [step.config.device for step in steps if step.pass_class is None] or ["auto"]
+
+
+def _group_device(devices: list[str]) -> str:
+    """The processes join over NCCL on CUDA, over gloo when the training is on the CPU."""
+    return devices[0] if len(set(devices)) == 1 else "auto"
 
 
 def _replay(args: argparse.Namespace, main_process: bool) -> int:

@@ -136,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.train import distributed
 
     if args.nproc is not None and not distributed.launched_by_torchrun():
-        return distributed.relaunch(distributed.without_nproc(args.argv), args.nproc)
+        argv = distributed.without_nproc(args.argv)
+        return distributed.relaunch(argv, args.nproc, [args.device or "auto"])
     group = distributed.join_group(args.device or "auto")
     finished = False
     try:

@@ -282,7 +282,11 @@ def _train(item: ValidatedStep, model: Any, data: str | None, ctx: RunContext, i
         raise RecipeError(f"{where}: training needs a PyTorch model, not {model.framework}")
     if not data:
         raise RecipeError(f"{where}: no data to train on: give the recipe 'data:' or --data")
-    config = item.config
+    from workbench.core.train.distributed import current_group, process_device
+
+    # Under torchrun over NCCL each process trains on its own GPU (its local rank).
+    device = process_device(item.config.device, current_group())
+    config = dataclasses.replace(item.config, device=device)
     dataset = resolve_dataset(data, seed=config.seed, workers=config.loader_workers)
     trainer = Trainer(model.module, dataset, config, ctx)  # it trains a copy
     result = trainer.fit()

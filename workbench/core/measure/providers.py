@@ -1,9 +1,9 @@
 """ONNX Runtime execution providers that really work here, and quiet sessions.
 
 ``onnxruntime-gpu`` lists CUDA and TensorRT as *available* even on a machine without the
-libraries or a GPU; only creating a session tells whether they load. Probing prints
-C++ errors to stderr and Python "EP Error" banners to stdout, so the probe silences
-both (the loggers' severity and stdout) and remembers the answer for the process.
+libraries or a GPU; only creating a session tells whether they load. The probe
+(``probe_providers``) keeps ORT's messages out of the console, remembers the answer for
+the process and says why a provider failed when the user asks for it.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ import io
 from typing import Any
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.measure.provider_probe import CPU, CUDA, TENSORRT, ProviderProbe
 
-CPU = "CPUExecutionProvider"
-CUDA = "CUDAExecutionProvider"
-TENSORRT = "TensorrtExecutionProvider"
+__all__ = ["CPU", "CUDA", "TENSORRT", "create_session", "providers_for", "working_providers"]
 _QUIET = 3  # ORT severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
-_SILENT = 4
 
 
 def quiet_session_options(threads: int | None = None, *, spin: bool = True) -> Any:
@@ -55,29 +53,32 @@ def _probe_model() -> bytes:
 
 
 @functools.lru_cache(maxsize=1)
+def probe_providers() -> ProviderProbe:
+    """The providers that load here and why the others do not (probed once per process)."""
+    from workbench.core.measure.provider_probe import probe
+
+    return probe(_probe_model(), quiet_session_options)
+
+
 def working_providers() -> tuple[str, ...]:
     """Providers a session can really be created with, best first; CPU always last."""
+    return probe_providers().working
+
+
+def why_not(provider: str) -> str | None:
+    """Why ``provider`` is not usable here, in one line for the user; None if it is."""
     import onnxruntime as ort
 
-    available = ort.get_available_providers()
-    found = []
-    probe = _probe_model()
-    for provider in (TENSORRT, CUDA):
-        if provider not in available:
-            continue
-        options = quiet_session_options()
-        options.log_severity_level = _SILENT
-        ort.set_default_logger_severity(_SILENT)  # library-load failures use the default logger
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):  # the Python "EP Error" banner
-                session = ort.InferenceSession(probe, options, providers=[provider, CPU])
-            if provider in session.get_providers():
-                found.append(provider)
-        except Exception:  # any failure means "not usable here", never an error for the user
-            pass
-        finally:
-            ort.set_default_logger_severity(_QUIET)
-    return (*found, CPU)
+    probed = probe_providers()
+    if provider in probed.working:
+        return None
+    if provider in probed.failures:
+        return probed.failures[provider]
+    name = "CUDA" if provider == CUDA else "TensorRT" if provider == TENSORRT else provider
+    return (
+        f"this onnxruntime ({ort.__version__}) has no {name} provider: install "
+        "onnxruntime-gpu in its place"
+    )
 
 
 def providers_for(device: str = "auto", *, tensorrt: bool = False) -> list[Any]:
@@ -105,12 +106,12 @@ def providers_for(device: str = "auto", *, tensorrt: bool = False) -> list[Any]:
     chosen: list[Any] = []
     if tensorrt:
         if TENSORRT not in working:
-            raise WorkbenchError("the TensorRT provider does not work here (no GPU or libraries)")
+            raise WorkbenchError(why_not(TENSORRT) or "TensorRT does not work here")
         chosen.append((TENSORRT, {"device_id": index}))
     if CUDA in working:
         chosen.append((CUDA, {"device_id": index}))
     elif name.startswith("cuda"):
-        raise WorkbenchError(f"ONNX Runtime's CUDA provider does not work here ({device!r})")
+        raise WorkbenchError(why_not(CUDA) or "CUDA does not work here")
     return [*chosen, CPU]
 
 

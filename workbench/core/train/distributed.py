@@ -140,10 +140,51 @@ def sum_across(values: Sequence[float], group: ProcessGroup | None) -> list[floa
     return tensor.tolist()
 
 
-def relaunch(argv: Sequence[str], nproc: int) -> int:
-    """Run ``workbench ARGV`` in ``nproc`` processes through torchrun; its exit status."""
+def check_processes(nproc: int, devices: Sequence[str] = ("auto",)) -> None:
+    """Refuse ``--nproc N`` before torchrun starts N processes that would each fail
+    (see ``process_problem``); ``devices``: each training's device setting."""
     if nproc < 2:
         raise WorkbenchError("--nproc needs at least 2 processes")
+    wanted = [(d or "auto").strip().lower() for d in devices]
+    if all(d in ("cpu", "mps") for d in wanted):
+        return  # gloo on the CPU: no GPU to count
+    import torch
+
+    from workbench.core.device import cuda_missing
+
+    missing = cuda_missing(torch)
+    gpus = 0 if missing else torch.cuda.device_count()
+    problem = process_problem(nproc, wanted, gpus, missing)
+    if problem:
+        raise WorkbenchError(problem)
+
+
+def process_problem(
+    nproc: int, devices: Sequence[str], gpus: int, cuda_missing: str | None = None
+) -> str | None:
+    """Why ``nproc`` processes cannot train on ``devices`` with ``gpus`` GPUs; None if
+    they can. On CUDA every process takes its own GPU (its local rank), so N may not
+    exceed the GPUs; ``auto`` means CUDA wherever there is a GPU (as ``join_group``
+    decides) and the CPU otherwise."""
+    cuda = [d for d in devices if d.startswith("cuda")]
+    if cuda and not gpus:
+        why = cuda_missing or "0 CUDA device(s) found"
+        return f"device {cuda[0]!r} is not available here ({why})"
+    asked = next((d for d in devices if d == "auto" or d.startswith("cuda")), None)
+    if asked is not None and gpus and nproc > gpus:
+        return (
+            f"--nproc {nproc} on device {asked!r} needs {nproc} GPUs (one process per GPU), "
+            f"but {gpus} CUDA device(s) found; use fewer processes, or the CPU (device cpu)"
+        )
+    return None
+
+
+def relaunch(argv: Sequence[str], nproc: int, devices: Sequence[str] = ("auto",)) -> int:
+    """Run ``workbench ARGV`` in ``nproc`` processes through torchrun; its exit status.
+
+    ``devices`` (each training's device setting) is checked first: see check_processes.
+    """
+    check_processes(nproc, devices)
     command = python_command(
         "-m",
         "torch.distributed.run",

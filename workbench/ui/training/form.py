@@ -27,9 +27,9 @@ from workbench.core.train.config import (
     AugmentConfig,
     TrainConfig,
 )
+from workbench.ui.device_combo import DeviceCombo
 
 BUILTIN_DATASETS = ("digits", "shapes", "sequences")
-DEVICES = ("auto", "cpu", "cuda:0", "mps")
 
 
 def _spin(low: float, high: float, decimals: int = 0, step: float = 1.0) -> Any:
@@ -132,7 +132,9 @@ class TrainingForm(QWidget):
         aug.addRow("Brightness ±", self.brightness)
         aug.addRow("Contrast ±", self.contrast)
 
-        self.device = _combo(DEVICES)
+        self.device = DeviceCombo()  # the GPUs come with load() (TrainingTab)
+        self.device.setObjectName("training-device")
+        self.device.set_hint("where the model trains")
         self.amp = _combo(AMP_MODES)
         self.amp.setToolTip("mixed precision: CUDA only; ignored (with a note) elsewhere")
         self.seed = _spin(0, 2**31 - 1)
@@ -196,7 +198,7 @@ class TrainingForm(QWidget):
         self.rotation.setValue(aug.rotation)
         self.brightness.setValue(aug.brightness)
         self.contrast.setValue(aug.contrast)
-        self.device.setCurrentText(config.device)
+        self.device.set_device(config.device)
         self.amp.setCurrentText(config.amp)
         self.seed.setValue(config.seed)
         self.workers.setValue(config.loader_workers)
@@ -213,7 +215,7 @@ class TrainingForm(QWidget):
             epochs=self.epochs.value(),
             batch_size=self.batch_size.value(),
             seed=self.seed.value(),
-            device=self.device.currentText(),
+            device=self.device.device(),
             amp=self.amp.currentText(),
             grad_clip=self.grad_clip.value(),
             label_smoothing=self.label_smoothing.value(),

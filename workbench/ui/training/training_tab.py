@@ -29,11 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.device import torch_devices
 from workbench.core.errors import WorkbenchError
 from workbench.core.train.config import TrainConfig, suggest_config
 from workbench.core.train.control import TrainControl, TrainResult
+from workbench.core.train.gpu_memory import MemorySampler
 from workbench.core.train.schedules import planned_rates
-from workbench.core.units import human_bytes
 from workbench.ui.training.curves import TrainingCurves
 from workbench.ui.training.form import TrainingForm
 from workbench.ui.training.runs import TrainingRun, read_runs
@@ -90,15 +91,20 @@ class TrainingTab(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("idle")
         self.progress.setTextVisible(True)
+        self.gpu_memory = QLabel("")  # shown only while a run on a GPU reports it
+        self.gpu_memory.setObjectName("training-gpu-memory")
+        self.gpu_memory.hide()
         self.status = QLabel("")
         self.status.setObjectName("training-status")
         self.status.setMinimumWidth(320)
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         bar = QHBoxLayout()
         bar.addWidget(self.progress, 1)
+        bar.addWidget(self.gpu_memory)
         bar.addWidget(self.status)
 
         self.form = TrainingForm()
+        self.form.device.load(self.tasks, torch_devices)
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
@@ -250,6 +256,7 @@ class TrainingTab(QWidget):
                 model, data, config, ctx, run_dir=run_dir, resume=resume, control=control
             )
             trainer.subscribe(emit)
+            trainer.subscribe(MemorySampler(emit))  # GPU memory beside the run; CPU: silent
             result = trainer.fit()
             kind = variant_kind(source or "zoo:")
             run = TrainingRun(key, result, run_dir, kind, data.name, arch, source)
@@ -267,6 +274,7 @@ class TrainingTab(QWidget):
         self.curves.reset()
         self.curves.set_earlier_runs(self.earlier)
         self.log.clear()
+        self.gpu_memory.hide()
         self._message(f"{'resuming' if resume else 'starting'}: loading {spec}…")
         self.progress.setValue(0)
         self.progress.setFormat("loading data…")
@@ -328,6 +336,10 @@ class TrainingTab(QWidget):
                     )
             elif kind == "Started":
                 self._started(event)
+            elif kind == "DeviceMemory":
+                self.gpu_memory.setText(event.describe())
+                self.gpu_memory.setToolTip(f"PyTorch's allocator on {event.device}")
+                self.gpu_memory.show()
             elif kind == "Paused":
                 self._set_state("paused")
                 self._message(f"paused after step {event.step}")
@@ -377,8 +389,6 @@ class TrainingTab(QWidget):
         parts = [f"{event.samples_per_s:,.0f} samples/s"]
         if event.eta_s is not None:
             parts.append(f"ETA {_clock(event.eta_s)}")
-        if event.gpu_memory is not None:
-            parts.append(f"GPU {human_bytes(event.gpu_memory)}")
         parts.append(f"step {event.step:,}/{event.total_steps:,}")
         self.status.setText("  ·  ".join(parts))
 

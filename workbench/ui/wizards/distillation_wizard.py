@@ -29,6 +29,7 @@ from workbench.ui.workers import TaskRunner
 
 DRAIN_MS = 100  # the run page takes the worker's events at most ten times a second
 HARD, SOFT, TEACHER, BASELINE = "#c0392b", "#8e44ad", "#2e8b57", "#7f7f7f"
+BANNER = "background: #fff3cd; color: #664d03; border: 1px solid #e0c36a; padding: 6px;"
 
 
 class DistillCurves(TrainingCurves):
@@ -104,6 +105,13 @@ class DistillRunPage(RunPage):
     def __init__(self, make_job: Any, on_result: Any, parent: QWidget | None = None) -> None:
         super().__init__("Distilling", make_job, on_result, parent)
         self.setSubTitle("The student trains with the teacher, then (if chosen) without it.")
+        # Said as soon as the teacher is scored, before minutes of training from it.
+        self.teacher_warning = QLabel("")
+        self.teacher_warning.setObjectName("teacher-warning")
+        self.teacher_warning.setWordWrap(True)
+        self.teacher_warning.setStyleSheet(BANNER)
+        self.teacher_warning.hide()
+        self.body.insertWidget(0, self.teacher_warning)
         self.curves = DistillCurves()
         self.curves.setMinimumHeight(420)
         self.body.insertWidget(self.body.count() - 1, self.curves, 1)
@@ -151,6 +159,7 @@ class DistillRunPage(RunPage):
         self.pause_button.setChecked(False)
         self.pause_button.setEnabled(True)
         self.queue.clear()
+        self.teacher_warning.hide()
         try:
             epochs = self.wizard().config().epochs  # type: ignore[attr-defined]
         except WorkbenchError:
@@ -163,7 +172,11 @@ class DistillRunPage(RunPage):
         if not self.queue:
             return
         while self.queue:
-            self.curves.feed(*self.queue.popleft())
+            phase, event = self.queue.popleft()
+            if type(event).__name__ == "TeacherScore" and event.warning:
+                self.teacher_warning.setText(f"⚠ {event.warning[0].upper()}{event.warning[1:]}.")
+                self.teacher_warning.show()
+            self.curves.feed(phase, event)
         self.curves.redraw()
 
     def _stop_timer(self) -> None:

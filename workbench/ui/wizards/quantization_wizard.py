@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
 
 from workbench.core.compress.quantization import METHODS
 from workbench.core.context import RunContext
+from workbench.core.device import onnxruntime_devices
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
 from workbench.ui.config_form import ConfigForm
+from workbench.ui.device_combo import DeviceCombo
 from workbench.ui.wizards.base import ExplainedChoicePage, PassWizard, RunPage, WizardOutcome
 from workbench.ui.wizards.quantization_results import ResultsPage
 from workbench.ui.workers import TaskRunner
@@ -168,10 +170,9 @@ class AdvancedPage(QWizardPage):
         self.form: ConfigForm | None = None
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
-        self.device = QComboBox()
+        self.device = DeviceCombo(("cpu",))  # GPUs once ONNX Runtime's CUDA provider loads
         self.device.setObjectName("quant-device")
-        self.device.addItems(["cpu", "cuda:0"])
-        self.device.setToolTip("where latency and accuracy are measured (the provider)")
+        self.device.set_hint("where latency and accuracy are measured (the provider)")
         self.batches = QLineEdit("1,32")
         self.batches.setObjectName("quant-batches")
         self.batches.setToolTip("batch sizes timed before and after")
@@ -253,6 +254,7 @@ class QuantizationWizard(PassWizard):
             button.setToolTip("only for PyTorch models")
         self.data_page = DataPage(source)
         self.advanced_page = AdvancedPage()
+        self.advanced_page.device.load(self.tasks, onnxruntime_devices)
         self.run = RunPage("Quantizing", self._make_job, self._show)
         self.results = ResultsPage(self._rerun)
         for page in (self.method_page, self.data_page, self.advanced_page, self.run,
@@ -281,7 +283,7 @@ class QuantizationWizard(PassWizard):
 
         method, config = self.method(), self.config()
         data = self.data_page.data_spec()
-        device = self.advanced_page.device.currentText()
+        device = self.advanced_page.device.device()
         batches = self.advanced_page.batch_sizes()
         auto_exclude = self.advanced_page.auto_exclude.value()
         source = self.source

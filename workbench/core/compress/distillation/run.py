@@ -9,7 +9,8 @@ baseline that had not started yet starts then), so on the CPU the result equals 
 uninterrupted run's.
 
 Listeners get ``(phase, event)``: phase ``"distill"`` or ``"baseline"`` with the
-Trainer's own events, ``LossParts`` per distillation step, and one ``TeacherScore``.
+Trainer's own events, ``LossParts`` per distillation step, and one ``TeacherScore``
+(whose ``warning`` says when the teacher is near chance; the notes keep it too).
 """
 
 from __future__ import annotations
@@ -40,10 +41,34 @@ class LossParts:
     alpha: float
 
 
+CHANCE_MARGIN = 0.05  # a teacher within 5 points of guessing has little to teach
+
+
 @dataclass(frozen=True)
 class TeacherScore:
     accuracy: float  # on the validation split
     loss: float
+    num_classes: int = 0  # of the dataset; 0 when unknown
+
+    @property
+    def warning(self) -> str | None:
+        """Said when the teacher scores near chance (an untrained or wrong-data teacher)."""
+        return chance_warning(self.accuracy, self.num_classes)
+
+
+def chance_warning(accuracy: float, num_classes: int) -> str | None:
+    """A warning when ``accuracy`` is within ``CHANCE_MARGIN`` of guessing among
+    ``num_classes``; None otherwise."""
+    if num_classes < 2:
+        return None
+    chance = 1.0 / num_classes
+    if accuracy > chance + CHANCE_MARGIN:
+        return None
+    return (
+        f"the teacher scores {accuracy:.1%} on the validation split, near chance "
+        f"({chance:.1%} for {num_classes} classes): is it trained, and on this data? "
+        "A student learns little from it"
+    )
 
 
 @dataclass
@@ -138,7 +163,10 @@ def distill(
     x_val = torch.as_tensor(dataset.x_val.copy()).to(device)
     y_val = torch.as_tensor(dataset.y_val.copy()).to(device)
     teacher_loss, teacher_acc = evaluate(teacher_module, x_val, y_val, 512, _no_autocast)
-    listener("distill", TeacherScore(teacher_acc, teacher_loss))
+    score = TeacherScore(teacher_acc, teacher_loss, dataset.num_classes)
+    listener("distill", score)
+    if score.warning:
+        notes.append(score.warning)
     tcfg = train_config(config, str(device))
     share = (0.0, 0.5) if config.baseline else (0.0, 0.9)
     # The Trainer trains copies, so student.module keeps its first weights for the baseline.
