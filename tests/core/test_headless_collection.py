@@ -1,5 +1,5 @@
 """Where only the core dependencies are installed (a headless GPU server: no PySide6,
-pyqtgraph, netron or pytest-qt), tests/core and tests/cli still collect, and
+pyqtgraph, netron or pytest-qt), tests/core, tests/cli and tests/gpu still collect, and
 a test that needs Qt's application is skipped with the reason instead of erroring."""
 
 from __future__ import annotations
@@ -44,13 +44,13 @@ def pytest_in(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def test_core_and_cli_tests_collect_without_qt(without_qt: dict[str, str]) -> None:
-    out = pytest_in(without_qt, "--collect-only", "-q", "tests/core", "tests/cli")
+def test_core_cli_and_gpu_tests_collect_without_qt(without_qt: dict[str, str]) -> None:
+    out = pytest_in(without_qt, "--collect-only", "-q", "tests/core", "tests/cli", "tests/gpu")
     found = re.search(r"^(\d+) tests collected in", out, re.MULTILINE)
     assert found, out[-3000:]
     assert int(found.group(1)) > 300
     assert "error" not in out.splitlines()[-1]
-    for folder in ("tests/core/", "tests/cli/"):
+    for folder in ("tests/core/", "tests/cli/", "tests/gpu/"):
         assert folder in out
 
 
@@ -60,7 +60,7 @@ def test_a_qt_test_outside_tests_ui_is_skipped_without_qt(without_qt: dict[str, 
         "-q",
         "-rs",
         "tests/cli/test_prune_cli.py::test_the_wizard_makes_the_same_model_from_the_same_settings",
-        "tests/cli/test_cli_basics.py::test_bad_option_is_a_usage_error",
+        "tests/cli/test_gpu_command_lines.py",
     )
     assert "1 passed, 1 skipped" in out
     assert "needs Qt: pytest-qt (and PySide6) are not installed here" in out
