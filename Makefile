@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OFFSCREEN := QT_QPA_PLATFORM=offscreen QTWEBENGINE_DISABLE_SANDBOX=1
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-gpu lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(OFFSCREEN) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The GPU suite (tests/gpu, skipped without CUDA) with the interpreter given, as it is:
+# no venv is built (a GPU server may have no network and no PySide6); it needs only the
+# core dependencies and pytest. The source tree goes first on PYTHONPATH, before any
+# there already (wheels carried to a --target folder); pytest-qt is kept out in case it
+# is installed without Qt; pytest-timeout may be absent, so its options are not errors.
+test-gpu:
+	PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH)) $(PYTHON) -m pytest tests/gpu -s -q \
+	  -p no:cacheprovider -p no:pytest-qt \
+	  -W "ignore:Unknown config option:pytest.PytestConfigWarning" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

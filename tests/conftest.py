@@ -1,17 +1,14 @@
-"""Shared test set-up: Qt offscreen, WebEngine ready, the public-model fixtures."""
+"""Shared test set-up: the public-model fixtures and Qt for the tests that use it.
+
+Nothing here imports Qt (see fixtures/qt.py): tests/core, tests/cli and tests/gpu run
+where only the core dependencies are installed.
+"""
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
-
-from workbench.ui.app import prepare_qt
-
-prepare_qt()  # before pytest-qt makes the QApplication, as the app itself does
-
-pytest_plugins = ["fixtures.public_models", "fixtures.hostile_files"]
+pytest_plugins = ["fixtures.qt", "fixtures.public_models", "fixtures.hostile_files"]
 
 
 def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
