@@ -274,10 +274,10 @@ class QuantizationWizard(PassWizard):
         return config_from_dict(_config_class(method), values, where=METHODS[method])
 
     def _make_job(self) -> Any:
-        from workbench.core.compress.quantization.workflow import (
-            quantize_variant,
+        from workbench.core.compress.quantization.variant_record import (
             write_quantized_variant,
         )
+        from workbench.core.compress.quantization.workflow import quantize_variant
 
         method, config = self.method(), self.config()
         data = self.data_page.data_spec()
