@@ -212,3 +212,17 @@ def test_gpu_and_cpu_measured_variants_compare_only_like_with_like(tmp_path, cap
     headlines = [line for line in why.splitlines() if line and not line.startswith("  ")]
     assert len(headlines) == 3 and all("(p50 ort b1: " in line for line in headlines)
     assert "latency p50 ort/CUDAExecutionProvider cuda:0 b1" in out  # the GPU rows remain
+
+
+def test_measure_gives_each_project_variant_the_conditions_asked_for(project, capsys):
+    folder = str(project.folder)
+    code, out, err = run(capsys, "compare", folder, "--measure", *FAST)
+    assert code == 0, err
+    assert err.count("stored latency") == 3 and "on the spot" not in err  # all measured here
+    code, out, err = run(capsys, "compare", folder, "--measure", "--threads", "1", *FAST)
+    assert code == 0, err
+    assert err.count("model on the spot (ort)") == 3  # none had a 1-thread figure
+    lines = out.splitlines()
+    pinned = next(x for x in lines if x.startswith("latency p50 ort/CPUExecutionProvider 1t b1"))
+    assert "—" not in pinned
+    assert any(x.startswith("latency p50 ort/CPUExecutionProvider b1 ") for x in lines)  # kept

@@ -152,7 +152,12 @@ def merged(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     figures (val_accuracy, a pass's record) stay as they were."""
     own = {f.name for f in dataclasses.fields(Metrics)}
     kept = {k: v for k, v in stored.items() if k not in own}
-    both = Metrics.from_json(stored).merge(Metrics.from_json(new))
+    old, fresh = Metrics.from_json(stored), Metrics.from_json(new)
+    both = old.merge(fresh)
+    # For the comparison only a newer figure under all the same conditions replaces a
+    # stored one; a stored report at another thread count stays as a row of its own.
+    reports = [*old.latency.values(), *fresh.latency.values()]
+    both.latency = {report.conditions.row_key: report for report in reports}
     return {**kept, **both.to_json()}
 
 
