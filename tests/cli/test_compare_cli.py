@@ -161,3 +161,68 @@ def test_folders_written_by_train_compare_and_measure_their_models(tmp_path, cap
     assert any(line.startswith("val accuracy (training)") for line in lines)  # kept
     headline = next(line for line in lines if line.startswith("digits_mlp:hidden=16 ("))
     assert " than digits_mlp (" in headline and "(p50 ort b1: " in headline
+
+
+def test_gpu_and_cpu_measured_variants_compare_only_like_with_like(tmp_path, capsys):
+    """Issue #20's case: an INT8 and an FP16 variant measured on ONNX Runtime's CUDA
+    provider (real runs here, re-labelled as the H200 recorded them), a pruned model and
+    a distilled student measured on the CPU by their own commands."""
+    from fixtures.cuda_records import cuda_outcome, quantized_digits
+
+    from workbench.core.compress.quantization.variant_record import write_quantized_variant
+
+    folders = {name: tmp_path / name for name in ("int8", "fp16", "pruned", "distilled")}
+    for method, name in (("static", "int8"), ("fp16", "fp16")):
+        outcome = cuda_outcome(quantized_digits(method), method)
+        write_quantized_variant(outcome, folders[name], source="zoo:digits_cnn")
+    code, _, err = run(capsys, "prune", "zoo:digits_cnn", "--structured", "--amount", "0.5",
+                       "--seconds", "0", "--out", str(folders["pruned"]))  # fmt: skip
+    assert code == 0, err
+    code, _, err = run(capsys, "distill", "--teacher", "zoo:digits_cnn", "--epochs", "1",
+                       "--train-samples", "64", "--out", str(folders["distilled"]))  # fmt: skip
+    assert code == 0, err
+    code, out, err = run(capsys, "compare", *map(str, folders.values()))
+    assert code == 0, err
+    table = out.split("* best of the row")[0]
+    labels = [line.split("  ")[0] for line in table.splitlines()[1:]]
+    assert not [x for x in labels if x.startswith(("teacher", "student", "macs ", "params "))]
+    assert "latency p50 ort/CUDAExecutionProvider cuda:0 b1" in labels
+    assert "latency p50 ort/CPUExecutionProvider b1" in labels
+    recorded = out.split("recorded by each variant's own run (not compared):")[1]
+    assert "teacher macs 1,821,952" in recorded and "macs before" in recorded
+    why = out.split("why (not) faster:")[1]
+    assert "no latency measured on a common runtime" not in why
+    assert (
+        "digits_cnn (FP16) is 1.32× faster than digits_cnn (INT8 static) (p50 "
+        "ort/CUDAExecutionProvider cuda:0 b1: 0.930 → 0.707 ms)" in why
+    )
+    assert (
+        "no latency measured under the same conditions: digits_cnn (pruned: l1 50% channels) "
+        "was measured with ort on CPUExecutionProvider (cpu), default threads, batch 1, 32; "
+        "digits_cnn (INT8 static) with ort on CUDAExecutionProvider (cuda:0)" in why
+    )
+    assert "was measured with torch on cpu, 1 thread, batch 1;" in why  # the student
+
+    # --measure: only what lacks a CPU figure taken here is measured; GPU figures stay.
+    code, out, err = run(capsys, "compare", *map(str, folders.values()), "--measure", *FAST)
+    assert code == 0, err
+    assert "keeping digits_cnn (pruned: l1 50% channels)'s stored latency" in err
+    assert err.count("model on the spot (ort)") == 3
+    why = out.split("why (not) faster:")[1]
+    headlines = [line for line in why.splitlines() if line and not line.startswith("  ")]
+    assert len(headlines) == 3 and all("(p50 ort b1: " in line for line in headlines)
+    assert "latency p50 ort/CUDAExecutionProvider cuda:0 b1" in out  # the GPU rows remain
+
+
+def test_measure_gives_each_project_variant_the_conditions_asked_for(project, capsys):
+    folder = str(project.folder)
+    code, out, err = run(capsys, "compare", folder, "--measure", *FAST)
+    assert code == 0, err
+    assert err.count("stored latency") == 3 and "on the spot" not in err  # all measured here
+    code, out, err = run(capsys, "compare", folder, "--measure", "--threads", "1", *FAST)
+    assert code == 0, err
+    assert err.count("model on the spot (ort)") == 3  # none had a 1-thread figure
+    lines = out.splitlines()
+    pinned = next(x for x in lines if x.startswith("latency p50 ort/CPUExecutionProvider 1t b1"))
+    assert "—" not in pinned
+    assert any(x.startswith("latency p50 ort/CPUExecutionProvider b1 ") for x in lines)  # kept

@@ -201,3 +201,22 @@ def test_torch_dynamic_writes_torchscript_that_reopens(tmp_path: Path, capsys) -
     report = evaluate(reopened, data="digits", runtime="torch")
     assert abs(report.top1 - record["metrics"]["after"]["top1"]) < 1e-9
     capsys.readouterr()
+
+
+def test_the_results_advise_per_device_from_the_recorded_provider(tmp_path: Path) -> None:
+    from fixtures.cuda_records import cuda_outcome, quantized_digits
+
+    from workbench.cli.quantize import format_outcome
+
+    # A real run here, as the H200's CUDA provider recorded the same run
+    gpu = cuda_outcome(quantized_digits("static"), "static")
+    text = format_outcome(gpu, {})
+    assert "latency batch 1 (ort, CUDAExecutionProvider): p50 0.530 ms -> 0.930 ms (0.57x)" in text
+    (dequantized, choose) = [line for line in text.splitlines() if "advice:" in line]
+    assert (
+        "INT8 in QDQ form runs dequantized on ONNX Runtime's CUDA execution provider" in dequantized
+    )
+    assert (
+        "[0.57x at b1, 0.77x at b256 vs float32 on ort/CUDAExecutionProvider cuda:0]" in dequantized
+    )
+    assert "on cuda:0: choose FP16 (tensor cores)" in choose

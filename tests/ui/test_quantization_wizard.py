@@ -198,3 +198,40 @@ def test_measure_on_offers_cuda_only_when_onnx_runtime_can_use_it(qtbot) -> None
         return
     assert labels == ["cpu", "cuda — not available here"] and chooser.device() == "cpu"
     assert f"CUDA is not offered: {reason}" in chooser.toolTip()
+
+
+def test_the_method_page_advises_from_recorded_gpu_measurements(qtbot, main_window) -> None:
+    """A model benchmarked on the CUDA provider, with an INT8 and an FP16 child measured
+    there (real runs re-labelled as the H200 recorded them): Compress > Quantize… says
+    what those figures mean and starts on FP16."""
+    from fixtures.cuda_records import cuda_outcome, quantized_digits
+
+    window = main_window
+    window.open_source("zoo:digits_cnn")
+    qtbot.waitUntil(lambda: window.current is not None, timeout=30_000)
+    root = window.current
+    int8 = cuda_outcome(quantized_digits("static"), "static")
+    fp16 = cuda_outcome(quantized_digits("fp16"), "fp16")
+    root.metrics = {"latency": {"ort@cuda:0": int8.before.latency}}
+    for outcome in (int8, fp16):
+        window.project.add_child(root, outcome.name(), outcome.step, framework="onnx",
+                                 metrics=outcome.variant_metrics())  # fmt: skip
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Compress")
+    before = set(window.findChildren(QuantizationWizard))
+    next(a for a in menu.actions() if a.text() == "&Quantize…").trigger()
+    (wizard,) = set(window.findChildren(QuantizationWizard)) - before
+    advice = wizard.measured_advice
+    assert advice.isVisible() and wizard.method() == "fp16"
+    text = advice.text()
+    assert "digits_cnn (INT8 static) measured 0.57x at b1, 0.77x at b256" in text
+    assert "runs dequantized on ONNX Runtime's CUDA execution provider" in text
+    assert "digits_cnn (FP16) measured 0.75x at b1, 1.29x at b256" in text
+    assert "FP16 loses at batch 1" in text and "it pays from batch 256 on" in text
+    assert "Benchmarked on ort/CUDAExecutionProvider cuda:0; on cuda:0: choose FP16" in text
+    wizard.reject()
+
+
+def test_without_records_the_method_page_stays_as_it_was(qtbot) -> None:
+    wizard = _wizard(qtbot, load("zoo:digits_cnn"))
+    wizard.show_measurements({}, [])
+    assert not wizard.measured_advice.isVisible() and wizard.method() == "static"

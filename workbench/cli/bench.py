@@ -165,7 +165,9 @@ def format_bench(name: str, metrics: Any, top: int = 10) -> str:
     lines = []
     for report in metrics.latency.values():
         threads = report.threads if report.threads else "default"
-        lines.append(f"{name}  ({report.runtime} on {report.provider}, threads {threads})")
+        device = report.conditions.device or "device not recorded"
+        where = "" if device in (report.provider, "cpu") else f", {device}"
+        lines.append(f"{name}  ({report.runtime} on {report.provider}, threads {threads}{where})")
         f = metrics.facts
         if f is not None:
             size = human_bytes(f.file_size) if f.file_size else "no file"

@@ -4,6 +4,8 @@ A and B are variant folders (``variant.json``, as `workbench train --out` writes
 project folders (``project.json``: all its variants), or models (files, zoo:NAME),
 which are then benchmarked and evaluated on the spot with the `bench` / `eval`
 functions, on one runtime (``--runtime``, default ort) so their latencies compare.
+Latencies compare only under the same conditions (runtime, provider, device, threads,
+batch); ``--measure`` gives every variant one such figure, measuring only what lacks it.
 """
 
 from __future__ import annotations
@@ -72,10 +74,14 @@ def register(commands: Any) -> None:
     measure.add_argument(
         "--measure",
         action="store_true",
-        help="measure variant folders' own model files too (their stored "
-        "figures are kept beside the new ones)",
+        help="give every variant a latency under one set of conditions (--runtime, "
+        "--device, --threads, --batch): folders and project variants that lack one taken "
+        "on this machine are measured now (their stored figures stay beside the new ones)",
     )
     measure.add_argument("--runtime", choices=("ort", "torch"), default="ort")
+    measure.add_argument(
+        "--device", default="cpu", metavar="D", help="cpu (default), cuda or cuda:N"
+    )
     measure.add_argument("--batch", type=batch_list, metavar="1,8,32")
     measure.add_argument("--runs", type=int, default=30, metavar="N")
     measure.add_argument("--seconds", type=float, default=1.0, metavar="T")
@@ -96,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.compare.report import to_csv, to_json, write_report
     from workbench.core.compare.sources import (
         MeasureOptions,
-        measure_folder,
+        has_figures,
         measure_source,
+        measure_stored,
         read_folder,
         unique_names,
     )
@@ -117,18 +124,24 @@ def run(args: argparse.Namespace) -> int:
         arch=args.arch,
         trust=args.trust,
         shapes=dict(args.shape),
+        device=args.device,
     )
-    ctx = RunContext(device="cpu", progress=stderr_progress(not quiet))
+    ctx = RunContext(device=args.device, progress=stderr_progress(not quiet))
     sources = []
     for name in args.variants:
-        if Path(name).is_dir() and args.measure and not (Path(name) / "project.json").is_file():
-            print(f"measuring {name}'s model on the spot ({options.runtime})…", file=sys.stderr)
-            sources.append(measure_folder(Path(name), options, ctx))
-        elif Path(name).is_dir():
-            sources += read_folder(Path(name))
-        else:
+        if not Path(name).is_dir():
             print(f"measuring {name} on the spot ({options.runtime})…", file=sys.stderr)
             sources.append(measure_source(name, options, ctx))
+            continue
+        for stored in read_folder(Path(name)):
+            if not args.measure or has_figures(stored.entry.metrics, options):
+                if args.measure:
+                    print(f"keeping {stored.entry.name}'s stored latency", file=sys.stderr)
+                sources.append(stored)
+                continue
+            label = stored.entry.name if stored.model and stored.model[0] != name else name
+            print(f"measuring {label}'s model on the spot ({options.runtime})…", file=sys.stderr)
+            sources.append(measure_stored(stored, options, ctx))
     if len(sources) < 2:
         raise WorkbenchError("compare needs at least two variants")
     unique_names(sources)
@@ -190,6 +203,7 @@ def _baseline(wanted: str | None, sources: list) -> int:
 def format_comparison(comparison: Any) -> str:
     """The table (as the Compare tab shows it), the front, the pick and the reasons."""
     lines = [comparison.table.to_text()]
+    lines += details_lines(comparison.table)
     if comparison.front:
         lines.append(
             "Pareto front (latency vs accuracy): " + ", ".join(p.name for p in comparison.front)
@@ -203,3 +217,15 @@ def format_comparison(comparison: Any) -> str:
         lines += ["", f"layers of {diff.child_name} vs {diff.parent_name}: {diff.summary()}"]
         lines += [f"  {d.status:<8} {d.name}: {'; '.join(d.changes)}" for d in diff.layers()]
     return "\n".join(lines)
+
+
+def details_lines(table: Any) -> list[str]:
+    """What each variant's own run recorded (a distillation's teacher figures, a
+    pruning's "before"), one line per variant, apart from the compared figures."""
+    found = [(name, rows) for name, rows in zip(table.names, table.details, strict=True) if rows]
+    if not found:
+        return []
+    lines = ["", "recorded by each variant's own run (not compared):"]
+    for name, rows in found:
+        lines.append(f"  {name}: " + ", ".join(f"{label} {value}" for label, value in rows))
+    return lines

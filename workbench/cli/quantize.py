@@ -159,10 +159,11 @@ def config_for(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.core.compress.quantization.workflow import (
-        quantize_variant,
+    from workbench.core.compress.quantization.variant_record import (
+        record_metrics,
         write_quantized_variant,
     )
+    from workbench.core.compress.quantization.workflow import quantize_variant
     from workbench.core.context import RunContext
     from workbench.core.io import load
 
@@ -183,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     )
     paths = write_quantized_variant(outcome, args.out, source=args.model)
     if args.json:
-        print(json.dumps({"step": outcome.step, "metrics": outcome.metrics()}, indent=2))
+        print(json.dumps({"step": outcome.step, "metrics": record_metrics(outcome)}, indent=2))
     else:
         print(format_outcome(outcome, paths))
     return 0
@@ -224,6 +225,7 @@ def format_outcome(outcome: Any, paths: dict[str, Path]) -> str:
             lines.append(f"    ... {len(table.rows) - ERROR_ROWS} more in variant.json")
     if outcome.auto_exclusion is not None:
         lines += [f"  {line}" for line in outcome.auto_exclusion.describe(a)]
+    lines += [f"  advice: {advice.text} [{advice.figure}]" for advice in outcome.advice()]
     lines += [f"  note: {note}" for note in outcome.notes]
     lines.append("wrote " + ", ".join(str(p) for p in paths.values()))
     return "\n".join(lines)

@@ -69,7 +69,7 @@ def open_project(
     for index, variant in enumerate(variants):
         ctx.check()
         ctx.report(index / max(1, len(variants)), f"opening {variant.name}")
-        source, arch = _model_source(variant, folder, trust)
+        source, arch = model_source(variant, folder, trust)
         try:
             inspection = inspect_isolated(source, arch=arch, ctx=ctx)
         except TrustRequired:  # the app asks; its message names project.json and the field
@@ -115,7 +115,7 @@ def _inside(variant: Any, folder: Path) -> bool:
     )
 
 
-def _model_source(variant: Any, folder: Path, trust: bool) -> tuple[str, ArchRef | None]:
+def model_source(variant: Any, folder: Path, trust: bool) -> tuple[str, ArchRef | None]:
     """Where to read the variant's model from: its file inside the folder (``Project.open``
     confined every artifact path to it), else the zoo model it was opened from."""
     where = f"{folder / 'project.json'}: variant {variant.name!r}"

@@ -189,6 +189,13 @@ class VariantActions:
         except Exception as exc:  # a wizard that cannot start is a dialog, not a crash
             window.show_error("Could not start the wizard", exc)
             return
+        if hasattr(wizard, "show_measurements"):  # what earlier runs measured, per device
+            quantized = [
+                (v.name, v.step, v.metrics)
+                for v in window.project.variants.values()
+                if v.parent == variant.id and str(v.step.get("pass", "")).startswith("quantize")
+            ]
+            wizard.show_measurements(variant.metrics, quantized)
         wizard.outcome_ready.connect(lambda outcome: self.add_outcome(variant, outcome))
         if hasattr(wizard, "delete_when_closed"):  # a plugin's own QWizard may lack it
             wizard.delete_when_closed()

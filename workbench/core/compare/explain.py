@@ -16,23 +16,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core.compare.device_reasons import (
+    INT8_OPS,
+    Q_DQ,
+    Reason,
+    device_reasons,
+    elsewhere,
+    no_common,
+    report_for,
+)
 from workbench.core.compare.table import Entry
 from workbench.core.measure.metrics import LatencyReport, Metrics, ProfileTable
 from workbench.core.units import human_bytes, human_count
 
 FASTER, NOT_FASTER, SLOWER, UNKNOWN = "faster", "not faster", "slower", "unknown"
 SAME_WITHIN = 0.05  # p50 ratios within ±5% count as "not faster" (run-to-run noise)
-Q_DQ = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear")
-INT8_OPS = (
-    "QLinearConv",
-    "ConvInteger",
-    "MatMulInteger",
-    "QLinearMatMul",
-    "QGemm",
-    "DynamicQuantizeMatMul",
-    "MatMulIntegerToFloat",
-    "QAttention",
-)
 FLOAT_HEAVY = ("Conv", "FusedConv", "Gemm", "FusedGemm", "MatMul", "FusedMatMul", "NchwcConv")
 MEMORY_BOUND = (
     "Transpose",
@@ -86,13 +84,6 @@ LOW_RATE_GMACS = 10.0  # below this a CPU is not compute-bound (a core does tens
 
 
 @dataclass
-class Reason:
-    text: str
-    figure: str  # the measured figure it rests on, as it reads
-    source: str  # latency | profile | environment | graph | facts
-
-
-@dataclass
 class Explanation:
     variant: str
     baseline: str
@@ -118,33 +109,25 @@ def explain(
     ``op_types`` are the op types of the variant's graph (to count Q/DQ nodes when no
     profile was taken); ``runtime`` picks the latency report (default: ort if both have it).
     """
+    from workbench.core.measure.conditions import common
+
     mv, mb = Metrics.from_json(variant.metrics), Metrics.from_json(baseline.metrics)
-    common = [r for r in mv.latency if r in mb.latency]
+    shared = common(mv, mb)
     if runtime is not None:
-        common = [r for r in common if r == runtime]
-    if not common:
+        shared = [(c, b) for c, b in shared if c.runtime == runtime]
+    if not shared:
         return Explanation(
-            variant.name,
-            baseline.name,
-            UNKNOWN,
-            f"{variant.name} vs {baseline.name}: no latency measured on a common "
-            "runtime; benchmark both (Model ▸ Benchmark, or workbench bench)",
+            variant.name, baseline.name, UNKNOWN, no_common(variant, baseline, mv, mb)
         )
-    rt = "ort" if "ort" in common else common[0]
-    rv, rb = mv.latency[rt], mb.latency[rt]
-    batches = sorted({p.batch for p in rv.batches} & {p.batch for p in rb.batches})
-    if not batches:
-        return Explanation(
-            variant.name,
-            baseline.name,
-            UNKNOWN,
-            f"{variant.name} vs {baseline.name}: no batch size measured for both",
-        )
+    conditions, batches = shared[0]
+    rv, rb = report_for(mv, conditions), report_for(mb, conditions)
     batch = batches[0]
     pv = next(p for p in rv.batches if p.batch == batch).latency.p50_ms
     pb = next(p for p in rb.batches if p.batch == batch).latency.p50_ms
     ratio = pv / pb if pb else 1.0
-    where = f"p50 {rt} b{batch}: {pb:.3f} → {pv:.3f} ms"
+    # CPU figures with default threads read as before ("p50 ort b1"); others say where.
+    at = conditions.runtime if conditions.row_key == conditions.runtime else conditions.label()
+    where = f"p50 {at} b{batch}: {pb:.3f} → {pv:.3f} ms"
     lighter = _lighter(mv, mb, variant.name, baseline.name, op_types, rv.profile)
     if ratio <= 1 - SAME_WITHIN:
         verdict = FASTER
@@ -155,10 +138,11 @@ def explain(
         though = f" although it has {' and '.join(lighter)}" if lighter else ""
         headline = f"{variant.name} is {what} {baseline.name}{though} ({where})"
     result = Explanation(variant.name, baseline.name, verdict, headline)
+    device = device_reasons(variant, baseline, mv, mb, conditions, op_types, rv.profile)
     if verdict == FASTER:
-        result.reasons = _gains(mv, mb, rv, rb)
+        result.reasons = [*device, *_gains(mv, mb, rv, rb)]
     else:
-        result.reasons = _not_faster(mv, rv, batch, pv, lighter, op_types)
+        result.reasons = [*device, *_not_faster(mv, rv, batch, pv, lighter, op_types)]
         if not result.reasons:
             result.reasons.append(
                 Reason(
@@ -168,6 +152,7 @@ def explain(
                     "latency",
                 )
             )
+    result.reasons += elsewhere(mv, mb, shared[1:])
     return result
 
 
@@ -226,9 +211,9 @@ def _not_faster(mv: Metrics, rv: LatencyReport, batch: int, pv: float, lighter, 
                     "graph",
                 )
             )
-    # 3. no int8 dot-product instructions
+    # 3. no int8 dot-product instructions (a CPU matter: GPU figures are advised above)
     env = mv.environment or {}
-    if low_precision and env:
+    if low_precision and env and not rv.conditions.on_gpu:
         flags = env.get("cpu_flags") or []
         arm = str(env.get("machine", "")).lower() in ("aarch64", "arm64")
         has = (

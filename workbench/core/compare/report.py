@@ -14,7 +14,7 @@ from pathlib import Path
 
 from workbench.core.compare.charts import bar_chart, scatter_chart
 from workbench.core.compare.comparison import Comparison
-from workbench.core.compare.table import LOWER, cell_text, format_value
+from workbench.core.compare.table import LOWER, ComparisonTable, cell_text, format_value
 from workbench.core.project import atomic_write_text
 
 FORMATS = ("md", "html", "csv", "json")
@@ -88,6 +88,11 @@ def to_markdown(comparison: Comparison, charts: list[tuple[str, Path]], base: Pa
         "Bold: best of the row. Deltas and ratios are against the baseline; — means not measured.",
         "",
     ]
+    recorded = _recorded(t)
+    if recorded:
+        lines += ["## Recorded by each variant's own run (not compared)", ""]
+        lines += [f"- {_md(name)}: {_md(text)}" for name, text in recorded]
+        lines.append("")
     if comparison.front:
         lines.append("Pareto front: " + ", ".join(p.name for p in comparison.front))
     if comparison.budget is not None:
@@ -112,6 +117,15 @@ def to_markdown(comparison: Comparison, charts: list[tuple[str, Path]], base: Pa
         lines += ["", "## Charts", ""]
         lines += [f"![{_md(title)}]({path.relative_to(base).as_posix()})" for title, path in charts]
     return "\n".join(lines) + "\n"
+
+
+def _recorded(table: ComparisonTable) -> list[tuple[str, str]]:
+    """(variant, "label value, ...") for each variant whose run recorded plain figures."""
+    return [
+        (name, ", ".join(f"{label} {value}" for label, value in rows))
+        for name, rows in zip(table.names, table.details, strict=True)
+        if rows
+    ]
 
 
 def _md(text: str) -> str:
@@ -143,6 +157,11 @@ def to_html(comparison: Comparison, charts: list[tuple[str, Path]], base: Path) 
         "<p>Green: best of the row (↓ lower is better, ↑ higher). Small print: delta and "
         "ratio against the baseline; — means not measured.</p>",
     ]
+    recorded = _recorded(t)
+    if recorded:
+        parts.append("<h2>Recorded by each variant's own run (not compared)</h2><ul>")
+        parts += [f"<li><b>{e(name)}</b>: {e(text)}</li>" for name, text in recorded]
+        parts.append("</ul>")
     if comparison.front:
         parts.append(f"<p>Pareto front: {e(', '.join(p.name for p in comparison.front))}</p>")
     if comparison.budget is not None:
@@ -203,7 +222,10 @@ def to_json(comparison: Comparison) -> dict:
 
     t = comparison.table
     return {
-        "variants": [{"id": x.id, "name": x.name, "parent": x.parent} for x in t.entries],
+        "variants": [
+            {"id": x.id, "name": x.name, "parent": x.parent, "details": dict(rows)}
+            for x, rows in zip(t.entries, t.details, strict=True)
+        ],
         "baseline": t.names[t.baseline],
         "rows": t.as_records(),
         "pareto_front": [p.name for p in comparison.front],

@@ -4,7 +4,10 @@ A variant's ``metrics`` (the ``Metrics`` JSON ``store_metrics`` keeps, plus the 
 training figures ``workbench train`` writes) become flat, named values; a row per
 figure that at least one variant has, a cell per variant with its delta and ratio
 against the baseline, and the best cell marked. A figure a variant lacks is None and
-reads "—": it was not measured, which is not zero.
+reads "—": it was not measured, which is not zero. Latencies share a row only when
+taken under the same conditions (runtime, provider, device, threads, batch). What a
+pass recorded about how it made the variant (a distillation's teacher figures, a
+pruning's "before") is no row: ``details`` lists it apart.
 """
 
 from __future__ import annotations
@@ -83,6 +86,11 @@ class ComparisonTable:
     @property
     def names(self) -> list[str]:
         return [e.name for e in self.entries]
+
+    @property
+    def details(self) -> list[list[tuple[str, str]]]:
+        """Per entry, what its own run recorded that is not a row (see ``details``)."""
+        return [details(e.metrics) for e in self.entries]
 
     def row(self, key: str) -> Row | None:
         return next((r for r in self.rows if r.spec.key == key), None)
@@ -166,11 +174,13 @@ def flat_values(metrics: Mapping[str, Any] | None) -> dict[MetricSpec, float]:
         put(MetricSpec("facts.parameters", "parameters", "count", LOWER, "facts"), f.parameters)
         put(MetricSpec("facts.macs", "MACs (batch 1)", "count", LOWER, "facts"), f.macs)
         put(MetricSpec("facts.sparsity", "sparsity", "percent", None, "facts"), f.sparsity)
-    for runtime, report in m.latency.items():
-        where = f"{runtime}/{report.provider}"
+    for report in m.latency.values():
+        # One row per figure *and* conditions: a GPU and a CPU latency never share a row.
+        conditions = report.conditions
+        where = conditions.row_key
         for point in report.batches:
-            at = f"{where} b{point.batch}"
-            key = f"latency.{runtime}.b{point.batch}"
+            at = conditions.label(point.batch)
+            key = f"latency.{where}.b{point.batch}"
             s = point.latency
             put(MetricSpec(f"{key}.p50_ms", f"latency p50 {at}", "ms", LOWER, "latency"), s.p50_ms)
             put(MetricSpec(f"{key}.p90_ms", f"latency p90 {at}", "ms", LOWER, "latency"), s.p90_ms)
@@ -180,7 +190,11 @@ def flat_values(metrics: Mapping[str, Any] | None) -> dict[MetricSpec, float]:
             )
         put(
             MetricSpec(
-                f"memory.{runtime}.peak_rss", f"peak RSS {runtime}", "bytes", LOWER, "memory"
+                f"memory.{where}.peak_rss",
+                f"peak RSS {conditions.label()}",
+                "bytes",
+                LOWER,
+                "memory",
             ),
             report.peak_rss_bytes,
         )
@@ -208,26 +222,28 @@ def flat_values(metrics: Mapping[str, Any] | None) -> dict[MetricSpec, float]:
             )
     training = {spec.key.removeprefix("train."): spec for spec in TRAINING}
     for key, value in data.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            continue  # the Metrics parts are dicts; only plain figures are left here
-        if key in training:
+        if key in training and isinstance(value, (int, float)) and not isinstance(value, bool):
             put(training[key], value)
-        else:  # what a pass or a run recorded ("sparsity", "epochs"): shown, not ranked
-            fraction = any(w in key for w in ("accuracy", "sparsity", "ratio")) and value <= 1
-            put(
-                MetricSpec(
-                    f"other.{key}",
-                    key.replace("_", " "),
-                    "percent" if fraction else "plain",
-                    None,
-                    "other",
-                ),
-                value,
-            )
     return out
 
 
-GROUP_ORDER = ("facts", "latency", "memory", "accuracy", "training", "other")
+def details(metrics: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """What a run or pass recorded beside the comparable figures ("epochs", a
+    distillation's "teacher macs", a pruning's "macs before"), as (label, text).
+
+    These describe how the variant was made, and some describe *another* model (the
+    teacher, the unpruned parent): as table rows they would read as this variant's own
+    figures, so the faces show them apart, per variant.
+    """
+    from workbench.core.measure.metrics import figure_rows
+
+    training = {spec.key.removeprefix("train.") for spec in TRAINING}
+    own = {k: v for k, v in (metrics or {}).items() if k not in training}
+    # plain figures only; nested records (a quantization's before/after) stay in the file
+    return [(label, value) for label, value in figure_rows(own) if isinstance(value, str)]
+
+
+GROUP_ORDER = ("facts", "latency", "memory", "accuracy", "training")
 
 
 def build_table(entries: Sequence[Entry], baseline: int | str = 0) -> ComparisonTable:

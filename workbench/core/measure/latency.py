@@ -244,6 +244,7 @@ def measure_latency(
         cuda_max_allocated_bytes=cuda_peak,
         profile=table,
         notes=notes,
+        device=runner.where,
     )
 
 
@@ -279,7 +280,7 @@ def benchmark(model: Any, *, ctx: RunContext | None = None, **options: Any) -> M
     return Metrics(
         facts=model_facts(target.loaded),
         environment=environment,
-        latency={report.runtime: report},
+        latency={report.key: report},
     )
 
 

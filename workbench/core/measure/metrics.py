@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core.measure.conditions import Conditions
 from workbench.core.units import human_bytes, human_count
 
 
@@ -111,11 +112,22 @@ class LatencyReport:
     cuda_max_allocated_bytes: int | None = None
     profile: ProfileTable | None = None
     notes: list[str] = field(default_factory=list)
+    device: str | None = None  # "cpu", "cuda:0", "mps"; None in records older than it
 
     @property
     def latency(self) -> LatencyStats:
         """Stats at the first (usually smallest) batch size."""
         return self.batches[0].latency
+
+    @property
+    def conditions(self) -> Conditions:
+        """Runtime, provider, device and threads: what a figure compares only within."""
+        return Conditions.of(self)
+
+    @property
+    def key(self) -> str:
+        """The key ``Metrics.latency`` files this report under (see ``Conditions.key``)."""
+        return self.conditions.key
 
 
 @dataclass
@@ -162,12 +174,13 @@ class Metrics:
 
     facts: ModelFacts | None = None
     environment: dict[str, Any] | None = None
-    latency: dict[str, LatencyReport] = field(default_factory=dict)  # by runtime
+    latency: dict[str, LatencyReport] = field(default_factory=dict)  # by Conditions.key
     accuracy: dict[str, AccuracyReport] = field(default_factory=dict)  # by runtime
     export: dict[str, Any] | None = None  # ExportReport.to_json()
 
     def merge(self, other: Metrics) -> Metrics:
-        """Newer measurements replace older ones of the same kind and runtime."""
+        """Newer measurements replace older ones of the same kind taken under the same
+        conditions (latency) or on the same runtime (accuracy); the others stay."""
         return Metrics(
             facts=other.facts or self.facts,
             environment=other.environment or self.environment,
@@ -217,12 +230,12 @@ def summary_rows(metrics: dict[str, Any] | Metrics) -> list[tuple[str, str]]:
             ("sparsity", f"{f.sparsity:.1%}"),
         ]
     for runtime, report in m.latency.items():
-        label = f"{runtime} ({report.provider})"
+        conditions = report.conditions
         for point in report.batches:
             s = point.latency
             rows.append(
                 (
-                    f"latency {label} b{point.batch}",
+                    f"latency {conditions.label(point.batch)}",
                     f"p50 {s.p50_ms:.3f} ms, p90 {s.p90_ms:.3f}, p99 {s.p99_ms:.3f}, "
                     f"{point.samples_per_s:,.1f}/s",
                 )

@@ -25,8 +25,12 @@ class OrtRunner:
     runtime = "ort"
 
     def __init__(self, session: Any) -> None:
+        from workbench.core.measure.conditions import ort_device
+
         self.session = session
         self.provider = session.get_providers()[0]
+        # Where it runs, for the record ("cuda:1"): a provider name alone lacks the index.
+        self.where = ort_device(self.provider, session.get_provider_options().get(self.provider))
         self.input_names = [i.name for i in session.get_inputs()]
         self.output_names = [o.name for o in session.get_outputs()]
 
@@ -54,6 +58,7 @@ class TorchRunner:
         self.module = module if current == self.device else copy.deepcopy(module).to(self.device)
         self.input_names = input_names
         self.provider = str(self.device)
+        self.where = str(self.device)
         self.output_names: list[str] = []
         self._sync = torch.cuda.synchronize if self.device.type == "cuda" else None
 

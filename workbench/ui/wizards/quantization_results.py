@@ -6,6 +6,7 @@ The error table lists nodes by the error they add (worst first) with a check box
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable
 from typing import Any
@@ -70,6 +71,13 @@ def summary_html(outcome: Any) -> str:
         lines = [html.escape(line) for line in outcome.auto_exclusion.describe(a)]
         text += f"<p><b>{lines[0][0].upper()}{lines[0][1:]}</b><br>" + "<br>".join(lines[1:])
         text += "</p>"
+    advice = outcome.advice()
+    if advice:  # what the figures say about this precision on this device
+        escape = functools.partial(html.escape, quote=False)
+        items = "".join(
+            f"<li>{escape(a.text)} <small>[{escape(a.figure)}]</small></li>" for a in advice
+        )
+        text += f"<p><b>On this device</b></p><ul style='margin-top: 0'>{items}</ul>"
     return text
 
 
@@ -84,6 +92,7 @@ class ResultsPage(QWizardPage):
         self.summary = QLabel()
         self.summary.setObjectName("quant-summary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)  # the advice is prose: it wraps, the wizard keeps its width
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("quant-error-table")
         self.table.setHorizontalHeaderLabels(COLUMNS)

@@ -10,6 +10,7 @@ its ONNX file (in a folder this wizard owns) and the figures.
 
 from __future__ import annotations
 
+import html
 import shutil
 import tempfile
 from pathlib import Path
@@ -46,7 +47,8 @@ METHOD_CHOICES = (
         "Weights and activations in 8-bit integers; activation ranges are measured first on "
         "a few hundred of your samples. About 4x smaller and 2-4x faster on CPUs with VNNI "
         "(Intel Cascade Lake or newer, AMD Zen 4) or AMX (Sapphire Rapids). Accuracy "
-        "usually drops by under a point.",
+        "usually drops by under a point. On a GPU it needs TensorRT: ONNX Runtime's CUDA "
+        "provider runs it dequantized, slower than float32.",
     ),
     (
         "dynamic",
@@ -59,8 +61,9 @@ METHOD_CHOICES = (
         "fp16",
         "Float16 — for GPUs",
         "Weights and arithmetic in 16-bit floats: half the size, and up to 2x faster on GPUs "
-        "with tensor cores (NVIDIA Volta or newer). CPUs do not gain. Accuracy is nearly "
-        "always unchanged.",
+        "with tensor cores (NVIDIA Volta or newer), at larger batches: at batch 1 the casts "
+        "that keep float32 inputs and outputs and the kernel launches can cost more than it "
+        "saves. CPUs do not gain. Accuracy is nearly always unchanged.",
     ),
     (
         "torch-dynamic",
@@ -252,6 +255,15 @@ class QuantizationWizard(PassWizard):
             button = self.method_page.buttons["torch-dynamic"]
             button.setEnabled(False)
             button.setToolTip("only for PyTorch models")
+        self.measured_advice = QLabel()
+        self.measured_advice.setObjectName("quant-measured-advice")
+        self.measured_advice.setWordWrap(True)
+        self.measured_advice.setStyleSheet(
+            "background: #fff7e0; border: 1px solid #e3c770; padding: 6px;"
+        )
+        self.measured_advice.hide()
+        layout = self.method_page.layout()
+        layout.insertWidget(layout.count() - 1, self.measured_advice)  # above the stretch
         self.data_page = DataPage(source)
         self.advanced_page = AdvancedPage()
         self.advanced_page.device.load(self.tasks, onnxruntime_devices)
@@ -263,6 +275,28 @@ class QuantizationWizard(PassWizard):
 
     def method(self) -> str:
         return self.method_page.value()
+
+    def show_measurements(
+        self, source_metrics: dict[str, Any], quantized: list[tuple[str, dict, dict]]
+    ) -> None:
+        """What this model's recorded measurements say per device, on the method page:
+        its own benchmarks (``source_metrics``) and its quantized variants' before and
+        after figures (name, step, metrics each). A model benchmarked only on a GPU
+        starts on FP16. Plain data, read on the GUI thread: nothing is measured here."""
+        from workbench.core.compress.quantization.advice import (
+            for_method_page,
+            recommended_method,
+        )
+
+        lines = for_method_page(source_metrics, quantized)
+        paragraphs = "".join(
+            f"<p style='margin: 4px 0 0 0'>{html.escape(x, quote=False)}</p>" for x in lines
+        )
+        self.measured_advice.setText(f"<b>From this model's recorded measurements</b>{paragraphs}")
+        self.measured_advice.setVisible(bool(lines))
+        recommended = recommended_method(source_metrics)
+        if recommended is not None and self.method_page.buttons[recommended].isEnabled():
+            self.method_page.set_value(recommended)
 
     def config(self) -> Any:
         """The chosen method's config from the data page and the advanced page."""
@@ -276,10 +310,10 @@ class QuantizationWizard(PassWizard):
         return config_from_dict(_config_class(method), values, where=METHODS[method])
 
     def _make_job(self) -> Any:
-        from workbench.core.compress.quantization.workflow import (
-            quantize_variant,
+        from workbench.core.compress.quantization.variant_record import (
             write_quantized_variant,
         )
+        from workbench.core.compress.quantization.workflow import quantize_variant
 
         method, config = self.method(), self.config()
         data = self.data_page.data_spec()

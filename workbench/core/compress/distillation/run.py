@@ -434,6 +434,10 @@ def _metrics(
         "epochs": result.metrics.get("epochs"),
         "seconds": result.metrics.get("seconds"),
     }
+    # The student's own figures as a benchmark stores them (latency with its conditions),
+    # apart from the teacher's: compare reads these, the teacher_* ones are details.
+    metrics.update(ours["measured"].to_json())
+    metrics["val_accuracy"] = student_acc
     if config.measure:
         metrics["teacher_latency_ms"] = theirs["latency_ms"]
         metrics["student_latency_ms"] = ours["latency_ms"]

@@ -166,20 +166,28 @@ def example_input(teacher: LoadedModel, dataset: Any) -> Any:
 
 
 def figures(model: LoadedModel, *, latency: bool = True, ctx: Any = None) -> dict[str, Any]:
-    """Parameters, MACs (batch 1), weight bytes and, optionally, p50 latency (ms, batch 1)."""
+    """Parameters, MACs (batch 1), weight bytes and, optionally, p50 latency (ms, batch 1);
+    "measured" holds the same as ``Metrics`` (the latency with its conditions)."""
+    from workbench.core.measure.environment import describe_environment
     from workbench.core.measure.latency import measure_latency, model_facts
+    from workbench.core.measure.metrics import Metrics
 
     facts = model_facts(model)
     out: dict[str, Any] = {
         "parameters": facts.parameters,
         "macs": facts.macs,
         "size_bytes": facts.weights_bytes,
+        "measured": Metrics(facts=facts),
     }
     if latency:
         report = measure_latency(
             model, runtime="torch", device="cpu", threads=1, runs=20, seconds=0.3, warmup=3, ctx=ctx
         )
         out["latency_ms"] = report.latency.p50_ms
+        out["measured"].latency[report.key] = report
+        out["measured"].environment = describe_environment(
+            runtime="torch", threads=1, provider=report.provider
+        )
     return out
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from workbench.core.context import RunContext
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.metrics import AccuracyReport, LatencyReport, Metrics
 
 BATCHES = (1, 32)
 
@@ -44,21 +45,27 @@ def measure_pair(
     batches: Sequence[int] = BATCHES,
     seconds: float = 0.5,
     ctx: RunContext | None = None,
-) -> dict[str, Any]:
-    """``{"before": {...}, "after": {...}}``: facts, accuracy (with data) and ORT latency.
+) -> tuple[dict[str, Any], Metrics]:
+    """``{"before": {...}, "after": {...}}``: facts, accuracy (with data) and ORT latency,
+    and the pruned model's own figures as ``Metrics`` (facts, the latency report with its
+    conditions, accuracy), what a benchmark of it would store.
 
     Latency is taken before, after, before, after and the better of each pair kept, so
     a neighbour's load on a shared machine slows both sides alike.
     """
     from workbench.core.measure import measure_latency, model_facts
+    from workbench.core.measure.environment import describe_environment
 
     ctx = ctx or RunContext()
     sides = {"before": source, "after": pruned}
     figures: dict[str, dict[str, Any]] = {}
+    measured = Metrics()
     for index, (side, model) in enumerate(sides.items()):
         ctx.check()
         ctx.report(0.05 + 0.1 * index, f"counting the {side} model's parameters and MACs")
         facts = model_facts(model)
+        if side == "after":
+            measured.facts = facts
         figures[side] = {
             "parameters": facts.parameters,
             "macs": facts.macs,
@@ -74,6 +81,11 @@ def measure_pair(
             if device.type != "cpu":  # so the caller's model never moves under it
                 module = copy.deepcopy(module).to(device)
             figures[side]["accuracy"] = validation_accuracy(module, dataset, device)
+            if side == "after":
+                measured.accuracy["torch"] = AccuracyReport(
+                    "torch", str(device), dataset.name, "classification",
+                    len(dataset.y_val), top1=figures[side]["accuracy"],
+                )  # fmt: skip
     latency: dict[str, dict[int, float]] = {"before": {}, "after": {}}
     for round_index in range(2):
         for index, (side, model) in enumerate(sides.items()):
@@ -86,10 +98,19 @@ def measure_pair(
             for point in report.batches:
                 best = latency[side].get(point.batch, float("inf"))
                 latency[side][point.batch] = min(best, point.latency.p50_ms)
+            kept = measured.latency.get(report.key)
+            if side == "after" and (kept is None or _total(report) < _total(kept)):
+                measured.latency = {report.key: report}  # the better of the two rounds
     for side in sides:
         figures[side]["latency_ms"] = {str(b): ms for b, ms in sorted(latency[side].items())}
+    for report in measured.latency.values():
+        measured.environment = describe_environment(runtime="ort", provider=report.provider)
     ctx.report(1.0, "measured")
-    return figures
+    return figures, measured
+
+
+def _total(report: LatencyReport) -> float:
+    return sum(point.latency.p50_ms for point in report.batches)
 
 
 def ratios(figures: dict[str, Any]) -> dict[str, float]:

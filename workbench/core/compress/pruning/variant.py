@@ -16,6 +16,7 @@ from typing import Any
 
 from workbench.core.context import RunContext
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.metrics import Metrics
 
 MODEL_FILE = "model.pt"
 ONNX_FILE = "model.onnx"
@@ -33,11 +34,14 @@ class PruneRun:
     figures: dict[str, Any] = field(default_factory=dict)  # before/after, see report
     ratios: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    measured: Metrics | None = None  # the pruned model's own figures, with conditions
 
     @property
     def metrics(self) -> dict[str, Any]:
-        """Everything recorded on the variant: the pass's figures and before/after."""
-        return {**self.pass_metrics, **self.figures, "ratios": self.ratios}
+        """Everything recorded on the variant: the pass's figures and before/after, and
+        the pruned model's figures as a benchmark stores them (what compare reads)."""
+        own = self.measured.to_json() if self.measured is not None else {}
+        return {**self.pass_metrics, **self.figures, "ratios": self.ratios, **own}
 
     def name(self, label: str) -> str:
         config = self.step["config"]
@@ -100,7 +104,7 @@ def run_pruning(
             ctx.report(share + (1 - share) * (fraction or 0.0), message)
 
         outer = RunContext(device=ctx.device, progress=measure_progress, cancel=ctx.cancel)
-        run.figures = measure_pair(
+        run.figures, run.measured = measure_pair(
             source, result.model, dataset=dataset, batches=batches, seconds=seconds, ctx=outer
         )
         run.ratios = ratios(run.figures)

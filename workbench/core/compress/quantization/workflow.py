@@ -3,212 +3,34 @@
 ``quantize_variant(source, "static", config, data=...)`` exports a PyTorch source to
 ONNX once (the float reference every ORT method is compared with), runs the pass
 through ``run_pass``, then measures accuracy, latency (per batch size, on the chosen
-device) and size before and after, the same way for both. ``write_quantized_variant``
-writes the result as a variant folder (model file + ``variant.json``).
+device) and size before and after, the same way for both.
+``variant_record.write_quantized_variant`` writes the result as a variant folder.
 
 ``auto_exclude=K`` quantizes twice: the first run's per-node error table names the K
 nodes adding the most error, the second keeps them in float, and both are measured, so
 the outcome says what keeping them float gained in accuracy and cost in speed.
+
+The figures also say what the precision is worth on the device they were taken on
+(``advice``): static INT8 on ONNX Runtime's CUDA provider runs dequantized, FP16 loses
+at batch 1 on a GPU.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from workbench.core.compress.quantization import CONFIGS, METHODS
+from workbench.core.compress.quantization.outcome import (
+    AutoExclusion,
+    Measured,
+    QuantizationOutcome,
+)
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
-
-VARIANT_FILE = "variant.json"
-
-
-@dataclass
-class Measured:
-    """One model's figures: accuracy (None without data), latency per batch, size."""
-
-    size_bytes: int
-    runtime: str
-    provider: str = ""
-    top1: float | None = None
-    accuracy: dict[str, Any] | None = None  # AccuracyReport as JSON
-    latency_ms: dict[int, float] = field(default_factory=dict)  # batch -> p50
-    latency: dict[str, Any] | None = None  # LatencyReport as JSON
-
-
-@dataclass
-class AutoExclusion:
-    """What ``auto_exclude=K`` did: the nodes it kept in float, picked from the first
-    run's error table (where the user's own exclusions were already float), and that
-    first run's figures, the baseline of what it gained and cost."""
-
-    requested: int
-    nodes: list[dict[str, Any]]  # the first run's error rows of the nodes kept float
-    without: Measured | None  # the first run measured (None when nothing was measured)
-
-    @property
-    def names(self) -> list[str]:
-        return [row["node"] for row in self.nodes]
-
-    def gains(self, after: Measured | None) -> dict[str, Any]:
-        """Accuracy gained (points), agreement with the float model gained (points), the
-        logits' drift from it, latency ratio per batch (above 1: slower) and size added."""
-        first = self.without
-        if first is None or after is None:
-            return {}
-        result: dict[str, Any] = {
-            "slowdown": {
-                batch: after.latency_ms[batch] / first.latency_ms[batch]
-                for batch in first.latency_ms
-                if first.latency_ms[batch] and after.latency_ms.get(batch)
-            },
-            "size_added_bytes": after.size_bytes - first.size_bytes,
-        }
-        if first.top1 is not None and after.top1 is not None:
-            result["top1_gained_points"] = 100 * (after.top1 - first.top1)
-        old, new = _agreement(first), _agreement(after)
-        if old and new:
-            if old.get("top1_agreement") is not None and new.get("top1_agreement") is not None:
-                result["agreement_gained_points"] = 100 * (
-                    new["top1_agreement"] - old["top1_agreement"]
-                )
-            result["logit_drift"] = {"without": old["mean_abs_diff"], "with": new["mean_abs_diff"]}
-        return result
-
-    def describe(self, after: Measured | None) -> list[str]:
-        """Plain sentences for the CLI and the wizard."""
-        from workbench.core.units import human_bytes
-
-        if not self.nodes:
-            return [f"auto-exclude {self.requested}: no node adds error, so none was kept float"]
-        shown = ", ".join(self.names[:5]) + (" ..." if len(self.nodes) > 5 else "")
-        lines = [f"auto-exclude kept {len(self.nodes)} nodes in float: {shown}"]
-        if len(self.nodes) < self.requested:
-            lines[0] += f" (only {len(self.nodes)} of the table's nodes add error)"
-        first, gains = self.without, self.gains(after)
-        if first is None or after is None or not gains:
-            return lines
-        if "top1_gained_points" in gains:
-            lines.append(
-                f"top-1: {first.top1:.2%} without them, {after.top1:.2%} with "
-                f"({gains['top1_gained_points']:+.2f} points)"
-            )
-        old, new = _agreement(first), _agreement(after)
-        if "agreement_gained_points" in gains:
-            lines.append(
-                f"agreement with the float model: {old['top1_agreement']:.2%} -> "
-                f"{new['top1_agreement']:.2%}; mean logit drift "
-                f"{old['mean_abs_diff']:.4f} -> {new['mean_abs_diff']:.4f}"
-            )
-        for batch, ratio in gains["slowdown"].items():
-            lines.append(
-                f"latency, batch {batch}: {first.latency_ms[batch]:.3f} ms -> "
-                f"{after.latency_ms[batch]:.3f} ms ({ratio:.2f}x)"
-            )
-        added = gains["size_added_bytes"]
-        lines.append(f"size: {'+' if added >= 0 else '-'}{human_bytes(abs(added))}")
-        return lines
-
-    def to_json(self, after: Measured | None) -> dict[str, Any]:
-        return {
-            "requested": self.requested,
-            "nodes": list(self.nodes),
-            "without": dataclasses.asdict(self.without) if self.without else None,
-            **self.gains(after),
-        }
-
-
-def _agreement(figures: Measured) -> dict[str, Any] | None:
-    """The model's agreement with the float model, when it was measured against it."""
-    return (figures.accuracy or {}).get("agreement")
-
-
-@dataclass
-class QuantizationOutcome:
-    method: str
-    pass_name: str
-    config: dict[str, Any]
-    source_name: str
-    model: LoadedModel  # the quantized model
-    reference: LoadedModel  # the float model "before" was measured on
-    before: Measured | None
-    after: Measured | None
-    pass_metrics: dict[str, Any]
-    notes: list[str]
-    auto_exclusion: AutoExclusion | None = None
-
-    @property
-    def step(self) -> dict[str, Any]:
-        """The recipe step that remakes this variant."""
-        return {"pass": self.pass_name, "config": dict(self.config)}
-
-    @property
-    def node_error(self) -> Any:
-        """The per-node ``ErrorTable``, or None when it was not measured."""
-        from workbench.core.compress.quantization.node_error import ErrorTable
-
-        data = self.pass_metrics.get("node_error")
-        return ErrorTable.from_json(data) if data else None
-
-    def ratios(self) -> dict[str, Any]:
-        """Speed-up per batch (before p50 / after p50), size ratio, accuracy change."""
-        if self.before is None or self.after is None:
-            return {}
-        b, a = self.before, self.after
-        result: dict[str, Any] = {
-            "size_ratio": b.size_bytes / a.size_bytes if a.size_bytes else None,
-            "speedup": {
-                batch: b.latency_ms[batch] / a.latency_ms[batch]
-                for batch in b.latency_ms
-                if a.latency_ms.get(batch)
-            },
-        }
-        if b.top1 is not None and a.top1 is not None:
-            result["top1_change_points"] = 100 * (a.top1 - b.top1)
-        return result
-
-    def metrics(self) -> dict[str, Any]:
-        """What ``variant.json`` and the wizard outcome record under "metrics"."""
-        result = {
-            "before": dataclasses.asdict(self.before) if self.before else None,
-            "after": dataclasses.asdict(self.after) if self.after else None,
-            "ratios": self.ratios(),
-            "pass": {k: v for k, v in self.pass_metrics.items() if k != "node_error"},
-        }
-        if self.auto_exclusion is not None:
-            result["auto_exclude"] = self.auto_exclusion.to_json(self.after)
-        return result
-
-    def variant_metrics(self) -> dict[str, Any]:
-        """Metrics in ``core.measure.Metrics`` form (what the inspector and compare view
-        read) for the quantized model, plus a "quantization" entry: before, ratios and
-        the per-node error by node name (the graph overlay's data)."""
-        from workbench.core.measure.metrics import Metrics
-
-        after = self.after
-        runtime = after.runtime if after else ""
-        data: dict[str, Any] = {
-            "latency": {runtime: after.latency} if after and after.latency else {},
-            "accuracy": {runtime: after.accuracy} if after and after.accuracy else {},
-        }
-        metrics = Metrics.from_json(data).to_json()
-        table = self.node_error
-        metrics["quantization"] = {
-            **self.metrics(),
-            "error_by_node": table.by_node() if table is not None else {},
-        }
-        return metrics
-
-    def name(self) -> str:
-        labels = {"static": "INT8 static", "dynamic": "INT8 dynamic", "fp16": "FP16",
-                  "torch-dynamic": "INT8 torch dynamic"}  # fmt: skip
-        return f"{self.source_name} ({labels.get(self.method, self.method)})"
 
 
 def pass_class_for(method: str) -> type:
@@ -360,6 +182,15 @@ def quantize_variant(
     auto = None
     if auto_exclude:
         auto = AutoExclusion(auto_exclude, picked, without if picked else after)
+    facts = environment = None
+    if after is not None:
+        from workbench.core.measure.environment import describe_environment
+        from workbench.core.measure.latency import model_facts
+
+        facts = model_facts(result.model)
+        environment = describe_environment(
+            runtime=after.runtime, threads=threads, provider=after.provider or None
+        )
     ctx.report(1.0, "quantized and measured")
     return QuantizationOutcome(
         method=method,
@@ -373,6 +204,8 @@ def quantize_variant(
         pass_metrics=result.metrics,
         notes=[*notes, *result.notes],
         auto_exclusion=auto,
+        facts=facts,
+        environment=environment,
     )
 
 
@@ -423,60 +256,3 @@ def _worst_rows(first: Any, config: Any, count: int) -> list[dict[str, Any]]:
         if len(rows) == count:
             break
     return rows
-
-
-def write_quantized_variant(
-    outcome: QuantizationOutcome, folder: Path, *, source: str | None = None
-) -> dict[str, Path]:
-    """``folder``/model.onnx (or model.pt for a PyTorch result) and ``variant.json``."""
-    from workbench.core.project import atomic_write_bytes, atomic_write_text
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    model = outcome.model
-    paths: dict[str, Path] = {}
-    if model.onnx_model is not None:
-        paths["onnx"] = folder / "model.onnx"
-        atomic_write_bytes(paths["onnx"], model.onnx_model.SerializeToString())
-    else:
-        paths["torch"] = folder / "model.pt"
-        atomic_write_bytes(paths["torch"], torchscript_bytes(model))
-    record: dict[str, Any] = {
-        "schema": 1,
-        "name": outcome.name(),
-        "kind": "quantized",
-        "source": source or outcome.source_name,
-        "arch": model.arch,
-        "dataset": model.dataset,
-        "framework": model.framework,
-        "step": outcome.step,
-        "metrics": outcome.metrics(),
-        "node_error": outcome.pass_metrics.get("node_error"),
-        "notes": list(outcome.notes),
-        "artifacts": {key: path.name for key, path in paths.items()},
-    }
-    paths["variant"] = folder / VARIANT_FILE
-    atomic_write_text(paths["variant"], json.dumps(record, indent=2, default=str))
-    return paths
-
-
-def torchscript_bytes(model: LoadedModel) -> bytes:
-    """A dynamically quantized module as TorchScript (traced): its state_dict alone
-    would need the quantization replayed to reopen. Reopen with ``--trust``."""
-    import torch
-
-    from workbench.core.measure.inputs import concrete_shapes, feed_for
-
-    shapes = concrete_shapes(model, label=model.display_name, batch=1)
-    feed = feed_for(shapes)
-    args = tuple(torch.from_numpy(feed[spec.name]) for spec in model.inputs)
-    try:
-        with torch.inference_mode():
-            traced = torch.jit.trace(model.module, args, check_trace=False)
-    except Exception as exc:
-        raise WorkbenchError(
-            f"{model.display_name}: the quantized model cannot be saved as TorchScript ({exc})"
-        ) from exc
-    buffer = io.BytesIO()
-    torch.jit.save(traced, buffer)
-    return buffer.getvalue()

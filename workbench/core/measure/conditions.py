@@ -1,0 +1,156 @@
+"""The conditions a latency was measured under, and which figures compare.
+
+A latency means something only beside another taken the same way: the same runtime
+(ort, torch), execution provider (CPUExecutionProvider, CUDAExecutionProvider; for
+torch the device), device (cpu, cuda:0), intra-op threads and batch size. A 0.5 ms on a
+GPU and a 2 ms on a CPU say nothing about two models, so figures are matched on all
+five and never across them.
+
+Records written before the device was stored get it from the provider where that is
+unambiguous (ONNX Runtime's CPU provider runs on the CPU; a torch provider is its
+device); elsewhere it is unknown, and an unknown device matches no known one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.core.measure.metrics import BatchLatency, LatencyReport, Metrics
+
+CPU_PROVIDER = "CPUExecutionProvider"
+CUDA_PROVIDER = "CUDAExecutionProvider"
+TENSORRT_PROVIDER = "TensorrtExecutionProvider"
+GPU_PROVIDERS = (CUDA_PROVIDER, TENSORRT_PROVIDER)
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Runtime, provider, device and threads of one latency report (batch is per point)."""
+
+    runtime: str
+    provider: str | None  # None: not recorded
+    device: str | None  # "cpu", "cuda:0", "mps"; None: not recorded
+    threads: int | None  # intra-op threads asked for; None: the runtime's default
+
+    @classmethod
+    def of(cls, report: LatencyReport) -> Conditions:
+        provider = report.provider or None
+        device = getattr(report, "device", None) or infer_device(report.runtime, provider)
+        return cls(report.runtime, provider, device, report.threads or None)
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.provider in GPU_PROVIDERS or (self.device or "").startswith("cuda")
+
+    @property
+    def key(self) -> str:
+        """How ``Metrics.latency`` files the report: "ort" or "torch" on the CPU (what
+        every older file holds), "ort@cuda:0", "torch@cuda:0",
+        "ort@cuda:0[TensorrtExecutionProvider]". A CPU and a GPU figure of one variant
+        stay side by side; a new thread count replaces the old one (the report says
+        which it was)."""
+        key = self.runtime
+        if self.device != "cpu":
+            key += f"@{self.device or '?'}"
+        if self.provider != default_provider(self.runtime, self.device):
+            key += f"[{self.provider or '?'}]"
+        return key
+
+    @property
+    def row_key(self) -> str:
+        """``key`` with the thread count: figures in one table row share all of these."""
+        return self.key + (f"/{self.threads}t" if self.threads else "")
+
+    def label(self, batch: int | None = None) -> str:
+        """Short, for table rows: "ort/CPUExecutionProvider b1", "torch/cuda:0 b256",
+        "ort/CUDAExecutionProvider cuda:0 4t b1"."""
+        text = f"{self.runtime}/{self.provider or '?'}"
+        if self.device != "cpu" and self.device != self.provider:
+            text += f" {self.device or 'device ?'}"
+        if self.threads:
+            text += f" {self.threads}t"
+        return text + (f" b{batch}" if batch is not None else "")
+
+    def describe(self, batches: Iterable[int] = ()) -> str:
+        """For sentences: "ort on CUDAExecutionProvider (cuda:0), default threads, batch 1, 256"."""
+        where = f"{self.runtime} on {self.provider or 'an unrecorded provider'}"
+        if self.device != self.provider:
+            where += f" ({self.device or 'device not recorded'})"
+        if self.threads:
+            where += f", {self.threads} thread{'s' if self.threads > 1 else ''}"
+        else:
+            where += ", default threads"
+        shown = sorted(set(batches))
+        if shown:
+            where += f", batch {', '.join(map(str, shown))}"
+        return where
+
+
+def infer_device(runtime: str, provider: str | None) -> str | None:
+    """The device an older record's provider implies, or None when it does not say."""
+    if provider is None:
+        return None
+    if runtime == "torch":
+        return provider  # TorchRunner's provider is str(torch.device)
+    if provider == CPU_PROVIDER:
+        return "cpu"
+    return None  # a CUDA provider on which GPU: not recorded
+
+
+def default_provider(runtime: str, device: str | None) -> str | None:
+    """The provider a runtime uses on ``device`` unless told otherwise."""
+    if runtime == "torch":
+        return device
+    if device == "cpu":
+        return CPU_PROVIDER
+    if device is not None and device.startswith("cuda"):
+        return CUDA_PROVIDER
+    return None
+
+
+def ort_device(provider: str, options: dict[str, Any] | None) -> str:
+    """The device an ONNX Runtime session runs on, from its first provider's options."""
+    if provider in GPU_PROVIDERS:
+        return f"cuda:{int((options or {}).get('device_id', 0) or 0)}"
+    return "cpu"
+
+
+Figures = dict[Conditions, dict[int, "BatchLatency"]]
+
+
+def figures(metrics: Metrics) -> Figures:
+    """Every latency point of ``metrics``, by conditions, then by batch."""
+    found: Figures = {}
+    for report in metrics.latency.values():
+        points = found.setdefault(Conditions.of(report), {})
+        for point in report.batches:
+            points[point.batch] = point
+    return found
+
+
+def preference(conditions: Conditions) -> tuple[int, int, str]:
+    """Order for picking one figure to lead with: ONNX Runtime before torch, default
+    threads before pinned ones; the rest alphabetical, so the choice is stable."""
+    return (conditions.runtime != "ort", conditions.threads is not None, conditions.key)
+
+
+def common(a: Metrics, b: Metrics) -> list[tuple[Conditions, list[int]]]:
+    """Conditions both were measured under, with the batch sizes both have, best first."""
+    fa, fb = figures(a), figures(b)
+    shared = []
+    for conditions in sorted(set(fa) & set(fb), key=preference):
+        batches = sorted(set(fa[conditions]) & set(fb[conditions]))
+        if batches:
+            shared.append((conditions, batches))
+    return shared
+
+
+def measured_under(metrics: Metrics) -> str:
+    """Each set of conditions ``metrics`` holds latencies for, "; "-separated; "" if none."""
+    found = figures(metrics)
+    return "; ".join(
+        c.describe(points) for c, points in sorted(found.items(), key=lambda i: preference(i[0]))
+    )
