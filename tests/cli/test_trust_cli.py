@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.cli import run_workbench
-from fixtures.planted import Planted, plant_module, variant_folder
+from fixtures.planted import DISTILL_RECIPE, Planted, plant_module, variant_folder
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -66,20 +66,10 @@ def test_the_users_own_arch_is_not_asked_to_be_trusted(tmp_path: Path, planted: 
     assert json.loads(result.stdout)["framework"] == "pytorch" and planted.ran
 
 
-RECIPE = """\
-recipe: 1
-model: zoo:digits_cnn
-data: digits
-steps:
-  - pass: distill
-    config: {{student: "{student}", epochs: 1, train_samples: 64, measure: false}}
-"""
-
-
 def test_a_recipe_naming_code_is_refused_by_check_and_run_without_trust(
     tmp_path: Path, planted: Planted
 ) -> None:
-    (tmp_path / "r.yaml").write_text(RECIPE.format(student=planted.reference))
+    (tmp_path / "r.yaml").write_text(DISTILL_RECIPE.format(student=planted.reference))
     checked = cli(planted, "run", "r.yaml", "--check", cwd=tmp_path)
     assert_one_line(checked, "r.yaml:5: step 1 (distill) field 'student'", "--trust")
     ran = cli(planted, "run", "r.yaml", "--out", "out", cwd=tmp_path)

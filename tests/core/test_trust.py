@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures.planted import Planted, plant_module, variant_folder
+from fixtures.planted import DISTILL_RECIPE, Planted, plant_module, variant_folder
 
 from workbench.core.compare.sources import MeasureOptions, measure_folder
 from workbench.core.context import RunContext
@@ -123,16 +123,6 @@ def test_compare_measure_never_builds_code_a_variant_json_names(
     options.trust = True
     assert measure_folder(folder, options).entry.metrics
     assert planted.ran
-
-
-DISTILL_RECIPE = """\
-recipe: 1
-model: zoo:digits_cnn
-data: digits
-steps:
-  - pass: distill
-    config: {{student: "{student}", epochs: 1, train_samples: 64, measure: false}}
-"""
 
 
 def test_a_recipe_naming_code_is_refused_before_anything_runs(planted: Planted) -> None:
