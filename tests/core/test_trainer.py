@@ -87,6 +87,25 @@ def test_events_arrive_in_order_and_match_the_history(tmp_path: Path) -> None:
     assert (tmp_path / CHECKPOINT_NAME).is_file()
 
 
+@pytest.mark.parametrize("flush_interval_s", [0.0, 60.0])
+def test_an_epochs_train_loss_and_accuracy_count_every_sample_once(
+    flush_interval_s: float,
+) -> None:
+    """The counts made at each flush (every step, or once an epoch) add up to the figures
+    of the samples trained on: with a learning rate too small to move the MLP (no
+    BatchNorm, no dropout), those are the untrained model's over the training set."""
+    model, data = mlp(), small_digits()
+    config = TrainConfig(epochs=1, batch_size=32, lr=1e-12, weight_decay=0.0)
+    _, events = run(model, data, config, flush_interval_s=flush_interval_s)
+    x, y = data.train_tensors().tensors
+    with torch.inference_mode():
+        out = model.train()(x)
+    epoch = next(e for e in events if isinstance(e, ev.Epoch))
+    assert epoch.train_accuracy == (out.argmax(1) == y).sum().item() / len(y)
+    expected_loss = torch.nn.functional.cross_entropy(out, y).item()
+    assert epoch.train_loss == pytest.approx(expected_loss, rel=1e-5)
+
+
 def test_the_callers_model_is_not_changed() -> None:
     model = mlp()
     before = {k: v.clone() for k, v in model.state_dict().items()}
