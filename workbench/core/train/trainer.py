@@ -2,12 +2,10 @@
 
 ``Trainer(model, dataset, config, ctx, run_dir=...).fit()`` trains a copy of the model
 (the caller's is never changed) and tells its listeners what happens (see ``events``).
-The loop does only what a bare PyTorch loop does plus a few cheap things per step
-(append the detached loss, the predicted classes, the targets and the learning rate to
-lists; look at the clock and the pause/stop flags); losses are read from the device and
-predictions counted in batches at most ``flush_interval_s`` apart, which is also when
-NaN is noticed and events go out. Per step that is one tensor op beyond the bare loop
-(the argmax) and no host sync, so a GPU is never waited for between flushes.
+The loop does only what a bare PyTorch loop does plus three cheap things per step
+(append the detached loss, the correct count and the learning rate to lists; look at
+the clock and the pause/stop flags); losses are read from the device in batches at
+most ``flush_interval_s`` apart, which is also when NaN is noticed and events go out.
 """
 
 from __future__ import annotations
@@ -207,9 +205,7 @@ class Trainer:
                 history=self.history.to_dict() if self.global_step else {},
             )
         )
-        # losses, predicted classes, targets, learning rates, batch sizes of the steps
-        # not yet flushed
-        self._pending: tuple[list, ...] = ([], [], [], [], [])
+        self._pending: tuple[list, list, list, list] = ([], [], [], [])
         self._session_steps = 0
         self._session_start = time.perf_counter()
         self._active = 0.0  # seconds trained this session, pauses left out
@@ -263,7 +259,7 @@ class Trainer:
         batch_loss = self.batch_loss
         scaler = self.scaler
         clip = self.config.grad_clip
-        losses, predictions, targets, rates, sizes = self._pending
+        losses, corrects, rates, sizes = self._pending
         control, cancel = self.control, self.ctx.cancel
         group = optimizer.param_groups[0]
         next_flush = time.perf_counter() + self.flush_interval_s
@@ -293,8 +289,7 @@ class Trainer:
             rates.append(group["lr"])
             scheduler.step()
             losses.append(loss.detach())
-            predictions.append(out.argmax(1))
-            targets.append(yb)
+            corrects.append((out.argmax(1) == yb).sum())
             sizes.append(yb.shape[0])
             self.step_in_epoch += 1
             self.global_step += 1
@@ -314,13 +309,13 @@ class Trainer:
         """Read the pending losses from the device, check them, emit Step/Progress events."""
         import torch
 
-        losses, predictions, targets, rates, sizes = self._pending
+        losses, corrects, rates, sizes = self._pending
         now = time.perf_counter()
         self._active += now - self._mark
         self._mark = now
         if losses:
             values = torch.stack(losses).float().tolist()
-            correct = int((torch.cat(predictions) == torch.cat(targets)).sum())
+            correct = int(torch.stack(corrects).sum())
             first = self.global_step - len(values) + 1
             rate = self._rate()
             epoch = self.epoch + 1
@@ -356,7 +351,7 @@ class Trainer:
             self._emit_checkpoint(event)
 
     def _rate(self) -> float:
-        samples = self._session_steps * self.config.batch_size + sum(self._pending[4])
+        samples = self._session_steps * self.config.batch_size + sum(self._pending[3])
         return samples / self._active if self._active > 0 else 0.0
 
     def _gpu_memory(self) -> int | None:
