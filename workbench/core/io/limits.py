@@ -37,14 +37,7 @@ def total_memory() -> int | None:
 
 def available_memory() -> int | None:
     """Bytes a process can still get without swapping (Linux's MemAvailable), or None."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    return _proc_bytes("/proc/meminfo", "MemAvailable:")
 
 
 def require_memory(label: str, needed: int, what: str) -> None:
@@ -142,10 +135,15 @@ def heap_budget(extra: int) -> Iterator[None]:
 
 def _data_size() -> int | None:
     """The bytes RLIMIT_DATA counts for this process now (VmData), None off Linux."""
+    return _proc_bytes("/proc/self/status", "VmData:")
+
+
+def _proc_bytes(path: str, key: str) -> int | None:
+    """A ``KEY: N kB`` line of a Linux /proc file, in bytes; None where there is none."""
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmData:"):
+        with open(path, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith(key):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
