@@ -37,7 +37,7 @@ examples:
 
 def register(commands: Any) -> None:
     from workbench.core.compress.distillation import DistillConfig
-    from workbench.core.config_schema import add_arguments
+    from workbench.cli.config_flags import add_config_flags
 
     parser = commands.add_parser(
         "distill",
@@ -65,7 +65,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda:N or mps")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    add_arguments(parser, DistillConfig, title="distillation settings (see workbench passes)")
+    add_config_flags(parser, DistillConfig, title="distillation settings (see workbench passes)")
     parser.set_defaults(handler=run)
 
 
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.compress import run_pass
     from workbench.core.compress.distillation import DistillConfig
     from workbench.core.compress.distillation.distill_pass import Distill
-    from workbench.core.config_schema import config_from_args
+    from workbench.cli.config_flags import config_from_args
     from workbench.core.context import Cancelled, RunContext
     from workbench.core.io import load
 

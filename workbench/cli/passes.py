@@ -64,7 +64,7 @@ def describe_passes(name: str | None = None) -> list[dict[str, Any]]:
 
 
 def _setting(spec: Any) -> dict[str, Any]:
-    from workbench.core.config_schema import metavar
+    from workbench.cli.config_flags import metavar
 
     return {
         "name": spec.name,

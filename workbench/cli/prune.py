@@ -79,7 +79,7 @@ def register(commands: Any) -> None:
 
 def _add_flag(group: Any, spec: Any) -> None:
     """A flag whose default is 'not given', so each pass applies its own default."""
-    from workbench.core.config_schema import metavar
+    from workbench.cli.config_flags import metavar
 
     help_text = (spec.help or spec.label).replace("%", "%%")
     if spec.kind == "bool":

@@ -41,12 +41,13 @@ def add_method_flags(parser: argparse.ArgumentParser) -> None:
     Defaults are left out of the namespace (SUPPRESS), so the chosen method's own
     defaults apply and a flag meant for another method is noticed.
     """
-    from workbench.core.config_schema import add_arguments, fields_of
+    from workbench.cli.config_flags import add_config_flags
+    from workbench.core.config_schema import fields_of
 
     classes = _config_classes()
     added: set[str] = set()
     for method, cls in classes.items():
-        add_arguments(parser, cls, title=f"--method {method} settings", skip=added)
+        add_config_flags(parser, cls, title=f"--method {method} settings", skip=added)
         added.update(spec.name for spec in fields_of(cls))
     for action in parser._actions:  # argparse offers no public list of a parser's actions
         if action.dest not in added:
