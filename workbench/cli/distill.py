@@ -36,8 +36,8 @@ examples:
 
 
 def register(commands: Any) -> None:
-    from workbench.core.compress.distillation import DistillConfig
     from workbench.cli.config_flags import add_config_flags
+    from workbench.core.compress.distillation import DistillConfig
 
     parser = commands.add_parser(
         "distill",
@@ -70,11 +70,11 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from workbench.cli.config_flags import config_from_args
     from workbench.cli.train import ProgressPrinter
     from workbench.core.compress import run_pass
     from workbench.core.compress.distillation import DistillConfig
     from workbench.core.compress.distillation.distill_pass import Distill
-    from workbench.cli.config_flags import config_from_args
     from workbench.core.context import Cancelled, RunContext
     from workbench.core.io import load
 
