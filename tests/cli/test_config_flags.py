@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 import pytest
+from fixtures.example_configs import NeedsData, PruneConfig
 
-from tests.fixtures.example_configs import NeedsData, PruneConfig
 from workbench.cli.config_flags import add_config_flags, config_from_args
 
 

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
+from fixtures.example_configs import NeedsData, PruneConfig
 
-from tests.fixtures.example_configs import NeedsData, PruneConfig
 from workbench.core.config_schema import (
     REQUIRED,
     config_from_dict,
