@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 RAW = "#9ab8d8"
 SMOOTH = "#1f5fa8"
@@ -114,6 +114,19 @@ def _epoch_curve(plot: Any, colour: str, name: str) -> Any:
                   symbolPen=None)  # fmt: skip
 
 
+def _key_html(earlier: bool = False) -> str:
+    """The colour key for the three small plots (their curves carry no legend)."""
+    entries = [(TRAIN, "train"), (VAL, "validation")]
+    if earlier:
+        entries.append((EARLIER, "earlier runs (dashed)"))
+    entries += [(LR, "learning rate"), (PLANNED, "planned rate")]
+    spans = [
+        f"<span style='color:{colour}'>&#9644;</span>&nbsp;{name.replace(' ', '&nbsp;')}"
+        for colour, name in entries
+    ]
+    return "<span style='color:#555'>" + " &nbsp; ".join(spans) + "</span>"
+
+
 class TrainingCurves(QWidget):
     """Four plots: step loss (raw + smoothed or min/max envelope), epoch loss, accuracy, LR."""
 
@@ -123,16 +136,22 @@ class TrainingCurves(QWidget):
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
-        self.loss_plot = self._plot("Training loss", "step", "loss")
-        self.epoch_plot = self._plot("Loss per epoch", "epoch", "loss")
-        self.acc_plot = self._plot("Accuracy per epoch", "epoch", "accuracy")
+        # The small plots are a third of the width: short titles, and one colour key
+        # under the big plot instead of legends that would sit on their curves.
+        self.loss_plot = self._plot("Training loss", "step", "loss", legend=True)
+        self.epoch_plot = self._plot("Epoch loss", "epoch", "loss")
+        self.acc_plot = self._plot("Accuracy", "epoch", "accuracy")
         self.lr_plot = self._plot("Learning rate", "step", "lr")
+        self.key = QLabel(_key_html())
+        self.key.setObjectName("curves-key")
+        self.key.setWordWrap(True)
         layout.addWidget(self.loss_plot, 0, 0, 1, 3)
-        layout.addWidget(self.epoch_plot, 1, 0)
-        layout.addWidget(self.acc_plot, 1, 1)
-        layout.addWidget(self.lr_plot, 1, 2)
+        layout.addWidget(self.key, 1, 0, 1, 3)
+        layout.addWidget(self.epoch_plot, 2, 0)
+        layout.addWidget(self.acc_plot, 2, 1)
+        layout.addWidget(self.lr_plot, 2, 2)
         layout.setRowStretch(0, 3)
-        layout.setRowStretch(1, 2)
+        layout.setRowStretch(2, 2)
         self.acc_plot.setYRange(0, 1, padding=0.02)
         self.acc_plot.getAxis("left").setTickSpacing(0.1, 0.05)
 
@@ -165,13 +184,17 @@ class TrainingCurves(QWidget):
         self.show_earlier = True
         self._apply_mode()
 
-    def _plot(self, title: str, x: str, y: str) -> Any:
+    def _plot(self, title: str, x: str, y: str, legend: bool = False) -> Any:
         plot = pg.PlotWidget(background="w")
+        plot.setToolTip(f"{title} ({y} by {x})")
         item = plot.getPlotItem()
-        item.setTitle(f"<span style='color:#333;font-size:10pt'>{title}</span>")
+        item.setTitle(f"<span style='color:#333;font-size:9pt'>{title}</span>")
         item.setLabel("bottom", x)
         item.showGrid(x=True, y=True, alpha=0.15)
-        item.addLegend(offset=(-8, 8), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 200))
+        if legend:
+            item.addLegend(
+                offset=(-8, 8), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 200)
+            )
         for axis in ("left", "bottom"):
             item.getAxis(axis).setTextPen("#555")
             item.getAxis(axis).setPen("#999")
@@ -243,6 +266,7 @@ class TrainingCurves(QWidget):
         self.show_earlier = shown
         for _, item in self.overlays:
             item.setVisible(shown)
+        self.key.setText(_key_html(earlier=shown and bool(self.overlays)))
 
     # -- view -------------------------------------------------------------------------
 
@@ -271,6 +295,9 @@ class TrainingCurves(QWidget):
         self.loss_plot.setLogMode(x=x, y=y)
         self.lr_plot.setLogMode(x=x, y=y)
         self.epoch_plot.setLogMode(x=False, y=y)
+        # FillBetweenItem keeps the path (and bounds) it built in linear coordinates;
+        # left stale, those bounds stretch a log axis to 1e-200..1e300.
+        self.env_fill.updatePath()
 
     def redraw(self) -> None:
         """Feed every curve its arrays (called at most ~30 times a second)."""
