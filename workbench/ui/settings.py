@@ -25,10 +25,15 @@ def open_settings() -> QSettings:
 
 
 def recent_files(settings: QSettings) -> list[str]:
+    """The recent list, newest first, without files deleted or moved since (zoo names stay)."""
     value = settings.value("recent_files", [])
     if isinstance(value, str):  # QSettings gives a bare string for a one-item list
         value = [value]
-    return [str(v) for v in value or []]
+    entries = [str(v) for v in value or []]
+    kept = [s for s in entries if not Path(s).is_absolute() or Path(s).exists()]
+    if kept != entries:
+        settings.setValue("recent_files", kept)
+    return kept
 
 
 def remember_file(settings: QSettings, source: str) -> list[str]:
