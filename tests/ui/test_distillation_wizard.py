@@ -139,3 +139,13 @@ def test_a_teacher_near_chance_gets_a_banner_on_the_run_page(qtbot) -> None:
     wizard.next()  # -> summary: the warning stays with the student's notes
     assert "near chance" in wizard.summary.text.text()
     qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=30_000)
+
+
+def test_the_curves_name_the_teacher_and_baseline_and_leave_out_the_hidden_rate(
+    qtbot, teacher
+) -> None:
+    curves = _wizard(qtbot, teacher).run.curves
+    legend = curves.acc_plot.getPlotItem().legend
+    assert [label.text for _, label in legend.items] == ["baseline (no teacher)", "teacher"]
+    assert "validation" in curves.key.text()
+    assert "learning rate" not in curves.key.text()  # the rate plot is hidden here

@@ -114,17 +114,25 @@ def _epoch_curve(plot: Any, colour: str, name: str) -> Any:
                   symbolPen=None)  # fmt: skip
 
 
-def _key_html(earlier: bool = False) -> str:
+def _key_html(earlier: bool = False, lr: bool = True) -> str:
     """The colour key for the three small plots (their curves carry no legend)."""
     entries = [(TRAIN, "train"), (VAL, "validation")]
     if earlier:
         entries.append((EARLIER, "earlier runs (dashed)"))
-    entries += [(LR, "learning rate"), (PLANNED, "planned rate")]
+    if lr:
+        entries += [(LR, "learning rate"), (PLANNED, "planned rate")]
     spans = [
         f"<span style='color:{colour}'>&#9644;</span>&nbsp;{name.replace(' ', '&nbsp;')}"
         for colour, name in entries
     ]
     return "<span style='color:#555'>" + " &nbsp; ".join(spans) + "</span>"
+
+
+def add_legend(plot: Any, offset: tuple[int, int]) -> Any:
+    """A legend for the curves added to `plot` from now on (earlier ones stay out)."""
+    return plot.getPlotItem().addLegend(
+        offset=offset, labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 200)
+    )
 
 
 class TrainingCurves(QWidget):
@@ -192,9 +200,7 @@ class TrainingCurves(QWidget):
         item.setLabel("bottom", x)
         item.showGrid(x=True, y=True, alpha=0.15)
         if legend:
-            item.addLegend(
-                offset=(-8, 8), labelTextColor="#333", brush=pg.mkBrush(255, 255, 255, 200)
-            )
+            add_legend(plot, offset=(-8, 8))
         for axis in ("left", "bottom"):
             item.getAxis(axis).setTextPen("#555")
             item.getAxis(axis).setPen("#999")
@@ -266,7 +272,9 @@ class TrainingCurves(QWidget):
         self.show_earlier = shown
         for _, item in self.overlays:
             item.setVisible(shown)
-        self.key.setText(_key_html(earlier=shown and bool(self.overlays)))
+        self.key.setText(
+            _key_html(earlier=shown and bool(self.overlays), lr=self.lr_plot.isVisibleTo(self))
+        )
 
     # -- view -------------------------------------------------------------------------
 

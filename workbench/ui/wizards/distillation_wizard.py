@@ -22,7 +22,7 @@ from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
 from workbench.core.units import human_bytes, human_count
-from workbench.ui.training.curves import TrainingCurves, _curve
+from workbench.ui.training.curves import TrainingCurves, _curve, _key_html, add_legend
 from workbench.ui.wizards.base import PassWizard, RunPage, WizardOutcome
 from workbench.ui.wizards.distillation_pages import BudgetPage, LossPage, StudentPage, TeacherPage
 from workbench.ui.workers import TaskRunner
@@ -38,8 +38,11 @@ class DistillCurves(TrainingCurves):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.lr_plot.hide()  # the schedule is fixed here; room for the losses instead
+        self.key.setText(_key_html(lr=False))
         self.acc_plot.getAxis("left").setTickSpacing(0.2, 0.1)
-        self.acc_plot.getPlotItem().legend.setOffset((-8, -8))  # accuracies climb to the top
+        # Train and validation are in the colour key; the teacher and the baseline get a
+        # legend, bottom right: accuracies climb to the top.
+        add_legend(self.acc_plot, offset=(-8, -8))
         self.hard = _curve(self.loss_plot, HARD, 1.4, "hard (labels)")
         self.soft = _curve(self.loss_plot, SOFT, 1.4, "soft (teacher)")
         self.baseline_acc = _curve(self.acc_plot, BASELINE, 2.0, "baseline (no teacher)",
