@@ -40,6 +40,7 @@ from workbench.core.project import Project
 from workbench.ui.compare.charts import BarChart, ParetoPlot
 from workbench.ui.compare.graph_diff import GraphDiffView
 from workbench.ui.compare.layers_table import LayersTable
+from workbench.ui.compare.measure_all import MeasureAllControl
 from workbench.ui.workers import TaskRunner
 
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -89,6 +90,9 @@ class CompareTab(QWidget):
         self.pair_box.currentIndexChanged.connect(lambda _i: self._show_pair())
         export = QPushButton("Export report…")
         export.clicked.connect(self.export_dialog)
+        self.measure_all = MeasureAllControl(self.tasks, self.ticked_variants)
+        self.measure_all.measured.connect(lambda _variants: self.refresh())
+        self.measure_all.failed.connect(self.failed.emit)
 
         side = QWidget()
         form = QFormLayout(side)
@@ -97,6 +101,7 @@ class CompareTab(QWidget):
         form.addRow("Baseline", self.baseline_box)
         form.addRow("Budget", self.budget_kind)
         form.addRow("", self.budget_value)
+        form.addRow(self.measure_all)
         form.addRow(self.pick_label)
         form.addRow("Changes of", self.pair_box)
         form.addRow(export)
@@ -177,6 +182,11 @@ class CompareTab(QWidget):
     def selected_ids(self) -> list[str]:
         items = (self.variant_list.item(i) for i in range(self.variant_list.count()))
         return [i.data(ID_ROLE) for i in items if i.checkState() == Qt.CheckState.Checked]
+
+    def ticked_variants(self) -> list:
+        if self.project is None:
+            return []
+        return [self.project.variants[i] for i in self.selected_ids()]
 
     def select(self, ids: list[str], baseline: str | None = None) -> None:
         """Tick exactly ``ids`` (and choose the baseline), as a user would."""
