@@ -13,6 +13,7 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
+from workbench.core.catalogue import get_registry
 from workbench.core.context import Cancelled, RunContext
 from workbench.core.data.dataset import ArrayDataset
 from workbench.core.errors import DataError, WorkbenchError
@@ -40,7 +41,6 @@ from workbench.core.measure.providers import (
 )
 from workbench.core.measure.runners import torch_threads
 from workbench.core.project import Project
-from workbench.core.registry import get_registry
 
 FAST = {"runs": 5, "seconds": 0.0, "warmup": 1}
 

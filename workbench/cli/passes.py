@@ -38,9 +38,9 @@ def register(commands: Any) -> None:
 
 def describe_passes(name: str | None = None) -> list[dict[str, Any]]:
     """One dict per pass; a pass whose code fails to import has an ``error`` instead."""
+    from workbench.core.catalogue import get_registry
     from workbench.core.config_schema import fields_of
     from workbench.core.errors import WorkbenchError
-    from workbench.core.registry import get_registry
 
     registry = get_registry()
     entries = [registry.pass_(name)] if name else list(registry.passes.values())

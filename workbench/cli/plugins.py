@@ -41,7 +41,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.core.plugins import plugin_folders, plugin_reports, user_plugin_dir
+    from workbench.core.catalogue import plugin_reports
+    from workbench.core.plugins import plugin_folders, user_plugin_dir
 
     reports = plugin_reports()
     folders = [{"path": str(path), "source": source} for path, source in plugin_folders()]

@@ -158,8 +158,9 @@ def validate_recipe(
     A recipe is a file: a setting in it that names code (a ``module:factory`` student)
     is refused unless ``trusted`` (``workbench run --trust``).
     """
-    from workbench.core.config_schema import config_from_dict, require_trust_for_code
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
+    from workbench.core.config_schema import config_from_dict
+    from workbench.core.io.arch_ref import require_trust_for_code
     from workbench.core.train.config import TrainConfig
 
     registry = registry or get_registry()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.core.registry import get_registry
+from workbench.core.catalogue import get_registry
 
 
 def describe_zoo(seed: int = 0) -> list[dict[str, Any]]:

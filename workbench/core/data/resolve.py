@@ -19,7 +19,7 @@ def resolve_dataset(
 ) -> ArrayDataset:
     """``digits``/``shapes``/``sequences`` (or a plugin's name), a folder of class
     subfolders of images, a ``.csv`` with a ``target`` column, or a ``.npz``."""
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
 
     registry = get_registry()
     if spec in registry.datasets:

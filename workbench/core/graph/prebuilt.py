@@ -100,7 +100,7 @@ def _read(name: str) -> dict[str, Any] | None:
 
 
 def _still_builtin(name: str) -> bool:
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
     from workbench.core.zoo import BUILTIN_MODELS
 
     builtin = next(entry for entry in BUILTIN_MODELS if entry.name == name)

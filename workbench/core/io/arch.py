@@ -31,7 +31,7 @@ class Built:
 
 
 def zoo_names() -> str:
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
 
     return ", ".join(sorted(get_registry().models)) or "none"
 
@@ -43,7 +43,7 @@ def build_arch(ref: ArchRef, *, seed: int = 0) -> Built:
     ref.require_trust()
     if ref.is_code:
         return Built(_build_factory(ref.text, seed), ref.text, [])
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
 
     arch = ref.text
     name, kwargs = parse_zoo_ref(arch)

@@ -146,7 +146,7 @@ def resolve_dataset(spec: Any, target: Target | None = None) -> Any:
 
         return resolve_spec(spec)
     if target is not None and target.dataset:
-        from workbench.core.registry import get_registry
+        from workbench.core.catalogue import get_registry
 
         return get_registry().dataset(target.dataset).load()
     return None
@@ -202,7 +202,7 @@ def _samples_that_fit(dataset: Any, shape: tuple[int, ...], dtype: str) -> Any:
 def require_dataset(dataset: Any, target: Target) -> Any:
     """The dataset, or a DataError saying the variant has none (never a zero accuracy)."""
     if dataset is None:
-        from workbench.core.registry import get_registry
+        from workbench.core.catalogue import get_registry
 
         known = ", ".join(sorted(get_registry().datasets)) or "none"
         raise DataError(

@@ -151,7 +151,7 @@ class FinetunePage(QWizardPage):
 
     def __init__(self, source: LoadedModel) -> None:
         super().__init__()
-        from workbench.core.registry import get_registry
+        from workbench.core.catalogue import get_registry
 
         self.setTitle("Fine-tuning")
         self.setSubTitle(

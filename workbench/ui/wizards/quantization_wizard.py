@@ -95,8 +95,8 @@ class DataPage(QWizardPage):
     """The data to calibrate and measure on, and (static INT8) how to calibrate."""
 
     def __init__(self, source: LoadedModel, parent: QWidget | None = None) -> None:
+        from workbench.core.catalogue import get_registry
         from workbench.core.compress.quantization import StaticInt8Config
-        from workbench.core.registry import get_registry
 
         super().__init__(parent)
         self.setTitle("Data and calibration")

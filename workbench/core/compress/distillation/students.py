@@ -56,9 +56,9 @@ def build_student(
                         layer.reset_parameters()
             student.notes.append("the pruned copy's weights were re-initialised (scratch)")
         return student
+    from workbench.core.catalogue import get_registry
     from workbench.core.io.arch import build_arch
     from workbench.core.io.arch_ref import parse_arch
-    from workbench.core.registry import get_registry
     from workbench.core.zoo import parse_zoo_ref
 
     ref = parse_arch(spec, trusted=trusted, origin="the student")

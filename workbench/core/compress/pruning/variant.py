@@ -67,11 +67,11 @@ def run_pruning(
 
     ``dataset`` (an ArrayDataset) feeds fine-tuning, Taylor ranking and accuracy.
     """
+    from workbench.core.catalogue import get_registry
     from workbench.core.compress.base import run_pass
     from workbench.core.compress.pruning.layers import DATASET_KEY
     from workbench.core.compress.pruning.report import measure_pair, ratios
     from workbench.core.config_schema import config_to_dict
-    from workbench.core.registry import get_registry
 
     ctx = ctx or RunContext()
     pass_class = get_registry().pass_(pass_name).load()

@@ -34,7 +34,7 @@ from workbench.core.io.loaded import LoadedModel
 
 
 def pass_class_for(method: str) -> type:
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
 
     if method not in METHODS:
         raise WorkbenchError(f"unknown method {method!r} (use {', '.join(METHODS)})")
