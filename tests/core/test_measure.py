@@ -267,7 +267,7 @@ def test_provider_probe_is_silent_and_falls_back_to_cpu() -> None:
 
 
 def test_models_stamped_with_a_too_new_ir_version_are_lowered() -> None:
-    from workbench.core.export.onnx_export import fit_ir_version
+    from workbench.core.measure.torch_to_onnx import fit_ir_version
 
     graph = helper.make_graph(
         [helper.make_node("Relu", ["x"], ["y"])], "g",

@@ -19,9 +19,9 @@ from workbench.core.compress.pruning.unstructured import MagnitudePrune
 from workbench.core.context import Cancelled, RunContext
 from workbench.core.data.digits import load_digits
 from workbench.core.errors import DataError, WorkbenchError
-from workbench.core.export.onnx_export import torch_to_onnx
 from workbench.core.io import InputSpec, LoadedModel, ModelFormat, load
 from workbench.core.measure.runners import torch_threads
+from workbench.core.measure.torch_to_onnx import torch_to_onnx
 from workbench.core.train import Trainer, suggest_config
 
 

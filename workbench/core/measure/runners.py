@@ -15,6 +15,7 @@ from typing import Any
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.torch_to_onnx import flatten_outputs, torch_to_onnx
 
 _PROTOBUF_LIMIT = 2**31 - 1  # bytes: protobuf cannot serialise a larger message
 
@@ -94,21 +95,6 @@ class TorchRunner:
         ]
 
 
-def flatten_outputs(result: Any) -> list[Any]:
-    """A module's return value as a flat list of tensors (tuple, list, dict or one tensor)."""
-    import torch
-
-    if isinstance(result, torch.Tensor):
-        return [result]
-    if isinstance(result, dict):
-        result = list(result.values())
-    if isinstance(result, (tuple, list)):
-        return [t for item in result for t in flatten_outputs(item)]
-    if hasattr(result, "to_tuple"):  # transformers' ModelOutput
-        return flatten_outputs(result.to_tuple())
-    raise WorkbenchError(f"the model returns a {type(result).__name__}, not tensors")
-
-
 _flushing = threading.local()
 
 
@@ -155,8 +141,6 @@ def onnx_for(loaded: LoadedModel, *, label: str, dynamic_batch: bool = True) -> 
     """The model as ONNX: its own proto, or an export of the PyTorch module."""
     if loaded.onnx_model is not None:
         return loaded.onnx_model
-    from workbench.core.export.onnx_export import torch_to_onnx
-
     return torch_to_onnx(loaded, label=label, dynamic_batch=dynamic_batch).model
 
 
