@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.cli.arguments import add_model_arguments
+from workbench.core.units import parse_batch_sizes
 
 ORDER = 40
 
@@ -16,14 +17,9 @@ ORDER = 40
 def batch_list(text: str) -> list[int]:
     """``"1,8,32"`` -> [1, 8, 32], as an argparse type."""
     try:
-        values = [int(part) for part in text.replace(" ", "").split(",") if part]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a list of batch sizes like 1,8,32"
-        ) from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: batch sizes must be whole numbers >= 1")
-    return values
+        return parse_batch_sizes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_data_argument(parser: argparse.ArgumentParser, help_text: str) -> None:

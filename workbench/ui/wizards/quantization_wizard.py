@@ -224,11 +224,11 @@ class AdvancedPage(QWizardPage):
             self.form.set_value({"exclude": names})
 
     def batch_sizes(self) -> list[int]:
-        from workbench.cli.bench import batch_list
+        from workbench.core.units import parse_batch_sizes
 
         try:
-            return batch_list(self.batches.text())
-        except Exception as exc:  # argparse's type error
+            return parse_batch_sizes(self.batches.text())
+        except ValueError as exc:
             raise WorkbenchError(f"batch sizes: {exc}") from None
 
     def isComplete(self) -> bool:  # Qt's name
