@@ -57,7 +57,7 @@ def trained_digits():
 
 
 def _ctx(data=None, **kwargs) -> RunContext:
-    return RunContext(device="cpu", extras={"data": data} if data else {}, **kwargs)
+    return RunContext(device="cpu", data=data or None, **kwargs)
 
 
 def _runs(proto: onnx.ModelProto, x: np.ndarray) -> np.ndarray:

@@ -268,10 +268,7 @@ def _step_context(ctx: RunContext, index: int, total: int, name: str, data: str 
         overall = None if fraction is None else (index + fraction) / total
         ctx.report(overall, f"step {index + 1}/{total} ({name}): {message}")
 
-    extras = dict(ctx.extras)
-    if data:
-        extras["data"] = data
-    return dataclasses.replace(ctx, progress=report, extras=extras)
+    return dataclasses.replace(ctx, progress=report, data=data or ctx.data)
 
 
 def _train(item: ValidatedStep, model: Any, data: str | None, ctx: RunContext, index: int):

@@ -27,8 +27,8 @@ class Distill(Pass):
     frameworks = ("pytorch",)
 
     def apply(self, model: LoadedModel, config: Any, ctx: RunContext) -> PassResult:
-        """Data from ``config.data``, else ``ctx.extras["data"]``, else the model's own;
-        ``ctx.extras["listener"]`` (``(phase, event)``) receives the live events."""
+        """Data from ``config.data``, else ``ctx.data``, else the model's own;
+        ``ctx.listener`` (``(phase, event)``) receives the live events."""
         from workbench.core.compress.distillation.run import distill
 
         made = distill(model, config, ctx)

@@ -1,7 +1,7 @@
 """One distillation: build the student, train it on the Trainer with the teacher's loss,
 optionally train the same student without the teacher (the baseline), measure all three.
 
-``ctx.extras`` may carry ``data`` (a dataset or a name), ``listener``, ``run_dir``
+The ``RunContext`` may carry ``data`` (a dataset or a name), ``listener``, ``run_dir``
 (checkpoints of each training, in ``distill/`` and ``baseline/`` below it) and
 ``resume``: continue an interrupted run from those checkpoints. The student is built
 again from the same seed, and each training resumes where its checkpoint stopped (a
@@ -83,10 +83,10 @@ class Distilled:
 
 
 def resolve_data(model: LoadedModel, config: DistillConfig, ctx: RunContext) -> Any:
-    """``config.data``, else ``ctx.extras["data"]`` (a dataset or a name), else the model's."""
+    """``config.data``, else ``ctx.data`` (a dataset or a name), else the model's."""
     from workbench.core.data.resolve import resolve_dataset
 
-    spec = config.data or ctx.extras.get("data") or model.dataset
+    spec = config.data or ctx.data or model.dataset
     if spec is None:
         raise DataError(
             f"distillation needs labelled data: {model.display_name} names no dataset; "
@@ -137,7 +137,7 @@ def distill(
     from workbench.core.device import resolve_device
 
     ctx = ctx or RunContext()
-    listener = listener or ctx.extras.get("listener") or (lambda phase, event: None)
+    listener = listener or ctx.listener or (lambda phase, event: None)
     _check_resume(config, ctx)
     dataset = resolve_data(teacher, config, ctx)
     device = resolve_device(ctx.device)
@@ -200,15 +200,15 @@ def _check_resume(config: DistillConfig, ctx: RunContext) -> None:
     from workbench.core.config_schema import config_to_dict
     from workbench.core.train.checkpoints import CHECKPOINT_NAME
 
-    run_dir = ctx.extras.get("run_dir")
+    run_dir = ctx.run_dir
     if run_dir is None:
-        if ctx.extras.get("resume"):
+        if ctx.resume:
             raise WorkbenchError("resuming a distillation needs the folder of its checkpoints")
         return
     run_dir = Path(run_dir)
     settings = run_dir / SETTINGS_FILE
     asked = config_to_dict(config)
-    if ctx.extras.get("resume"):
+    if ctx.resume:
         if not (run_dir / DISTILL_DIR / CHECKPOINT_NAME).exists() or not settings.exists():
             raise WorkbenchError(
                 f"nothing to resume in {run_dir}: no distillation checkpoint there; "
@@ -379,19 +379,19 @@ def _run_trainer(
         ctx.report(shown, f"{phase}: {message}")
 
     sub = RunContext(device=tcfg.device, progress=progress, cancel=ctx.cancel, seed=tcfg.seed)
-    # ctx.extras["run_dir"]: each training keeps its epoch checkpoints in a subfolder.
+    # ctx.run_dir: each training keeps its epoch checkpoints in a subfolder.
     from workbench.core.train.checkpoints import CHECKPOINT_NAME
 
-    run_dir = ctx.extras.get("run_dir")
+    run_dir = ctx.run_dir
     if run_dir is not None:
         run_dir = Path(run_dir) / (DISTILL_DIR if batch_loss is not None else BASELINE_DIR)
     # A baseline the interrupted run never reached has no checkpoint: it starts now.
-    resume = bool(ctx.extras.get("resume")) and run_dir is not None
+    resume = ctx.resume and run_dir is not None
     resume = resume and (run_dir / CHECKPOINT_NAME).exists()
-    # ctx.extras["control"]: a TrainControl the wizard's Pause/Resume buttons drive.
+    # ctx.control: a TrainControl the wizard's Pause/Resume buttons drive.
     trainer = Trainer(
         module, dataset, tcfg, sub, run_dir=run_dir, listeners=[on_event], batch_loss=batch_loss,
-        control=ctx.extras.get("control"), resume=resume,
+        control=ctx.control, resume=resume,
     )  # fmt: skip
     result = trainer.fit()
     if result.status == "cancelled":

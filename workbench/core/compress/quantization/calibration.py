@@ -15,9 +15,9 @@ from workbench.core.io.loaded import LoadedModel
 
 
 def data_of(ctx: RunContext) -> Any:
-    """The data a caller gave the run: ``extras["data"]`` (a name, path or ArrayDataset,
-    as recipes set it) or ``extras["dataset"]`` (an ArrayDataset); None: the model's own."""
-    return ctx.extras.get("data") or ctx.extras.get("dataset")
+    """The data a caller gave the run: ``ctx.data`` (a name, path or ArrayDataset, as
+    recipes set it); None: the model's own."""
+    return ctx.data or None
 
 
 def calibration_dataset(model: LoadedModel, data: Any) -> Any:
