@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from workbench.core.compare.table import Entry
 from workbench.core.measure.conditions import Conditions
-from workbench.core.measure.metrics import LatencyReport, Metrics, ProfileTable
+from workbench.core.measure.metrics import LatencyReport, Metrics, ProfileTable, measured_under
 
 Q_DQ = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear")
 INT8_OPS = (
@@ -39,8 +39,6 @@ def report_for(metrics: Metrics, conditions: Conditions) -> LatencyReport:
 
 def no_common(variant: Entry, baseline: Entry, mv: Metrics, mb: Metrics) -> str:
     """Why no pair of figures compares: which conditions each side was measured under."""
-    from workbench.core.measure.conditions import measured_under
-
     pair = f"{variant.name} vs {baseline.name}"
     hint = "measure both the same way (workbench compare --measure, or Model ▸ Benchmark)"
     on_v, on_b = measured_under(mv), measured_under(mb)

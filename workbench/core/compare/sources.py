@@ -18,8 +18,8 @@ from typing import Any
 from workbench.core.compare.table import Entry
 from workbench.core.context import RunContext
 from workbench.core.errors import DataError, WorkbenchError
-from workbench.core.measure.conditions import Conditions, default_provider, figures
-from workbench.core.measure.metrics import Metrics
+from workbench.core.measure.conditions import Conditions, default_provider
+from workbench.core.measure.metrics import Metrics, figures
 
 VARIANT_FILE = "variant.json"  # as workbench.core.train.outputs writes it
 PROJECT_FILE = "project.json"
