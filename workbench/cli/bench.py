@@ -9,7 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.cli.arguments import add_model_arguments
-from workbench.core.units import parse_batch_sizes
+from workbench.core.context import RunContext
+from workbench.core.io import load
+from workbench.core.measure import benchmark
+from workbench.core.units import human_bytes, human_count, parse_batch_sizes
 
 ORDER = 40
 
@@ -102,9 +105,6 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.core.context import RunContext
-    from workbench.core.io import load
-    from workbench.core.measure import benchmark
 
     shapes = dict(args.shape)
     ctx = RunContext(device=args.device, progress=stderr_progress(not args.json))
@@ -156,7 +156,6 @@ def format_environment(env: dict[str, Any]) -> str:
 
 
 def format_bench(name: str, metrics: Any, top: int = 10) -> str:
-    from workbench.core.units import human_bytes, human_count
 
     lines = []
     for report in metrics.latency.values():

@@ -13,8 +13,11 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from workbench.core.device import resolve_device
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.conditions import ort_device
+from workbench.core.measure.providers import create_session
 from workbench.core.measure.torch_to_onnx import flatten_outputs, torch_to_onnx
 
 _PROTOBUF_LIMIT = 2**31 - 1  # bytes: protobuf cannot serialise a larger message
@@ -26,7 +29,6 @@ class OrtRunner:
     runtime = "ort"
 
     def __init__(self, session: Any) -> None:
-        from workbench.core.measure.conditions import ort_device
 
         self.session = session
         self.provider = session.get_providers()[0]
@@ -163,13 +165,11 @@ def make_runner(
             raise WorkbenchError(
                 f"{label} is an ONNX model; it runs on ONNX Runtime only (use --runtime ort)"
             )
-        from workbench.core.device import resolve_device
 
         names = [spec.name for spec in loaded.inputs]
         return TorchRunner(loaded.module, names, resolve_device(device))
     if runtime != "ort":
         raise WorkbenchError(f"unknown runtime {runtime!r} (use ort or torch)")
-    from workbench.core.measure.providers import create_session
 
     source: Any = onnx_for(loaded, label=label)
     if source.ByteSize() >= _PROTOBUF_LIMIT and loaded.path is not None:

@@ -12,6 +12,7 @@ from typing import Any
 from workbench.core.context import RunContext
 from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.inputs import as_target, resolve_dataset
 
 
 def data_of(ctx: RunContext) -> Any:
@@ -22,7 +23,6 @@ def data_of(ctx: RunContext) -> Any:
 
 def calibration_dataset(model: LoadedModel, data: Any) -> Any:
     """The dataset to calibrate on: ``data`` (a name, path or ArrayDataset) or the model's own."""
-    from workbench.core.measure.inputs import as_target, resolve_dataset
 
     dataset = resolve_dataset(data, as_target(model))
     if dataset is None:
