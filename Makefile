@@ -29,8 +29,9 @@ test-gpu:
 	  -p no:cacheprovider -p no:pytest-qt \
 	  -W "ignore:Unknown config option:pytest.PytestConfigWarning" $(PYTEST_ARGS)
 
+# import-linter's contracts (pyproject.toml [tool.importlinter]): the layers.
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(OFFSCREEN) $(BIN)/python -m pytest tests/benchmarks -s -m benchmark

@@ -82,7 +82,7 @@ def test_distilled_student_beats_its_baseline_and_nears_the_teacher(one_thread) 
         lr=3e-3,
         baseline=True,
     )
-    result = run_pass(Distill, teacher, distill, RunContext(device="cpu", extras={"data": data}))
+    result = run_pass(Distill, teacher, distill, RunContext(device="cpu", data=data))
     total_s = time.perf_counter() - start
     m = result.metrics
     print(

@@ -32,9 +32,9 @@ import pytest
 import torch
 from bench_limits import limit
 
+from workbench.core.catalogue import get_registry
 from workbench.core.data.digits import load_digits
 from workbench.core.data.shapes import load_shapes
-from workbench.core.registry import get_registry
 from workbench.core.train import TrainConfig, Trainer
 from workbench.core.train import events as ev
 from workbench.core.train.schedules import make_scheduler

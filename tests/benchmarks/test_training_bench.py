@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from bench_limits import limit
 
+from workbench.core.catalogue import get_registry
 from workbench.core.data.digits import load_digits
-from workbench.core.registry import get_registry
 from workbench.core.train import Trainer, suggest_config
 from workbench.core.train import events as ev
 

@@ -107,7 +107,7 @@ def test_inspect_state_dict_with_its_factory(state_dict_file: Path) -> None:
 
 
 def test_inspect_zoo_model() -> None:
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
 
     summary = inspect_json("zoo:digits_cnn")
     module = get_registry().model("digits_cnn").build()

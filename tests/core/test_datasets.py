@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 
+from workbench.core.catalogue import get_registry
 from workbench.core.data import ArrayDataset, resources_dir
 from workbench.core.data.dataset import stratified_split
 from workbench.core.data.digits import load_digits
 from workbench.core.data.sequences import MOTIFS, generate_sequences, load_sequences
 from workbench.core.data.shapes import generate_shapes, load_shapes
 from workbench.core.errors import DataError
-from workbench.core.registry import get_registry
 
 # Images per digit 0..9 in the UCI file, as published with the data set.
 UCI_DIGIT_COUNTS = [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]

@@ -124,7 +124,7 @@ def test_caching_is_refused_with_augmentation_and_skipped_in_auto(teacher) -> No
 def test_the_pass_makes_a_student_with_its_baseline_and_leaves_the_teacher(teacher) -> None:
     before = {k: v.clone() for k, v in teacher.module.state_dict().items()}
     events: list = []
-    ctx = RunContext(device="cpu", extras={"listener": lambda phase, e: events.append((phase, e))})
+    ctx = RunContext(device="cpu", listener=lambda phase, e: events.append((phase, e)))
     config = DistillConfig(
         student="zoo:digits_mlp:hidden=32", baseline=True, **{**FAST, "measure": True}
     )
@@ -192,10 +192,10 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(
     # arrive in batches every 50 ms, so where it lands is read from the Cancelled event.
     config = DistillConfig(student="zoo:digits_mlp:hidden=16", baseline=True, epochs=2,
                            batch_size=16, measure=False)  # fmt: skip
-    whole = distill(teacher, config, RunContext(device="cpu", extras={"run_dir": tmp_path / "a"}))
+    whole = distill(teacher, config, RunContext(device="cpu", run_dir=tmp_path / "a"))
 
     folder = tmp_path / "b"
-    ctx = RunContext(device="cpu", extras={"run_dir": folder})
+    ctx = RunContext(device="cpu", run_dir=folder)
     stopped: dict[str, int] = {}
 
     def stop_in_phase(event_phase: str, event) -> None:
@@ -205,7 +205,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(
         elif kind == "Cancelled":
             stopped[event_phase] = event.step
 
-    ctx.extras["listener"] = stop_in_phase
+    ctx.listener = stop_in_phase
     with pytest.raises(Cancelled):
         distill(teacher, config, ctx)
     (where, step), total = next(iter(stopped.items())), whole.result.metrics["steps"]
@@ -217,8 +217,8 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(
         if type(event).__name__ == "Started":
             first_steps[event_phase] = event.first_step
 
-    extras = {"run_dir": folder, "resume": True, "listener": starts}
-    resumed = distill(teacher, config, RunContext(device="cpu", extras=extras))
+    ctx = RunContext(device="cpu", run_dir=folder, resume=True, listener=starts)
+    resumed = distill(teacher, config, ctx)
     # Each training went on from where it stopped (a finished one from its end).
     assert first_steps == (
         {"distill": step, "baseline": 0} if where == "distill" else {"distill": total, where: step}
@@ -236,15 +236,15 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(
 
 def test_resuming_needs_a_checkpoint_and_the_same_settings(teacher, tmp_path: Path) -> None:
     config = DistillConfig(student="zoo:digits_mlp:hidden=16", **FAST)
-    resume = {"run_dir": tmp_path, "resume": True}
+    resume = {"run_dir": tmp_path, "resume": True}  # RunContext fields
     with pytest.raises(WorkbenchError, match="nothing to resume"):
-        distill(teacher, config, RunContext(device="cpu", extras=resume))
-    distill(teacher, config, RunContext(device="cpu", extras={"run_dir": tmp_path}))
+        distill(teacher, config, RunContext(device="cpu", **resume))
+    distill(teacher, config, RunContext(device="cpu", run_dir=tmp_path))
     other = dataclasses.replace(config, alpha=0.9, epochs=2)  # epochs may change
     with pytest.raises(WorkbenchError, match=r"changed: alpha 0\.5 -> 0\.9$"):
-        distill(teacher, other, RunContext(device="cpu", extras=resume))
+        distill(teacher, other, RunContext(device="cpu", **resume))
     longer = distill(teacher, dataclasses.replace(config, epochs=2),
-                     RunContext(device="cpu", extras=resume))  # fmt: skip
+                     RunContext(device="cpu", **resume))  # fmt: skip
     assert longer.result.metrics["epochs"] == 2
 
 

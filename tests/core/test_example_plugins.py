@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
+from workbench.core.catalogue import get_registry
 from workbench.core.compress import run_pass
 from workbench.core.context import Cancelled, RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io import load
-from workbench.core.registry import get_registry
 
 
 def _random_prune() -> type:

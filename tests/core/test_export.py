@@ -17,6 +17,7 @@ from fixtures.cli import run_command
 from fixtures.impostors import imported_impostors, plant_impostors, user_environment
 from torch import nn
 
+from workbench.core.catalogue import get_registry
 from workbench.core.context import Cancelled, RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.export import ExportOptions, ParityError, export_onnx, store_export
@@ -25,7 +26,6 @@ from workbench.core.io import load
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 from workbench.core.measure.providers import max_ir_version
 from workbench.core.project import Project
-from workbench.core.registry import get_registry
 
 ZOO = ("digits_cnn", "digits_mlp", "resnet_shapes", "mobilenet_shapes", "transformer_seq")
 

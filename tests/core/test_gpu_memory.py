@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 import torch
 
+from workbench.core.catalogue import get_registry
 from workbench.core.data.digits import load_digits
-from workbench.core.registry import get_registry
 from workbench.core.train import TrainConfig, Trainer
 from workbench.core.train.events import Finished, Progress, Started, Step
 from workbench.core.train.gpu_memory import DeviceMemory, MemorySampler, device_memory

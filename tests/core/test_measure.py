@@ -13,6 +13,7 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
+from workbench.core.catalogue import get_registry
 from workbench.core.context import Cancelled, RunContext
 from workbench.core.data.dataset import ArrayDataset
 from workbench.core.errors import DataError, WorkbenchError
@@ -40,7 +41,6 @@ from workbench.core.measure.providers import (
 )
 from workbench.core.measure.runners import torch_threads
 from workbench.core.project import Project
-from workbench.core.registry import get_registry
 
 FAST = {"runs": 5, "seconds": 0.0, "warmup": 1}
 
@@ -267,7 +267,7 @@ def test_provider_probe_is_silent_and_falls_back_to_cpu() -> None:
 
 
 def test_models_stamped_with_a_too_new_ir_version_are_lowered() -> None:
-    from workbench.core.export.onnx_export import fit_ir_version
+    from workbench.core.measure.torch_to_onnx import fit_ir_version
 
     graph = helper.make_graph(
         [helper.make_node("Relu", ["x"], ["y"])], "g",

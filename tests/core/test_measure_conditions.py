@@ -10,7 +10,8 @@ from fixtures.cuda_records import as_cuda
 
 from workbench.core.io import load
 from workbench.core.measure import Metrics, benchmark, store_metrics
-from workbench.core.measure.conditions import Conditions, common, measured_under
+from workbench.core.measure.conditions import Conditions
+from workbench.core.measure.metrics import common, measured_under
 from workbench.core.project import Project
 
 FAST = {"runs": 3, "seconds": 0.0, "warmup": 1}

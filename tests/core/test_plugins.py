@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from fixtures.cli import run_command, run_workbench
 
-from workbench.core.plugins import SOURCE_ENTRY_POINT, SOURCE_FOLDER, SOURCE_USER, plugin_reports
-from workbench.core.registry import get_registry, reset_registry
+from workbench.core.catalogue import get_registry, plugin_reports, reset_registry
+from workbench.core.plugins import SOURCE_ENTRY_POINT, SOURCE_FOLDER, SOURCE_USER
 
 EXAMPLES = {"random_prune", "blobs_dataset", "tiny_models"}
 
@@ -65,7 +65,7 @@ def test_listing_plugins_and_reading_pass_configs_imports_no_torch() -> None:
     code = (
         "import sys\n"
         "from workbench.core.config_schema import fields_of\n"
-        "from workbench.core.registry import get_registry\n"
+        "from workbench.core.catalogue import get_registry\n"
         "registry = get_registry()\n"
         "specs = [fields_of(e.load().config_class) for e in registry.passes.values()]\n"
         "print(len(registry.passes), len(specs[0]), 'torch' in sys.modules)\n"
@@ -140,7 +140,8 @@ def test_a_plugin_may_ask_for_the_registry_while_registering(user_plugins: Path)
     write(
         user_plugins / "wbt_asks.py",
         """
-        from workbench.core.registry import DatasetEntry, get_registry
+        from workbench.core.catalogue import get_registry
+        from workbench.core.registry import DatasetEntry
 
         def register(registry):
             assert get_registry() is registry

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from workbench.core import graph as graph_model
+from workbench.core.catalogue import get_registry, reset_registry
 from workbench.core.graph import prebuilt
 from workbench.core.inspection import inspect_model
-from workbench.core.registry import ModelEntry, get_registry, reset_registry
+from workbench.core.registry import ModelEntry
 from workbench.core.zoo import BUILTIN_MODELS
 
 

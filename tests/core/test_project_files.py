@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from workbench.core.catalogue import get_registry
 from workbench.core.compress import run_pass
 from workbench.core.io import load
 from workbench.core.project import PROJECT_FILE, Project, ProjectError
 from workbench.core.project_files import open_project, save_project
-from workbench.core.registry import get_registry
 
 
 def _project_with_a_pruned_child() -> tuple[Project, str]:

@@ -12,16 +12,16 @@ import torch
 from torch import nn
 
 from workbench.core.compress import run_pass
-from workbench.core.compress.pruning.layers import DATASET_KEY, prunable_layers
+from workbench.core.compress.pruning.layers import prunable_layers
 from workbench.core.compress.pruning.sensitivity import sensitivity_scan
 from workbench.core.compress.pruning.structured import ChannelPrune, count_macs_params
 from workbench.core.compress.pruning.unstructured import MagnitudePrune
 from workbench.core.context import Cancelled, RunContext
 from workbench.core.data.digits import load_digits
 from workbench.core.errors import DataError, WorkbenchError
-from workbench.core.export.onnx_export import torch_to_onnx
 from workbench.core.io import InputSpec, LoadedModel, ModelFormat, load
 from workbench.core.measure.runners import torch_threads
+from workbench.core.measure.torch_to_onnx import torch_to_onnx
 from workbench.core.train import Trainer, suggest_config
 
 
@@ -149,7 +149,7 @@ def test_magnitude_pruning_reaches_the_asked_sparsity(scope) -> None:
 def test_iterative_magnitude_pruning_keeps_its_zeros_through_fine_tuning(
     trained_digits, digits
 ) -> None:
-    ctx = RunContext(extras={DATASET_KEY: digits})
+    ctx = RunContext(data=digits)
     config = {"amount": 0.8, "steps": 2, "finetune_epochs": 1}
     result = run_pass(MagnitudePrune, trained_digits, config, ctx)
     assert result.metrics["sparsity"] == pytest.approx(0.8, abs=1e-3)
@@ -160,7 +160,7 @@ def test_iterative_magnitude_pruning_keeps_its_zeros_through_fine_tuning(
 def test_taylor_needs_data_and_ranks_with_gradients(trained_digits, digits) -> None:
     with pytest.raises(DataError, match="needs data"):
         run_pass(ChannelPrune, trained_digits, {"method": "taylor"})
-    ctx = RunContext(extras={DATASET_KEY: digits})
+    ctx = RunContext(data=digits)
     taylor = run_pass(ChannelPrune, trained_digits, {"method": "taylor"}, ctx).model.module
     l1 = run_pass(ChannelPrune, trained_digits, {"method": "l1"}).model.module
     assert taylor.features[1][0].weight.shape == l1.features[1][0].weight.shape
@@ -188,7 +188,7 @@ def test_sensitivity_scan_matches_really_pruned_accuracy(trained_digits, digits)
 
 
 def test_cancel_stops_a_pass_and_a_scan(trained_digits, digits) -> None:
-    ctx = RunContext(extras={DATASET_KEY: digits})
+    ctx = RunContext(data=digits)
     ctx.cancel.cancel()
     with pytest.raises(Cancelled):
         run_pass(MagnitudePrune, trained_digits, {"finetune_epochs": 1}, ctx)
@@ -277,5 +277,5 @@ def test_a_taylor_preview_needs_data(digits) -> None:
     config = ChannelPruneConfig(amount=0.3, method="taylor")
     with pytest.raises(DataError, match="needs data"):
         preview_groups(load("zoo:digits_cnn"), config)
-    ctx = RunContext(extras={DATASET_KEY: digits})
+    ctx = RunContext(data=digits)
     assert preview_groups(load("zoo:digits_cnn"), config, ctx).removed > 0

@@ -12,6 +12,7 @@ import pytest
 import torch
 from onnx import numpy_helper
 
+from workbench.core.catalogue import get_registry
 from workbench.core.compress import run_pass
 from workbench.core.compress.quantization import Fp16Config, StaticInt8Config
 from workbench.core.compress.quantization.ort_passes import (
@@ -27,7 +28,6 @@ from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.io import load
 from workbench.core.measure import evaluate
 from workbench.core.measure.providers import create_session
-from workbench.core.registry import get_registry
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def trained_digits():
 
 
 def _ctx(data=None, **kwargs) -> RunContext:
-    return RunContext(device="cpu", extras={"data": data} if data else {}, **kwargs)
+    return RunContext(device="cpu", data=data or None, **kwargs)
 
 
 def _runs(proto: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
@@ -234,7 +234,7 @@ def test_passes_are_registered_and_cheap_to_list() -> None:
     assert get_registry().pass_("quantize-static").load() is OrtStaticInt8
     assert get_registry().pass_("quantize-dynamic").load() is OrtDynamicInt8
     code = (
-        "import sys; from workbench.core.registry import get_registry; "
+        "import sys; from workbench.core.catalogue import get_registry; "
         "from workbench.core.config_schema import fields_of; r = get_registry(); "
         "[fields_of(r.pass_(n).load().config_class) for n in r.passes if n.startswith('quant')]; "
         "print(sorted(m for m in ('torch', 'onnxruntime') if m in sys.modules))"

@@ -7,6 +7,7 @@ import textwrap
 import pytest
 import torch
 
+from workbench.core.catalogue import get_registry
 from workbench.core.compress import run_pass
 from workbench.core.context import Cancelled, RunContext
 from workbench.core.io import load
@@ -18,7 +19,6 @@ from workbench.core.recipe import (
     run_recipe,
     validate_recipe,
 )
-from workbench.core.registry import get_registry
 
 RECIPE = """\
 recipe: 1

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from workbench.core.catalogue import get_registry
 from workbench.core.data.dataset import ArrayDataset
 from workbench.core.data.digits import load_digits
-from workbench.core.registry import get_registry
 from workbench.core.train import (
     AugmentConfig,
     TrainConfig,

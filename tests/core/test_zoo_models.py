@@ -11,8 +11,9 @@ import pytest
 import torch
 from torch import nn
 
+from workbench.core.catalogue import get_registry
 from workbench.core.models.digits import DigitsCNN
-from workbench.core.registry import ModelEntry, get_registry
+from workbench.core.registry import ModelEntry
 from workbench.core.zoo import parse_zoo_ref
 
 MODEL_NAMES = sorted(get_registry().models)

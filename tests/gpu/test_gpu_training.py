@@ -102,7 +102,7 @@ def test_a_real_cuda_out_of_memory_is_one_line(tmp_path: Path) -> None:
 def test_mixed_precision_computes_in_the_asked_type(amp: str, tmp_path: Path) -> None:
     """A forward hook on every convolution and linear layer sees the autocast type, in
     training steps and in the per-epoch evaluation; the weights stay float32."""
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
     from workbench.core.train import TrainConfig, Trainer
 
     expected = {"bf16": torch.bfloat16, "fp16": torch.float16, "off": torch.float32}[amp]

@@ -16,8 +16,9 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
+from workbench.core.catalogue import get_registry
 from workbench.core.errors import WorkbenchError
-from workbench.core.registry import PassEntry, Registry, get_registry
+from workbench.core.registry import PassEntry, Registry
 from workbench.ui.config_form import ConfigForm, ConfigPage, PassPicker
 
 

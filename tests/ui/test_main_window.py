@@ -72,7 +72,7 @@ def test_bad_file_shows_a_dialog_and_the_app_keeps_running(
 def test_opened_files_are_remembered(qtbot, main_window, tmp_path: Path) -> None:
     import torch
 
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
 
     model = get_registry().model("digits_mlp").build(seed=1)
     path = tmp_path / "mlp.pt"
@@ -86,7 +86,7 @@ def test_opened_files_are_remembered(qtbot, main_window, tmp_path: Path) -> None
 def test_open_in_netron_shows_the_onnx_variant(qtbot, main_window, tmp_path: Path) -> None:
     import torch
 
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
 
     model = get_registry().model("digits_mlp").build(seed=0)
     path = tmp_path / "mlp.onnx"
@@ -119,7 +119,7 @@ def test_benchmarking_an_onnx_variant_colours_the_graph_by_latency_share(
 ) -> None:
     import torch
 
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
 
     model = get_registry().model("digits_cnn").build(seed=0)
     path = tmp_path / "cnn.onnx"

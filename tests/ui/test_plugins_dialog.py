@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QColor
 
-from workbench.core.plugins import SOURCE_FOLDER, SOURCE_USER, plugin_reports
-from workbench.core.registry import get_registry, reset_registry
+from workbench.core.catalogue import get_registry, plugin_reports, reset_registry
+from workbench.core.plugins import SOURCE_FOLDER, SOURCE_USER
 from workbench.ui.plugins_dialog import FAILED, PluginsDialog
 
 BROKEN = "raise ImportError('wbt_broken_ui needs torchvision, which is not installed')\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench.core.registry import get_registry
+from workbench.core.catalogue import get_registry
 from workbench.ui.training.curves import TrainingCurves, ema, envelope
 from workbench.ui.training.training_tab import TrainingTab
 from workbench.ui.workers import EventStreamJob

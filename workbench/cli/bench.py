@@ -9,6 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.cli.arguments import add_model_arguments
+from workbench.core.context import RunContext
+from workbench.core.io import load
+from workbench.core.measure import benchmark
+from workbench.core.units import human_bytes, human_count, parse_batch_sizes
 
 ORDER = 40
 
@@ -16,14 +20,9 @@ ORDER = 40
 def batch_list(text: str) -> list[int]:
     """``"1,8,32"`` -> [1, 8, 32], as an argparse type."""
     try:
-        values = [int(part) for part in text.replace(" ", "").split(",") if part]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a list of batch sizes like 1,8,32"
-        ) from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: batch sizes must be whole numbers >= 1")
-    return values
+        return parse_batch_sizes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_data_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -106,9 +105,6 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.core.context import RunContext
-    from workbench.core.io import load
-    from workbench.core.measure import benchmark
 
     shapes = dict(args.shape)
     ctx = RunContext(device=args.device, progress=stderr_progress(not args.json))
@@ -160,7 +156,6 @@ def format_environment(env: dict[str, Any]) -> str:
 
 
 def format_bench(name: str, metrics: Any, top: int = 10) -> str:
-    from workbench.core.units import human_bytes, human_count
 
     lines = []
     for report in metrics.latency.values():

@@ -96,9 +96,15 @@ def run(args: argparse.Namespace) -> int:
             printer(event)
 
     out = Path(args.out)
-    extras = {"listener": listener, "run_dir": out / "checkpoints", "resume": args.resume}
     # trust: the settings (a module:factory student) were typed on this command line.
-    ctx = RunContext(device=args.device, seed=config.seed, trust=True, extras=extras)
+    ctx = RunContext(
+        device=args.device,
+        seed=config.seed,
+        trust=True,
+        listener=listener,
+        run_dir=out / "checkpoints",
+        resume=args.resume,
+    )
     previous = signal.signal(signal.SIGINT, lambda *_: ctx.cancel.cancel())
     try:
         result = run_pass(Distill, teacher, config, ctx)

@@ -7,7 +7,11 @@ import json
 import textwrap
 from typing import Any
 
+from workbench.cli.config_flags import metavar
 from workbench.cli.help import ManPageFormatter
+from workbench.core.catalogue import get_registry
+from workbench.core.config_schema import fields_of
+from workbench.core.errors import WorkbenchError
 
 ORDER = 80
 
@@ -38,9 +42,6 @@ def register(commands: Any) -> None:
 
 def describe_passes(name: str | None = None) -> list[dict[str, Any]]:
     """One dict per pass; a pass whose code fails to import has an ``error`` instead."""
-    from workbench.core.config_schema import fields_of
-    from workbench.core.errors import WorkbenchError
-    from workbench.core.registry import get_registry
 
     registry = get_registry()
     entries = [registry.pass_(name)] if name else list(registry.passes.values())
@@ -64,7 +65,6 @@ def describe_passes(name: str | None = None) -> list[dict[str, Any]]:
 
 
 def _setting(spec: Any) -> dict[str, Any]:
-    from workbench.cli.config_flags import metavar
 
     return {
         "name": spec.name,

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from workbench.cli.help import ManPageFormatter
+from workbench.core.catalogue import plugin_reports
+from workbench.core.plugins import plugin_folders, user_plugin_dir
 
 ORDER = 95
 
@@ -41,7 +43,6 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.core.plugins import plugin_folders, plugin_reports, user_plugin_dir
 
     reports = plugin_reports()
     folders = [{"path": str(path), "source": source} for path, source in plugin_folders()]

@@ -145,7 +145,6 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from workbench.cli.train import ProgressPrinter
-    from workbench.core.compress.pruning.layers import LISTENERS_KEY
     from workbench.core.compress.pruning.variant import run_pruning, write_pruned_variant
     from workbench.core.context import RunContext
     from workbench.core.data.resolve import resolve_dataset
@@ -163,9 +162,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = resolve_dataset(data, seed=args.seed) if data else None
     printer = ProgressPrinter(sys.stderr)
     line = _ProgressLine(sys.stderr)
-    ctx = RunContext(
-        device=args.device, progress=line, seed=args.seed, extras={LISTENERS_KEY: [printer]}
-    )
+    ctx = RunContext(device=args.device, progress=line, seed=args.seed, train_listeners=[printer])
     try:
         pruned = run_pruning(
             loaded,

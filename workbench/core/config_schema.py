@@ -267,23 +267,6 @@ def config_from_dict(config_class: type, data: Any, where: str | None = None) ->
         raise _error(where, str(exc)) from None
 
 
-def require_trust_for_code(config: Any, *, trusted: bool, where: str) -> None:
-    """Refuse a config read from a file whose ``arch`` fields name code, unless trusted.
-
-    The pass checks again when it builds the architecture (``ArchRef.require_trust``);
-    this says so before anything runs, naming the file, the step and the field.
-    """
-    from workbench.core.io.arch_ref import parse_arch
-
-    for spec in fields_of(type(config)):
-        value = getattr(config, spec.name)
-        if not spec.arch or value is None:
-            continue
-        for text in value if isinstance(value, (list, tuple)) else [value]:
-            origin = f"{where} field {spec.name!r}"
-            parse_arch(str(text), trusted=trusted, origin=origin).require_trust()
-
-
 def validate_config(config: Any, where: str | None = None) -> None:
     """Check a config made in code against its declared limits."""
     for spec in fields_of(type(config)):

@@ -11,7 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.core.train.control import TrainControl
 
 Progress = Callable[[float | None, str], None]  # fraction 0..1 (None: unknown), message
 
@@ -54,7 +58,18 @@ class RunContext:
     # imported: True when the user typed the settings, or trusted the file they came
     # from (``--trust``); a recipe replayed without --trust leaves it False.
     trust: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
+    # What a caller hands a pass besides its config (each pass reads those it uses):
+    # the data to tune, calibrate or rank on: a dataset name or path (recipes, flags),
+    # or an ArrayDataset already loaded; a pass may replace a name by the loaded set.
+    data: Any = None
+    # Training events of a pass's fine-tuning (pruning's live loss), each ``f(event)``.
+    train_listeners: list[Callable[[Any], None]] = field(default_factory=list)
+    # Distillation's live events, ``f(phase, event)``, and its Pause/Resume control.
+    listener: Callable[[str, Any], None] | None = None
+    control: TrainControl | None = None
+    # Where a long training keeps its epoch checkpoints, and whether to resume from them.
+    run_dir: Path | None = None
+    resume: bool = False
 
     def report(self, fraction: float | None, message: str = "") -> None:
         self.progress(fraction, message)

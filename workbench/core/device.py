@@ -123,6 +123,7 @@ def torch_devices() -> DeviceList:
 def onnxruntime_devices() -> DeviceList:
     """Where ONNX Runtime can measure here: the CPU, and the GPUs when its CUDA provider
     loads (named as PyTorch sees them); else why it does not."""
+    # Here, not at the top: the measure package's __init__ reaches this module.
     from workbench.core.measure.providers import CUDA, why_not
 
     choices = [DeviceChoice("cpu", "cpu")]

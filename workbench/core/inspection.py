@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.graph.model import Graph
+from workbench.core.graph.prebuilt import prebuilt_graph
+from workbench.core.io import load
 from workbench.core.io.arch_ref import ArchRef
 from workbench.core.io.loaded import LoadedModel
 
@@ -33,8 +35,6 @@ def inspect_model(
     allows and the file still applies (``graph.prebuilt``), instead of a torch.export trace.
     """
     from workbench.core import graph as graph_model
-    from workbench.core.graph.prebuilt import prebuilt_graph
-    from workbench.core.io import load
 
     loaded = load(source, arch=arch, trust=trust, shapes=shapes)
     ready = prebuilt_graph(str(source)) if prebuilt and not shapes else None

@@ -80,16 +80,13 @@ class _Candidate:
 _reports: list[PluginReport] = []
 
 
-def plugin_reports() -> list[PluginReport]:
-    """The plugins found at start-up, loaded and failed (loads them if not yet done)."""
-    from workbench.core.registry import get_registry
-
-    get_registry()
+def last_reports() -> list[PluginReport]:
+    """The reports of the last ``load_plugins`` (``catalogue.plugin_reports`` loads first)."""
     return list(_reports)
 
 
 def load_plugins(registry: Any) -> list[PluginReport]:
-    """Find every plugin and let each register; called once by ``get_registry()``."""
+    """Find every plugin and let each register; called once by ``catalogue.get_registry()``."""
     reports: list[PluginReport] = []
     if os.environ.get("WORKBENCH_NO_PLUGINS", "") not in ("", "0"):
         _reports[:] = reports

@@ -158,8 +158,9 @@ def validate_recipe(
     A recipe is a file: a setting in it that names code (a ``module:factory`` student)
     is refused unless ``trusted`` (``workbench run --trust``).
     """
-    from workbench.core.config_schema import config_from_dict, require_trust_for_code
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
+    from workbench.core.config_schema import config_from_dict
+    from workbench.core.io.arch_ref import require_trust_for_code
     from workbench.core.train.config import TrainConfig
 
     registry = registry or get_registry()
@@ -267,10 +268,7 @@ def _step_context(ctx: RunContext, index: int, total: int, name: str, data: str 
         overall = None if fraction is None else (index + fraction) / total
         ctx.report(overall, f"step {index + 1}/{total} ({name}): {message}")
 
-    extras = dict(ctx.extras)
-    if data:
-        extras["data"] = data
-    return dataclasses.replace(ctx, progress=report, extras=extras)
+    return dataclasses.replace(ctx, progress=report, data=data or ctx.data)
 
 
 def _train(item: ValidatedStep, model: Any, data: str | None, ctx: RunContext, index: int):

@@ -1,6 +1,9 @@
 """What exists: models, datasets, passes and runtimes, as small declarations.
 
-Built-ins and plugins register the same way. An entry names its implementation as a
+This module holds the entry types and the ``Registry`` container only; it knows no
+built-in. ``workbench.core.catalogue`` fills the process-wide registry with the
+built-ins and the plugins (``get_registry()``). Built-ins and plugins register the
+same way. An entry names its implementation as a
 ``"module:attribute"`` string that is imported only when the entry is used, so listing
 what exists never imports torch (napari's npe2 manifests work the same way).
 """
@@ -9,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -98,6 +100,8 @@ class PassEntry:
 
     def load(self) -> Any:
         """The Pass class (imports its module)."""
+        # Not at the top: importing workbench.core.compress runs its __init__, whose
+        # built-in declarations import this module (a runtime cycle through the package).
         from workbench.core.compress.base import Pass
 
         target = resolve(self.cls)
@@ -208,34 +212,3 @@ class Registry:
             )
         self._contributed.setdefault(kind, []).append(entry.name)
         return replace(entry, source=self._contributor)
-
-
-_registry: Registry | None = None
-_lock = threading.RLock()  # workers may ask for the registry while the GUI thread does
-
-
-def get_registry() -> Registry:
-    """The process-wide registry: built-ins declared, then plugins loaded (once).
-
-    Cheap: declarations only, no torch import. A plugin that fails is recorded (see
-    ``workbench.core.plugins.plugin_reports``) and never stops the caller.
-    """
-    global _registry
-    with _lock:
-        if _registry is None:
-            from workbench.core import compress, plugins, zoo
-
-            _registry = Registry()
-            zoo.register_builtins(_registry)
-            compress.register_builtins(_registry)
-            # Already set while plugins load: a plugin's register() may call get_registry()
-            # itself (same thread, re-entrant lock); other threads wait on the lock.
-            plugins.load_plugins(_registry)
-        return _registry
-
-
-def reset_registry() -> None:
-    """Forget the registry so the next ``get_registry()`` rebuilds it (tests, plugin reload)."""
-    global _registry
-    with _lock:
-        _registry = None

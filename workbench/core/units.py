@@ -1,4 +1,4 @@
-"""Numbers as people read them: 4.09 G MACs, 97.6 MiB."""
+"""Numbers as people read and write them: 4.09 G MACs, 97.6 MiB, batch sizes "1,8,32"."""
 
 from __future__ import annotations
 
@@ -26,3 +26,14 @@ def format_shape(dims: list | tuple | None) -> str:
     if dims is None:
         return "?"
     return "x".join("?" if d is None else str(d) for d in dims)
+
+
+def parse_batch_sizes(text: str) -> list[int]:
+    """``"1,8,32"`` -> [1, 8, 32]; ValueError with a one-line reason (a flag, a form field)."""
+    try:
+        values = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise ValueError(f"{text!r} is not a list of batch sizes like 1,8,32") from None
+    if not values or any(v < 1 for v in values):
+        raise ValueError(f"{text!r}: batch sizes must be whole numbers >= 1")
+    return values

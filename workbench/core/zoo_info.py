@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.core.registry import get_registry
+from workbench.core.catalogue import get_registry
+from workbench.core.graph import from_torch
 
 
 def describe_zoo(seed: int = 0) -> list[dict[str, Any]]:
     """One row per registered architecture: name, dataset, input, parameters, MACs."""
-    from workbench.core.graph import from_torch
 
     rows = []
     for entry in get_registry().models.values():

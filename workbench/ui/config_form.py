@@ -271,7 +271,7 @@ class PassPicker(QWidget):
 
     def __init__(self, registry: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from workbench.core.registry import get_registry
+        from workbench.core.catalogue import get_registry
 
         self.registry = registry or get_registry()
         self.form: ConfigForm | None = None

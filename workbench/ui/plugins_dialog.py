@@ -39,12 +39,12 @@ class PluginsDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        from workbench.core import plugins
+        from workbench.core import catalogue, plugins
 
         self.setObjectName("plugins-dialog")
         self.setWindowTitle("Plugins")
         self.resize(820, 520)
-        self.reports = plugins.plugin_reports() if reports is None else list(reports)
+        self.reports = catalogue.plugin_reports() if reports is None else list(reports)
         folders = plugins.plugin_folders() if folders is None else folders
         self.user_folder = plugins.user_plugin_dir()
 

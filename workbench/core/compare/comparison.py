@@ -19,6 +19,7 @@ from workbench.core.compare.pareto import (
     size_key,
 )
 from workbench.core.compare.table import ComparisonTable, Entry, build_table
+from workbench.core.units import human_bytes
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,6 @@ class Budget:
     limit: float
 
     def describe(self) -> str:
-        from workbench.core.units import human_bytes
 
         if self.kind == "size":
             return f"size ≤ {human_bytes(int(self.limit))}"

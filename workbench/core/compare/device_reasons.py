@@ -10,8 +10,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from workbench.core.compare.table import Entry
+from workbench.core.compress.quantization.advice import (
+    FP16,
+    INT8,
+    advise,
+    precision_of_pass,
+    recommendation,
+)
 from workbench.core.measure.conditions import Conditions
-from workbench.core.measure.metrics import LatencyReport, Metrics, ProfileTable
+from workbench.core.measure.metrics import LatencyReport, Metrics, ProfileTable, measured_under
 
 Q_DQ = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear")
 INT8_OPS = (
@@ -39,8 +46,6 @@ def report_for(metrics: Metrics, conditions: Conditions) -> LatencyReport:
 
 def no_common(variant: Entry, baseline: Entry, mv: Metrics, mb: Metrics) -> str:
     """Why no pair of figures compares: which conditions each side was measured under."""
-    from workbench.core.measure.conditions import measured_under
-
     pair = f"{variant.name} vs {baseline.name}"
     hint = "measure both the same way (workbench compare --measure, or Model ▸ Benchmark)"
     on_v, on_b = measured_under(mv), measured_under(mb)
@@ -92,7 +97,6 @@ def device_reasons(
     """What the variant's precision is worth on the device it was measured on (INT8 on
     the CUDA provider, FP16 at batch 1; see ``quantization.advice``), against a float32
     baseline only: against another low-precision model the advice would not hold."""
-    from workbench.core.compress.quantization.advice import advise, recommendation
 
     precision = precision_of(variant, mv, mb, op_types, profile)
     if precision is None or precision_of(baseline, mb, mv, None, None) is not None:
@@ -118,7 +122,6 @@ def precision_of(
 ) -> str | None:
     """ "int8", "fp16" or None (float32, or not known): from the recipe step that made
     the variant, else its graph's ops, else its bytes per parameter against ``other``."""
-    from workbench.core.compress.quantization.advice import FP16, INT8, precision_of_pass
 
     found = precision_of_pass((entry.step or {}).get("pass"))
     if found is not None:

@@ -26,7 +26,7 @@ from workbench.core.compare.device_reasons import (
     report_for,
 )
 from workbench.core.compare.table import Entry
-from workbench.core.measure.metrics import LatencyReport, Metrics, ProfileTable
+from workbench.core.measure.metrics import LatencyReport, Metrics, ProfileTable, common
 from workbench.core.units import human_bytes, human_count
 
 FASTER, NOT_FASTER, SLOWER, UNKNOWN = "faster", "not faster", "slower", "unknown"
@@ -109,8 +109,6 @@ def explain(
     ``op_types`` are the op types of the variant's graph (to count Q/DQ nodes when no
     profile was taken); ``runtime`` picks the latency report (default: ort if both have it).
     """
-    from workbench.core.measure.conditions import common
-
     mv, mb = Metrics.from_json(variant.metrics), Metrics.from_json(baseline.metrics)
     shared = common(mv, mb)
     if runtime is not None:

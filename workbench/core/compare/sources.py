@@ -18,8 +18,14 @@ from typing import Any
 from workbench.core.compare.table import Entry
 from workbench.core.context import RunContext
 from workbench.core.errors import DataError, WorkbenchError
-from workbench.core.measure.conditions import Conditions, default_provider, figures
-from workbench.core.measure.metrics import Metrics
+from workbench.core.graph import from_model
+from workbench.core.io import load
+from workbench.core.measure import benchmark, evaluate
+from workbench.core.measure.conditions import Conditions, default_provider
+from workbench.core.measure.environment import cpu_description
+from workbench.core.measure.metrics import Metrics, figures
+from workbench.core.project import Project
+from workbench.core.project_files import model_source
 
 VARIANT_FILE = "variant.json"  # as workbench.core.train.outputs writes it
 PROJECT_FILE = "project.json"
@@ -70,7 +76,6 @@ def target_conditions(options: MeasureOptions) -> Conditions | None:
 def has_figures(metrics: dict[str, Any], options: MeasureOptions) -> bool:
     """Whether ``metrics`` already hold a latency under ``options``' conditions at each
     of its batch sizes, taken on this machine (the record's CPU is this one's)."""
-    from workbench.core.measure.environment import cpu_description
 
     wanted = target_conditions(options)
     if wanted is None:
@@ -87,9 +92,6 @@ def read_folder(folder: Path) -> list[Source]:
     """A variant folder (``variant.json``) or a project folder (``project.json``)."""
     folder = Path(folder)
     if (folder / PROJECT_FILE).is_file():
-        from workbench.core.project import Project
-        from workbench.core.project_files import model_source
-
         project = Project.open(folder)
         sources = []
         for variant in project.variants.values():
@@ -167,9 +169,6 @@ def measure_source(
     """Open ``source`` (a model file or zoo:NAME), benchmark it and, where it has a
     dataset, evaluate it: the same functions `workbench bench` and `eval` call. ``arch``
     (a project's recorded one) stands in for ``options.arch``."""
-    from workbench.core.graph import from_model
-    from workbench.core.io import load
-    from workbench.core.measure import benchmark, evaluate
 
     ctx = ctx or RunContext(device=options.device)
     loaded = load(source, arch=arch or options.arch, trust=options.trust, shapes=options.shapes)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core.measure.metrics import Metrics
+from workbench.core.measure.metrics import Metrics, figure_rows
 from workbench.core.units import human_bytes, human_count
 
 MISSING = "—"
@@ -235,7 +235,6 @@ def details(metrics: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     teacher, the unpruned parent): as table rows they would read as this variant's own
     figures, so the faces show them apart, per variant.
     """
-    from workbench.core.measure.metrics import figure_rows
 
     training = {spec.key.removeprefix("train.") for spec in TRAINING}
     own = {k: v for k, v in (metrics or {}).items() if k not in training}

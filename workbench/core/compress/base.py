@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from workbench.core.config_schema import config_from_dict, validate_config
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel, ModelFormat
@@ -106,8 +107,6 @@ def run_pass(
     ``where`` prefixes validation messages (default: the pass name; a recipe passes
     ``"step 2 (prune)"``).
     """
-    from workbench.core.config_schema import config_from_dict, validate_config
-
     where = where or pass_class.name
     if isinstance(config, dict):
         config = config_from_dict(pass_class.config_class, config, where=where)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workbench.core.catalogue import get_registry
 from workbench.core.data.dataset import ArrayDataset
+from workbench.core.data.image_folder import load_image_folder
+from workbench.core.data.npz_dataset import load_npz_dataset
+from workbench.core.data.tabular import load_csv
 from workbench.core.errors import DataError
 
 
@@ -19,15 +23,12 @@ def resolve_dataset(
 ) -> ArrayDataset:
     """``digits``/``shapes``/``sequences`` (or a plugin's name), a folder of class
     subfolders of images, a ``.csv`` with a ``target`` column, or a ``.npz``."""
-    from workbench.core.registry import get_registry
 
     registry = get_registry()
     if spec in registry.datasets:
         return registry.dataset(spec).load()
     path = Path(spec).expanduser()
     if path.is_dir():
-        from workbench.core.data.image_folder import load_image_folder
-
         return load_image_folder(
             path, image_size=image_size, val_fraction=val_fraction, seed=seed, workers=workers
         )
@@ -36,12 +37,8 @@ def resolve_dataset(
         raise DataError(f"{spec!r} is neither a dataset name ({known}) nor an existing path")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        from workbench.core.data.tabular import load_csv
-
         return load_csv(path, target=target, val_fraction=val_fraction, seed=seed)
     if suffix == ".npz":
-        from workbench.core.data.npz_dataset import load_npz_dataset
-
         return load_npz_dataset(path, val_fraction=val_fraction, seed=seed)
     raise DataError(
         f"{path.name}: not a dataset this reads (a folder of class subfolders, .csv or .npz)"

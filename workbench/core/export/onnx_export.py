@@ -19,15 +19,16 @@ import contextlib
 import io
 import time
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.core.child_process import is_frozen, python_command
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.export.parity import (
     ParityError,
+    ParityResult,
     check_parity,
     parity_batches,
     tensor_entry,
@@ -35,17 +36,18 @@ from workbench.core.export.parity import (
 )
 from workbench.core.export.report import ExportReport
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.environment import library_versions
 from workbench.core.measure.inputs import (
     Shapes,
     as_target,
-    concrete_shapes,
     declared_inputs,
-    feed_for,
     resolve_dataset,
 )
+from workbench.core.measure.providers import create_session
+from workbench.core.measure.runners import OrtRunner, flush_denormals, make_runner
+from workbench.core.measure.torch_to_onnx import Converted, fit_ir_version, torch_to_onnx
+from workbench.core.project import atomic_write_bytes
 
-DEFAULT_OPSET = 17
-DYNAMO_MIN_OPSET = 18
 # Ops kept in fp32 by --fp16: onnxruntime 1.31's CPU graph optimiser crashes the process
 # (SIGSEGV) on the zoo transformer when its Transpose nodes are fp16.
 FP32_OPS = ("Transpose",)
@@ -68,122 +70,6 @@ class ExportOptions:
     exporter: str = "auto"  # "auto", "torchscript" or "dynamo"
     parity_samples: int = 256
     atol: float | None = None  # parity tolerance; default 1e-4 (fp32) or 1e-3 + 1% (fp16)
-
-
-@dataclass
-class Converted:
-    model: Any  # onnx.ModelProto
-    exporter: str
-    nodes_before: int
-    notes: list[str] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def native_stdout_silenced() -> Iterator[None]:
-    """File descriptor 1 to /dev/null for a block: torch's TorchScript exporter prints
-    the whole IR graph from C++ (``_jit_onnx_log``) when an op cannot be exported, which
-    ``redirect_stdout`` cannot catch. The message that matters comes back as the error."""
-    import os
-    import sys
-
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stdout (GUI, captured)
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
-
-
-def torch_to_onnx(
-    loaded: LoadedModel,
-    *,
-    label: str,
-    opset: int | None = None,
-    dynamic_batch: bool = False,
-    exporter: str = "auto",
-    shapes: Shapes | None = None,
-    sample_shape: tuple[int, ...] | None = None,
-) -> Converted:
-    """torch.onnx export of a PyTorch variant into an in-memory ModelProto."""
-    import onnx
-    import torch
-
-    if loaded.module is None:
-        raise WorkbenchError(f"{label} is not a PyTorch model")
-    if exporter not in ("auto", "torchscript", "dynamo"):
-        raise WorkbenchError(f"unknown exporter {exporter!r} (use torchscript or dynamo)")
-    use_dynamo = exporter == "dynamo" or (
-        exporter == "auto" and not hasattr(torch.onnx, "TrainingMode")  # TorchScript exporter gone
-    )
-    opset = opset or (DYNAMO_MIN_OPSET if use_dynamo else DEFAULT_OPSET)
-    # torch.export treats a size-1 dimension as fixed: trace a dynamic batch at 2.
-    example_batch = 2 if dynamic_batch else None
-    wanted = concrete_shapes(
-        loaded, label=label, batch=example_batch, shapes=shapes, sample_shape=sample_shape
-    )
-    feed = feed_for(wanted)
-    names = list(wanted)
-    args = tuple(torch.from_numpy(feed[name]) for name in names)
-    module = loaded.module
-    was_training = getattr(module, "training", False)
-    module.eval()
-    try:
-        with torch.inference_mode():
-            from workbench.core.measure.runners import flatten_outputs
-
-            count = len(flatten_outputs(module(*args)))
-        outputs = ["output"] if count == 1 else [f"output_{i}" for i in range(count)]
-        buffer = io.BytesIO()
-        with (
-            warnings.catch_warnings(),
-            native_stdout_silenced(),  # first: it needs the real sys.stdout's descriptor
-            contextlib.redirect_stdout(io.StringIO()),
-        ):
-            warnings.simplefilter("ignore")  # deprecation and tracer notices, not for users
-            if use_dynamo:
-                dims = {0: torch.export.Dim("batch")} if dynamic_batch else None
-                program = torch.onnx.export(
-                    module,
-                    args,
-                    dynamo=True,
-                    opset_version=opset,
-                    input_names=names,
-                    output_names=outputs,
-                    verbose=False,
-                    dynamic_shapes=tuple(dims for _ in names) if dims else None,
-                )
-                model = program.model_proto
-            else:
-                axes = {n: {0: "batch"} for n in [*names, *outputs]} if dynamic_batch else None
-                torch.onnx.export(
-                    module,
-                    args,
-                    buffer,
-                    dynamo=False,
-                    opset_version=opset,
-                    input_names=names,
-                    output_names=outputs,
-                    dynamic_axes=axes,
-                )
-                model = onnx.load_from_string(buffer.getvalue())
-    except WorkbenchError:
-        raise
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WorkbenchError(f"{label} cannot be exported to ONNX: {first}") from exc
-    finally:
-        module.train(was_training)
-    kind = "torch.onnx dynamo" if use_dynamo else "torch.onnx TorchScript-based (dynamo=False)"
-    return Converted(model, kind, len(model.graph.node))
 
 
 def convert(
@@ -268,16 +154,6 @@ def _from_onnx(loaded: LoadedModel, options: ExportOptions, *, label: str) -> Co
     return Converted(model, "ONNX source re-written", len(model.graph.node), notes)
 
 
-def fit_ir_version(model: Any, notes: list[str]) -> None:
-    """Lower the IR version to the newest this onnxruntime reads, when it is newer."""
-    from workbench.core.measure.providers import max_ir_version
-
-    limit = max_ir_version()
-    if model.ir_version > limit:
-        notes.append(f"IR version lowered from {model.ir_version} to {limit} for onnxruntime")
-        model.ir_version = limit
-
-
 def export_onnx(
     model: Any,
     out: str | Path,
@@ -292,8 +168,6 @@ def export_onnx(
     Raises ParityError (with ``.report``) when parity fails and ``force`` is off; nothing
     is written then. The report is also written as ``F.report.json`` / ``F.report.md``.
     """
-    from workbench.core.measure.runners import flush_denormals
-
     with flush_denormals():  # from before the first torch op: see flush_denormals
         return _export(model, Path(out), options or ExportOptions(), data, shapes, ctx)
 
@@ -306,10 +180,6 @@ def _export(
     shapes: Shapes | None,
     ctx: RunContext | None,
 ) -> ExportReport:
-    from workbench.core.export.parity import ParityResult
-    from workbench.core.measure.environment import library_versions
-    from workbench.core.measure.providers import create_session
-    from workbench.core.measure.runners import OrtRunner, make_runner
 
     started = time.perf_counter()
     ctx = ctx or RunContext()
@@ -389,8 +259,6 @@ def _export(
         )
     if not parity.passed:
         report.notes.append("written with --force although parity failed")
-    from workbench.core.project import atomic_write_bytes
-
     ctx.check()
     atomic_write_bytes(out, payload)
     report.written = True
@@ -403,8 +271,6 @@ def _export(
 def probe_load(payload: bytes, label: str) -> None:
     """Create an ORT session for ``payload`` in a child process; a crash is an error here."""
     import subprocess
-
-    from workbench.core.child_process import is_frozen, python_command
 
     if is_frozen():  # a bundled app has no interpreter to start
         return

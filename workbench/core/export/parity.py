@@ -15,7 +15,7 @@ from typing import Any
 
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
-from workbench.core.io.loaded import LoadedModel
+from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 from workbench.core.measure.inputs import Shapes, concrete_shapes, feed_for
 
 PARITY_BATCH = 64
@@ -186,7 +186,6 @@ def parity_batches(
     dims = [d for d in inputs[0].type.tensor_type.shape.dim] if inputs else []
     fixed = dims[0].dim_value if dims and dims[0].HasField("dim_value") else None
     step = fixed or PARITY_BATCH
-    from workbench.core.io.loaded import InputSpec, ModelFormat
 
     exported = LoadedModel(  # the written file, described like an opened one
         ModelFormat.ONNX,

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.export.parity import ParityResult
+from workbench.core.measure.metrics import Metrics, store_metrics
+from workbench.core.project import atomic_write_text
 from workbench.core.units import human_bytes
 
 
@@ -78,7 +80,6 @@ class ExportReport:
 
     def write_beside(self, model_path: Path) -> tuple[Path, Path]:
         """``F.onnx`` -> ``F.report.json`` and ``F.report.md``, written atomically."""
-        from workbench.core.project import atomic_write_text
 
         base = Path(model_path)
         json_path = base.with_name(base.stem + ".report.json")
@@ -103,7 +104,6 @@ def _finite(value: Any) -> Any:
 
 def store_export(variant: Any, report: ExportReport) -> None:
     """Record the export on the variant: the report in metrics, the file as an artifact."""
-    from workbench.core.measure.metrics import Metrics, store_metrics
 
     store_metrics(variant, Metrics(export=report.to_json()))
     if report.written:

@@ -7,7 +7,8 @@ needs when called, so describing an ONNX file never pays for torch.
 from __future__ import annotations
 
 from workbench.core.graph.from_onnx import from_onnx
-from workbench.core.graph.from_torch import from_exported_program, from_torch, from_torchscript
+from workbench.core.graph.from_torch import from_exported_program, from_torch
+from workbench.core.graph.from_torchscript import from_torchscript
 from workbench.core.graph.model import Graph, Node, TensorInfo, WeightInfo
 from workbench.core.graph.summary import summarize
 from workbench.core.io.loaded import LoadedModel, ModelFormat

@@ -23,19 +23,23 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from workbench.core.catalogue import get_registry
+from workbench.core.data import resources_dir
 from workbench.core.graph.model import Graph, Node, TensorInfo, WeightInfo
+from workbench.core.graph.summary import summarize
+from workbench.core.io import load
+from workbench.core.io.loaded import LoadedModel, ModelFormat
+from workbench.core.zoo import BUILTIN_MODELS
 
 FORMAT = 1  # bump when the JSON layout changes
 
 
 def graphs_dir() -> Path:
-    from workbench.core.data import resources_dir
 
     return resources_dir() / "zoo_graphs"
 
 
 def builtin_names() -> list[str]:
-    from workbench.core.zoo import BUILTIN_MODELS
 
     return [entry.name for entry in BUILTIN_MODELS]
 
@@ -100,8 +104,6 @@ def _read(name: str) -> dict[str, Any] | None:
 
 
 def _still_builtin(name: str) -> bool:
-    from workbench.core.registry import get_registry
-    from workbench.core.zoo import BUILTIN_MODELS
 
     builtin = next(entry for entry in BUILTIN_MODELS if entry.name == name)
     try:
@@ -116,8 +118,6 @@ def preview(source: str) -> tuple[Graph, dict[str, Any]] | None:
     graph = prebuilt_graph(source)
     if graph is None:
         return None
-    from workbench.core.graph.summary import summarize
-    from workbench.core.io.loaded import LoadedModel, ModelFormat
 
     # What load() reports for a zoo model, minus the module: name, format and no notes.
     stand_in = LoadedModel(ModelFormat.ZOO, None, [], arch=source.removeprefix("zoo:"))
@@ -135,7 +135,6 @@ def _torch_version() -> str | None:
 def translate_live(name: str) -> Graph:
     """What opening ``zoo:NAME`` translates when nothing is prebuilt."""
     from workbench.core import graph as graph_model
-    from workbench.core.io import load
 
     return graph_model.from_model(load(f"zoo:{name}"))
 

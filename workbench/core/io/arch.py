@@ -9,10 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.core.catalogue import get_registry
 from workbench.core.errors import ArchitectureError, WorkbenchError
 from workbench.core.io.arch_ref import ArchRef
 from workbench.core.io.loaded import InputSpec
+from workbench.core.registry import resolve
 from workbench.core.units import format_shape
+from workbench.core.zoo import parse_zoo_ref
 
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model")
 _SHOWN = 3  # keys named in a mismatch message
@@ -31,19 +34,16 @@ class Built:
 
 
 def zoo_names() -> str:
-    from workbench.core.registry import get_registry
 
     return ", ".join(sorted(get_registry().models)) or "none"
 
 
 def build_arch(ref: ArchRef, *, seed: int = 0) -> Built:
     """A zoo reference or a ``package.module:factory`` (only when trusted), built fresh."""
-    from workbench.core.zoo import parse_zoo_ref
 
     ref.require_trust()
     if ref.is_code:
         return Built(_build_factory(ref.text, seed), ref.text, [])
-    from workbench.core.registry import get_registry
 
     arch = ref.text
     name, kwargs = parse_zoo_ref(arch)
@@ -69,8 +69,6 @@ def build_arch(ref: ArchRef, *, seed: int = 0) -> Built:
 
 def _build_factory(reference: str, seed: int) -> Any:
     import torch
-
-    from workbench.core.registry import resolve
 
     try:
         factory = resolve(reference)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from workbench.core.config_schema import fields_of
 from workbench.core.errors import ArchitectureError, TrustRequired
 
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
@@ -57,7 +59,9 @@ def is_code_reference(text: str) -> bool:
     match = _CODE.fullmatch(text)
     if match is None:  # options (k=v), a number after the colon, ...: never an import
         return False
-    from workbench.core.registry import get_registry
+    # Here, not at the top: the catalogue's modules import workbench.core.io (LoadedModel),
+    # whose __init__ imports this module, so a top-level import would be a runtime cycle.
+    from workbench.core.catalogue import get_registry
 
     return match.group(1) not in get_registry().models
 
@@ -75,3 +79,18 @@ def user_arch(text: str | ArchRef | None) -> ArchRef | None:
     if text is None or isinstance(text, ArchRef):
         return text
     return parse_arch(text, trusted=True)
+
+
+def require_trust_for_code(config: Any, *, trusted: bool, where: str) -> None:
+    """Refuse a config read from a file whose ``arch`` fields name code, unless trusted.
+
+    The pass checks again when it builds the architecture (``ArchRef.require_trust``);
+    this says so before anything runs, naming the file, the step and the field.
+    """
+    for spec in fields_of(type(config)):
+        value = getattr(config, spec.name)
+        if not spec.arch or value is None:
+            continue
+        for text in value if isinstance(value, (list, tuple)) else [value]:
+            origin = f"{where} field {spec.name!r}"
+            parse_arch(str(text), trusted=trusted, origin=origin).require_trust()

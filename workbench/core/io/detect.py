@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.core.data.npz import is_npz, refuse_object_arrays
 from workbench.core.errors import ModelLoadError
 from workbench.core.io.limits import check_onnx_size, check_zip_file
 from workbench.core.io.loaded import ModelFormat
+from workbench.core.io.pickle_scan import unsafe_globals
 
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _READ_HINT = (
@@ -135,7 +137,6 @@ def _zip_format(path: Path) -> ModelFormat:
         return ModelFormat.EXPORTED_PROGRAM
     if "data.pkl" in members:
         return _pickle_format(path, is_zip=True)
-    from workbench.core.data.npz import is_npz, refuse_object_arrays
 
     if is_npz(members):
         refuse_object_arrays(path)
@@ -150,7 +151,6 @@ def _zip_format(path: Path) -> ModelFormat:
 
 def _pickle_format(path: Path, *, is_zip: bool) -> ModelFormat:
     """STATE_DICT when the pickle needs only what torch's weights-only loader allows."""
-    from workbench.core.io.pickle_scan import unsafe_globals
 
     if unsafe_globals(path, is_zip=is_zip):
         return ModelFormat.PICKLED_MODULE

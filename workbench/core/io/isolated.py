@@ -22,6 +22,8 @@ from typing import Any
 from workbench.core.child_process import python_command
 from workbench.core.context import Cancelled, RunContext
 from workbench.core.errors import ModelLoadError, WorkbenchError
+from workbench.core.inspection import Inspection, inspect_model
+from workbench.core.io import load
 from workbench.core.io.limits import total_memory
 
 DEFAULT_TIMEOUT_S = 180.0
@@ -59,12 +61,9 @@ def inspect_isolated(
     Returns an ``Inspection``. A child that crashes, runs out of memory or time becomes a
     ``ModelLoadError``; the user's errors come back as the child raised them.
     """
-    from workbench.core.inspection import Inspection
 
     ctx = ctx or RunContext()
     if str(source).startswith("zoo:"):  # nothing on disk to distrust
-        from workbench.core.inspection import inspect_model
-
         return inspect_model(source, arch=arch, trust=trust, shapes=shapes)
     label = Path(str(source)).name
     request = {"source": str(source), "arch": arch, "trust": trust, "shapes": shapes or {}}
@@ -84,7 +83,6 @@ def inspect_isolated(
         raise outcome["error"]
     ctx.check()
     ctx.report(None, f"Opening {label}…")
-    from workbench.core.io import load
 
     loaded = load(source, arch=arch, trust=trust, shapes=shapes)
     return Inspection(loaded, outcome["graph"], outcome["summary"])
@@ -166,7 +164,6 @@ def _child_main(request_path: str, result_path: str, limit: int) -> int:
         import resource
 
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    from workbench.core.inspection import inspect_model
 
     request = pickle.loads(Path(request_path).read_bytes())
     outcome: dict[str, Any] = {"error": None, "graph": None, "summary": None}

@@ -39,6 +39,7 @@ from workbench.core.io.inputs import Shapes, apply_shapes
 from workbench.core.io.limits import check_zip_file
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 from workbench.core.io.pickle_scan import is_torch_legacy_stream, unsafe_globals
+from workbench.core.io.pruned_shapes import apply_shape_record, is_pruned_checkpoint
 
 _TRUST_HINT = "Open it with --trust only if you trust where it came from."
 _MISSING_ATTR = re.compile(r"Can't get attribute '([^']+)' on <module '([^']+)'")
@@ -129,7 +130,6 @@ def load_checkpoint(
             f"{path.name} holds a {type(obj).__name__} but no model weights "
             "(expected a state_dict of tensors or a whole model)"
         )
-    from workbench.core.io.pruned_shapes import is_pruned_checkpoint
 
     pruned = obj["pruned_shapes"] if is_pruned_checkpoint(obj) else None
     return _with_arch(
@@ -237,8 +237,6 @@ def _with_arch(
     except WorkbenchError as exc:
         raise type(exc)(f"{path.name}: {exc.message}") from None
     if pruned_shapes is not None:  # structurally pruned: narrow the layers first
-        from workbench.core.io.pruned_shapes import apply_shape_record
-
         apply_shape_record(path.name, built.module, pruned_shapes, weights)
     notes = pair_state_dict(path.name, built, weights)
     model = _finish(fmt, path, built.module, built=built, shapes=shapes, size=size)

@@ -23,6 +23,7 @@ from workbench.core.measure.inputs import (
     resolve_dataset,
 )
 from workbench.core.measure.metrics import AccuracyReport, Agreement
+from workbench.core.measure.runners import make_runner
 
 DEFAULT_BATCH = 256
 
@@ -122,8 +123,6 @@ def predict(
 ) -> tuple[Any, str]:
     """The first output of ``target`` for every sample of ``x``, and the provider used."""
     import numpy as np
-
-    from workbench.core.measure.runners import make_runner
 
     ctx = ctx or RunContext()
     loaded, label = target.loaded, target.name

@@ -15,10 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from workbench.core.measure.metrics import BatchLatency, LatencyReport, Metrics
+
+class _Reported(Protocol):
+    """What ``Conditions.of`` reads of a ``metrics.LatencyReport`` (which builds on this
+    module, so it is named by shape here, not imported)."""
+
+    runtime: str
+    provider: str
+    threads: int | None
+
 
 CPU_PROVIDER = "CPUExecutionProvider"
 CUDA_PROVIDER = "CUDAExecutionProvider"
@@ -36,7 +43,7 @@ class Conditions:
     threads: int | None  # intra-op threads asked for; None: the runtime's default
 
     @classmethod
-    def of(cls, report: LatencyReport) -> Conditions:
+    def of(cls, report: _Reported) -> Conditions:
         provider = report.provider or None
         device = getattr(report, "device", None) or infer_device(report.runtime, provider)
         return cls(report.runtime, provider, device, report.threads or None)
@@ -118,39 +125,7 @@ def ort_device(provider: str, options: dict[str, Any] | None) -> str:
     return "cpu"
 
 
-Figures = dict[Conditions, dict[int, "BatchLatency"]]
-
-
-def figures(metrics: Metrics) -> Figures:
-    """Every latency point of ``metrics``, by conditions, then by batch."""
-    found: Figures = {}
-    for report in metrics.latency.values():
-        points = found.setdefault(Conditions.of(report), {})
-        for point in report.batches:
-            points[point.batch] = point
-    return found
-
-
 def preference(conditions: Conditions) -> tuple[int, int, str]:
     """Order for picking one figure to lead with: ONNX Runtime before torch, default
     threads before pinned ones; the rest alphabetical, so the choice is stable."""
     return (conditions.runtime != "ort", conditions.threads is not None, conditions.key)
-
-
-def common(a: Metrics, b: Metrics) -> list[tuple[Conditions, list[int]]]:
-    """Conditions both were measured under, with the batch sizes both have, best first."""
-    fa, fb = figures(a), figures(b)
-    shared = []
-    for conditions in sorted(set(fa) & set(fb), key=preference):
-        batches = sorted(set(fa[conditions]) & set(fb[conditions]))
-        if batches:
-            shared.append((conditions, batches))
-    return shared
-
-
-def measured_under(metrics: Metrics) -> str:
-    """Each set of conditions ``metrics`` holds latencies for, "; "-separated; "" if none."""
-    found = figures(metrics)
-    return "; ".join(
-        c.describe(points) for c, points in sorted(found.items(), key=lambda i: preference(i[0]))
-    )

@@ -17,6 +17,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from workbench.core.measure.providers import working_providers
+
 # CPU features that change inference speed, as Linux names them in /proc/cpuinfo.
 INTERESTING_FLAGS = (
     "sse4_2",
@@ -132,7 +134,5 @@ def describe_environment(
         if torch.cuda.is_available():
             env["gpu"] = torch.cuda.get_device_name(0)
     if runtime == "ort":
-        from workbench.core.measure.providers import working_providers
-
         env["ort_providers"] = list(working_providers())
     return env

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.core.catalogue import get_registry
+from workbench.core.data.resolve import resolve_dataset as resolve_spec
 from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.io.loaded import LoadedModel, ModelFormat
 from workbench.core.units import format_shape
@@ -142,12 +144,8 @@ def resolve_dataset(spec: Any, target: Target | None = None) -> Any:
     if spec is not None and not isinstance(spec, str):
         return spec
     if spec:
-        from workbench.core.data.resolve import resolve_dataset as resolve_spec
-
         return resolve_spec(spec)
     if target is not None and target.dataset:
-        from workbench.core.registry import get_registry
-
         return get_registry().dataset(target.dataset).load()
     return None
 
@@ -202,8 +200,6 @@ def _samples_that_fit(dataset: Any, shape: tuple[int, ...], dtype: str) -> Any:
 def require_dataset(dataset: Any, target: Target) -> Any:
     """The dataset, or a DataError saying the variant has none (never a zero accuracy)."""
     if dataset is None:
-        from workbench.core.registry import get_registry
-
         known = ", ".join(sorted(get_registry().datasets)) or "none"
         raise DataError(
             f"{target.name} has no validation data: it is not tied to a dataset; "

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core.measure.conditions import Conditions
+from workbench.core.measure.conditions import Conditions, preference
 from workbench.core.units import human_bytes, human_count
 
 
@@ -350,3 +350,35 @@ def _accuracy(data: dict[str, Any]) -> AccuracyReport:
     report = _build(AccuracyReport, data)
     report.agreement = _build(Agreement, data.get("agreement"))
     return report
+
+
+Figures = dict[Conditions, dict[int, BatchLatency]]  # by conditions, then by batch
+
+
+def figures(metrics: Metrics) -> Figures:
+    """Every latency point of ``metrics``, by conditions, then by batch."""
+    found: Figures = {}
+    for report in metrics.latency.values():
+        points = found.setdefault(Conditions.of(report), {})
+        for point in report.batches:
+            points[point.batch] = point
+    return found
+
+
+def common(a: Metrics, b: Metrics) -> list[tuple[Conditions, list[int]]]:
+    """Conditions both were measured under, with the batch sizes both have, best first."""
+    fa, fb = figures(a), figures(b)
+    shared = []
+    for conditions in sorted(set(fa) & set(fb), key=preference):
+        batches = sorted(set(fa[conditions]) & set(fb[conditions]))
+        if batches:
+            shared.append((conditions, batches))
+    return shared
+
+
+def measured_under(metrics: Metrics) -> str:
+    """Each set of conditions ``metrics`` holds latencies for, "; "-separated; "" if none."""
+    found = figures(metrics)
+    return "; ".join(
+        c.describe(points) for c, points in sorted(found.items(), key=lambda i: preference(i[0]))
+    )

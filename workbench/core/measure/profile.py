@@ -19,6 +19,8 @@ from typing import Any
 
 from workbench.core.context import RunContext
 from workbench.core.measure.metrics import NodeTime, OpTypeTime, ProfileTable
+from workbench.core.measure.providers import create_session, quiet_session_options
+from workbench.core.measure.runners import onnx_for
 
 KERNEL_SUFFIX = "_kernel_time"
 # Suffixes ORT's graph transformers append to the tensor a rewritten node is named after.
@@ -59,9 +61,6 @@ def profile_model(
     whose node names are the model's own at the price of timing a less fused graph.
     """
     import onnxruntime as ort
-
-    from workbench.core.measure.providers import create_session, quiet_session_options
-    from workbench.core.measure.runners import onnx_for
 
     ctx = ctx or RunContext()
     levels = {

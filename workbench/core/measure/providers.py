@@ -14,7 +14,7 @@ import io
 from typing import Any
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.measure.provider_probe import CPU, CUDA, TENSORRT, ProviderProbe
+from workbench.core.measure.provider_probe import CPU, CUDA, TENSORRT, ProviderProbe, probe
 
 __all__ = ["CPU", "CUDA", "TENSORRT", "create_session", "providers_for", "working_providers"]
 _QUIET = 3  # ORT severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
@@ -55,7 +55,6 @@ def _probe_model() -> bytes:
 @functools.lru_cache(maxsize=1)
 def probe_providers() -> ProviderProbe:
     """The providers that load here and why the others do not (probed once per process)."""
-    from workbench.core.measure.provider_probe import probe
 
     return probe(_probe_model(), quiet_session_options)
 

@@ -13,8 +13,12 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from workbench.core.device import resolve_device
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.conditions import ort_device
+from workbench.core.measure.providers import create_session
+from workbench.core.measure.torch_to_onnx import flatten_outputs, torch_to_onnx
 
 _PROTOBUF_LIMIT = 2**31 - 1  # bytes: protobuf cannot serialise a larger message
 
@@ -25,7 +29,6 @@ class OrtRunner:
     runtime = "ort"
 
     def __init__(self, session: Any) -> None:
-        from workbench.core.measure.conditions import ort_device
 
         self.session = session
         self.provider = session.get_providers()[0]
@@ -94,21 +97,6 @@ class TorchRunner:
         ]
 
 
-def flatten_outputs(result: Any) -> list[Any]:
-    """A module's return value as a flat list of tensors (tuple, list, dict or one tensor)."""
-    import torch
-
-    if isinstance(result, torch.Tensor):
-        return [result]
-    if isinstance(result, dict):
-        result = list(result.values())
-    if isinstance(result, (tuple, list)):
-        return [t for item in result for t in flatten_outputs(item)]
-    if hasattr(result, "to_tuple"):  # transformers' ModelOutput
-        return flatten_outputs(result.to_tuple())
-    raise WorkbenchError(f"the model returns a {type(result).__name__}, not tensors")
-
-
 _flushing = threading.local()
 
 
@@ -155,8 +143,6 @@ def onnx_for(loaded: LoadedModel, *, label: str, dynamic_batch: bool = True) -> 
     """The model as ONNX: its own proto, or an export of the PyTorch module."""
     if loaded.onnx_model is not None:
         return loaded.onnx_model
-    from workbench.core.export.onnx_export import torch_to_onnx
-
     return torch_to_onnx(loaded, label=label, dynamic_batch=dynamic_batch).model
 
 
@@ -179,13 +165,11 @@ def make_runner(
             raise WorkbenchError(
                 f"{label} is an ONNX model; it runs on ONNX Runtime only (use --runtime ort)"
             )
-        from workbench.core.device import resolve_device
 
         names = [spec.name for spec in loaded.inputs]
         return TorchRunner(loaded.module, names, resolve_device(device))
     if runtime != "ort":
         raise WorkbenchError(f"unknown runtime {runtime!r} (use ort or torch)")
-    from workbench.core.measure.providers import create_session
 
     source: Any = onnx_for(loaded, label=label)
     if source.ByteSize() >= _PROTOBUF_LIMIT and loaded.path is not None:

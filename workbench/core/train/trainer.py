@@ -19,13 +19,12 @@ from typing import Any
 
 from workbench.core.context import RunContext
 from workbench.core.data.dataset import ArrayDataset
+from workbench.core.device import resolve_device
 from workbench.core.train import distributed, setup
-from workbench.core.train.augment import BatchAugment, augmentable
 from workbench.core.train.checkpoints import (
     CHECKPOINT_NAME,
     CheckpointWriter,
     cpu_copy,
-    read_checkpoint,
     write_checkpoint,
 )
 from workbench.core.train.config import TrainConfig
@@ -47,8 +46,8 @@ from workbench.core.train.events import (
     out_of_memory_message,
 )
 from workbench.core.train.history import TrainHistory
-from workbench.core.train.resume import apply_resume_config, restore_state, run_state
-from workbench.core.train.schedules import make_scheduler
+from workbench.core.train.prepare import prepare, result_of
+from workbench.core.train.resume import run_state
 
 FLUSH_INTERVAL_S = 0.05
 # batch_loss(outputs, xb, yb, idx) -> loss, in place of the criterion (distillation):
@@ -111,8 +110,6 @@ class Trainer:
 
         if self.dataset.task != "classification":
             raise TrainingError(f"training supports classification, not {self.dataset.task!r}")
-        from workbench.core.device import resolve_device
-
         self.device = resolve_device(self.config.device)
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
         self.writer = CheckpointWriter()
@@ -131,65 +128,10 @@ class Trainer:
             self.writer.close()
         raise AssertionError("unreachable")
 
-    # -- set-up -------------------------------------------------------------------------
-
-    def _setup(self) -> None:
-        import torch
-
-        cfg = self.config
-        if self.resume:
-            if self.checkpoint_path is None:
-                raise TrainingError("resuming needs the run folder that holds the checkpoint")
-            self._saved = read_checkpoint(self.checkpoint_path)
-            self.config = cfg = apply_resume_config(cfg, self._saved, self.notes)
-        torch.manual_seed(cfg.seed)
-        self.model = copy.deepcopy(self.source_model).to(self.device)
-        self.model.train()
-        self.group = distributed.current_group()  # None unless launched by torchrun
-        distributed.check_batch(cfg.batch_size, self.group, self.notes)
-        self.step_model = distributed.wrap(self.model, self.device, self.group, self.notes)
-        workers = cfg.loader_workers
-        self.x, self.y, self.x_val, self.y_val = setup.device_tensors(
-            self.dataset, self.device, workers
-        )
-        setup.check_fits(self.model, self.dataset, self.x_val, self.x)
-        self.n_train = len(self.x)
-        if self.n_train == 0:
-            raise TrainingError(f"dataset {self.dataset.name!r} has no training samples")
-        self.spe = setup.steps_per_epoch(self.n_train, cfg.batch_size)
-        self.total_steps = cfg.epochs * self.spe
-        self.optimizer = setup.make_optimizer(self.model, cfg)
-        self.scheduler = make_scheduler(self.optimizer, cfg, self.spe)
-        self.autocast, self.scaler = setup.precision(cfg, self.device, self.notes)
-        self.criterion = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-        self.data_rng = torch.Generator().manual_seed(cfg.seed)
-        self.aug_rng = torch.Generator(self.device).manual_seed(cfg.seed + 1)
-        self.augment = None
-        if cfg.augment.enabled:
-            if augmentable(self.dataset.input_shape, self.x.dtype):
-                self.augment = BatchAugment(cfg.augment, self.aug_rng)
-            else:
-                self.notes.append("augmentation applies to images only; it was not used")
-        self.loader = None
-        if workers:
-            pin = self.device.type == "cuda"
-            self.loader, self.batch_sampler = setup.worker_loader(self.x, self.y, workers, pin)
-        self.epoch = 0  # epochs completed
-        self.step_in_epoch = 0
-        self.global_step = 0
-        self.perm: Any = None
-        self.sums = {"loss": 0.0, "correct": 0, "samples": 0}
-        self.early = {"best": None, "bad": 0, "best_epoch": 0}
-        self.best_model: dict[str, Any] | None = None
-        self.elapsed = 0.0
-        if self.resume:
-            restore_state(self, self._saved)
-            del self._saved
-
     # -- the run ----------------------------------------------------------------------
 
     def _fit(self) -> TrainResult:
-        self._setup()
+        prepare(self)
         cfg = self.config
         self._emit(
             Started(
@@ -219,7 +161,7 @@ class Trainer:
                 break
         for event in self.writer.wait():
             self._emit_checkpoint(event)
-        result = self._result(status)
+        result = result_of(self, status)
         self._emit(Finished(result))
         return result
 
@@ -442,7 +384,7 @@ class Trainer:
         if self.checkpoint_path is not None and self._writes:
             path = write_checkpoint(self.checkpoint_path, cpu_copy(run_state(self)))
             self._emit_checkpoint(Checkpoint(path=path, epoch=self.epoch, step=self.global_step))
-        result = self._result("cancelled")
+        result = result_of(self, "cancelled")
         self._emit(Cancelled(step=self.global_step, checkpoint=self.last_checkpoint, result=result))
         return result
 
@@ -455,32 +397,6 @@ class Trainer:
         self.last_checkpoint = event.path
         self._checkpoint_epoch = event.epoch
         self._emit(event)
-
-    def _result(self, status: str) -> TrainResult:
-        if self.best_model is not None and status != "cancelled":
-            self.model.load_state_dict(self.best_model)
-        model = self.model.to("cpu").eval()
-        metrics: dict[str, Any] = {
-            "epochs": self.epoch,
-            "steps": self.global_step,
-            "seconds": round(self.elapsed + self._active, 3),
-        }
-        record = self.history.epochs[-1] if self.history.epochs else None
-        if self.best_model is not None and self.early["best_epoch"]:
-            record = self.history.epochs[self.early["best_epoch"] - 1]
-        if record is not None:
-            for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
-                metrics[key] = record[key]
-            metrics["best_epoch"] = record["epoch"]
-        return TrainResult(
-            model=model,
-            history=self.history,
-            metrics=metrics,
-            status=status,
-            config=self.config,
-            checkpoint=self.last_checkpoint,
-            notes=tuple(self.notes),
-        )
 
     # -- events -------------------------------------------------------------------------
 

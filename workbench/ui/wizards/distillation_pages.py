@@ -80,7 +80,8 @@ class TeacherPage(QWizardPage):
 
 def _accepts(arch: str) -> set[str]:
     """The keyword arguments a zoo architecture's factory takes."""
-    from workbench.core.registry import get_registry, resolve
+    from workbench.core.catalogue import get_registry
+    from workbench.core.registry import resolve
 
     try:
         return set(inspect.signature(resolve(get_registry().model(arch).factory)).parameters)
@@ -92,7 +93,7 @@ class StudentPage(ExplainedChoicePage):
     """Which student, with its parameters, MACs and latency beside the teacher's."""
 
     def __init__(self, source: LoadedModel, parent: QWidget | None = None) -> None:
-        from workbench.core.registry import get_registry
+        from workbench.core.catalogue import get_registry
 
         head = (source.arch or "").removeprefix("zoo:").partition(":")[0]
         zoo_names = sorted(get_registry().models)

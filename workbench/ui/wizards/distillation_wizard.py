@@ -279,8 +279,7 @@ class DistillationWizard(PassWizard):
         control = self.run.control
 
         def job(ctx: RunContext) -> tuple[DistillConfig, Any]:
-            ctx.extras["listener"] = listener
-            ctx.extras["control"] = control
+            ctx.listener, ctx.control = listener, control
             ctx.trust = True  # the user typed these settings into the wizard
             return config, run_pass(Distill, source, config, ctx)
 

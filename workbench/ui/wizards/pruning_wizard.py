@@ -151,7 +151,7 @@ class FinetunePage(QWizardPage):
 
     def __init__(self, source: LoadedModel) -> None:
         super().__init__()
-        from workbench.core.registry import get_registry
+        from workbench.core.catalogue import get_registry
 
         self.setTitle("Fine-tuning")
         self.setSubTitle(
@@ -340,7 +340,6 @@ class PruningWizard(PassWizard):
     def _groups_job(self) -> Any:
         from workbench.core.compress.pruning.config import ChannelPruneConfig
         from workbench.core.compress.pruning.groups import preview_groups
-        from workbench.core.compress.pruning.layers import DATASET_KEY
         from workbench.core.config_schema import config_from_dict
         from workbench.core.data.resolve import resolve_dataset
 
@@ -350,13 +349,12 @@ class PruningWizard(PassWizard):
 
         def job(ctx: RunContext) -> Any:
             if name and config.method == "taylor":
-                ctx.extras[DATASET_KEY] = resolve_dataset(name, seed=0)
+                ctx.data = resolve_dataset(name, seed=0)
             return preview_groups(source, config, ctx)
 
         return job
 
     def _run_job(self) -> Any:
-        from workbench.core.compress.pruning.layers import LISTENERS_KEY
         from workbench.core.compress.pruning.variant import run_pruning
         from workbench.core.data.resolve import resolve_dataset
 
@@ -366,7 +364,7 @@ class PruningWizard(PassWizard):
 
         def job(ctx: RunContext) -> Any:
             dataset = resolve_dataset(name, seed=0) if name else None
-            ctx.extras[LISTENERS_KEY] = [listener]
+            ctx.train_listeners = [listener]
             return run_pruning(source, pass_name, config, dataset=dataset, ctx=ctx)
 
         return job

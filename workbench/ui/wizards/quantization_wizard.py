@@ -95,8 +95,8 @@ class DataPage(QWizardPage):
     """The data to calibrate and measure on, and (static INT8) how to calibrate."""
 
     def __init__(self, source: LoadedModel, parent: QWidget | None = None) -> None:
+        from workbench.core.catalogue import get_registry
         from workbench.core.compress.quantization import StaticInt8Config
-        from workbench.core.registry import get_registry
 
         super().__init__(parent)
         self.setTitle("Data and calibration")
@@ -224,11 +224,11 @@ class AdvancedPage(QWizardPage):
             self.form.set_value({"exclude": names})
 
     def batch_sizes(self) -> list[int]:
-        from workbench.cli.bench import batch_list
+        from workbench.core.units import parse_batch_sizes
 
         try:
-            return batch_list(self.batches.text())
-        except Exception as exc:  # argparse's type error
+            return parse_batch_sizes(self.batches.text())
+        except ValueError as exc:
             raise WorkbenchError(f"batch sizes: {exc}") from None
 
     def isComplete(self) -> bool:  # Qt's name

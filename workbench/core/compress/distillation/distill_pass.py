@@ -6,6 +6,7 @@ from typing import Any
 
 from workbench.core.compress.base import Pass, PassResult
 from workbench.core.compress.distillation.config import DistillConfig
+from workbench.core.compress.distillation.run import distill
 from workbench.core.context import RunContext
 from workbench.core.io.loaded import LoadedModel
 
@@ -27,9 +28,8 @@ class Distill(Pass):
     frameworks = ("pytorch",)
 
     def apply(self, model: LoadedModel, config: Any, ctx: RunContext) -> PassResult:
-        """Data from ``config.data``, else ``ctx.extras["data"]``, else the model's own;
-        ``ctx.extras["listener"]`` (``(phase, event)``) receives the live events."""
-        from workbench.core.compress.distillation.run import distill
+        """Data from ``config.data``, else ``ctx.data``, else the model's own;
+        ``ctx.listener`` (``(phase, event)``) receives the live events."""
 
         made = distill(model, config, ctx)
         metrics = {k: v for k, v in made.metrics.items() if v is not None}

@@ -1,7 +1,7 @@
 """One distillation: build the student, train it on the Trainer with the teacher's loss,
 optionally train the same student without the teacher (the baseline), measure all three.
 
-``ctx.extras`` may carry ``data`` (a dataset or a name), ``listener``, ``run_dir``
+The ``RunContext`` may carry ``data`` (a dataset or a name), ``listener``, ``run_dir``
 (checkpoints of each training, in ``distill/`` and ``baseline/`` below it) and
 ``resume``: continue an interrupted run from those checkpoints. The student is built
 again from the same seed, and each training resumes where its checkpoint stopped (a
@@ -23,9 +23,22 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.compress.distillation.config import DistillConfig
+from workbench.core.compress.distillation.resume import BASELINE_DIR, DISTILL_DIR, check_resume
+from workbench.core.compress.distillation.students import (
+    build_student,
+    example_input,
+    figures,
+    student_model,
+)
 from workbench.core.context import Cancelled, RunContext
+from workbench.core.data.resolve import resolve_dataset
+from workbench.core.device import resolve_device
 from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.train import Trainer
+from workbench.core.train.checkpoints import CHECKPOINT_NAME
+from workbench.core.train.config import AugmentConfig, TrainConfig
+from workbench.core.train.setup import evaluate
 
 PhaseListener = Callable[[str, Any], None]
 
@@ -83,10 +96,9 @@ class Distilled:
 
 
 def resolve_data(model: LoadedModel, config: DistillConfig, ctx: RunContext) -> Any:
-    """``config.data``, else ``ctx.extras["data"]`` (a dataset or a name), else the model's."""
-    from workbench.core.data.resolve import resolve_dataset
+    """``config.data``, else ``ctx.data`` (a dataset or a name), else the model's."""
 
-    spec = config.data or ctx.extras.get("data") or model.dataset
+    spec = config.data or ctx.data or model.dataset
     if spec is None:
         raise DataError(
             f"distillation needs labelled data: {model.display_name} names no dataset; "
@@ -107,7 +119,6 @@ def resolve_data(model: LoadedModel, config: DistillConfig, ctx: RunContext) -> 
 
 
 def train_config(config: DistillConfig, device: str) -> Any:
-    from workbench.core.train.config import AugmentConfig, TrainConfig
 
     augment = AugmentConfig(crop_padding=2, hflip=True) if config.augment else AugmentConfig()
     return TrainConfig(
@@ -133,12 +144,9 @@ def distill(
     """Distil ``teacher`` (unchanged) into the student ``config.student`` names."""
     import torch
 
-    from workbench.core.compress.distillation.students import build_student, example_input
-    from workbench.core.device import resolve_device
-
     ctx = ctx or RunContext()
-    listener = listener or ctx.extras.get("listener") or (lambda phase, event: None)
-    _check_resume(config, ctx)
+    listener = listener or ctx.listener or (lambda phase, event: None)
+    check_resume(config, ctx)
     dataset = resolve_data(teacher, config, ctx)
     device = resolve_device(ctx.device)
     notes: list[str] = []
@@ -158,7 +166,6 @@ def distill(
         p.requires_grad_(False)
     ctx.check()
     ctx.report(None, "scoring the teacher")
-    from workbench.core.train.setup import evaluate
 
     x_val = torch.as_tensor(dataset.x_val.copy()).to(device)
     y_val = torch.as_tensor(dataset.y_val.copy()).to(device)
@@ -186,48 +193,6 @@ def distill(
     return Distilled(model, result, baseline, metrics, notes)
 
 
-SETTINGS_FILE = "distill-config.json"  # beside the trainings' folders in run_dir
-DISTILL_DIR, BASELINE_DIR = "distill", "baseline"  # each training's folder in run_dir
-# What a resumed run may change: how many epochs, and whether the baseline is trained and
-# the models timed afterwards; the rest decides what the trainings compute.
-RESUMABLE = ("epochs", "measure", "baseline")
-
-
-def _check_resume(config: DistillConfig, ctx: RunContext) -> None:
-    """Record the settings a run starts with; a resumed run must ask for the same ones."""
-    import json
-
-    from workbench.core.config_schema import config_to_dict
-    from workbench.core.train.checkpoints import CHECKPOINT_NAME
-
-    run_dir = ctx.extras.get("run_dir")
-    if run_dir is None:
-        if ctx.extras.get("resume"):
-            raise WorkbenchError("resuming a distillation needs the folder of its checkpoints")
-        return
-    run_dir = Path(run_dir)
-    settings = run_dir / SETTINGS_FILE
-    asked = config_to_dict(config)
-    if ctx.extras.get("resume"):
-        if not (run_dir / DISTILL_DIR / CHECKPOINT_NAME).exists() or not settings.exists():
-            raise WorkbenchError(
-                f"nothing to resume in {run_dir}: no distillation checkpoint there; "
-                "run without --resume to start one"
-            )
-        saved = json.loads(settings.read_text(encoding="utf-8"))
-        changed = [
-            f"{key} {saved.get(key)!r} -> {value!r}"
-            for key, value in asked.items()
-            if key not in RESUMABLE and saved.get(key) != value
-        ]
-        if changed:
-            raise WorkbenchError(
-                "resume with the settings the run started with; changed: " + ", ".join(changed)
-            )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    settings.write_text(json.dumps(asked, indent=1), encoding="utf-8")
-
-
 def _no_autocast() -> Any:
     import contextlib
 
@@ -247,6 +212,7 @@ def _train_distilled(
 ) -> Any:
     import torch
 
+    # Here, not at the top: loss.py imports torch at its top (nn.Module subclasses).
     from workbench.core.compress.distillation.loss import (
         DistillLoss,
         HintedStudent,
@@ -369,7 +335,6 @@ def _run_trainer(
     span: tuple[float, float],
     batch_loss: Any = None,
 ) -> Any:
-    from workbench.core.train import Trainer
 
     low, high = span
     phase = "distilling" if batch_loss is not None else "baseline (no teacher)"
@@ -379,19 +344,18 @@ def _run_trainer(
         ctx.report(shown, f"{phase}: {message}")
 
     sub = RunContext(device=tcfg.device, progress=progress, cancel=ctx.cancel, seed=tcfg.seed)
-    # ctx.extras["run_dir"]: each training keeps its epoch checkpoints in a subfolder.
-    from workbench.core.train.checkpoints import CHECKPOINT_NAME
+    # ctx.run_dir: each training keeps its epoch checkpoints in a subfolder.
 
-    run_dir = ctx.extras.get("run_dir")
+    run_dir = ctx.run_dir
     if run_dir is not None:
         run_dir = Path(run_dir) / (DISTILL_DIR if batch_loss is not None else BASELINE_DIR)
     # A baseline the interrupted run never reached has no checkpoint: it starts now.
-    resume = bool(ctx.extras.get("resume")) and run_dir is not None
+    resume = ctx.resume and run_dir is not None
     resume = resume and (run_dir / CHECKPOINT_NAME).exists()
-    # ctx.extras["control"]: a TrainControl the wizard's Pause/Resume buttons drive.
+    # ctx.control: a TrainControl the wizard's Pause/Resume buttons drive.
     trainer = Trainer(
         module, dataset, tcfg, sub, run_dir=run_dir, listeners=[on_event], batch_loss=batch_loss,
-        control=ctx.extras.get("control"), resume=resume,
+        control=ctx.control, resume=resume,
     )  # fmt: skip
     result = trainer.fit()
     if result.status == "cancelled":
@@ -400,7 +364,6 @@ def _run_trainer(
 
 
 def _student_model(teacher: LoadedModel, student: Any, trained: Any) -> LoadedModel:
-    from workbench.core.compress.distillation.students import student_model
 
     student.module = trained
     return student_model(teacher, student)
@@ -415,7 +378,6 @@ def _metrics(
     config: DistillConfig,
     ctx: RunContext,
 ) -> dict[str, Any]:
-    from workbench.core.compress.distillation.students import figures
 
     ctx.report(0.92, "measuring student and teacher")
     ours = figures(model, latency=config.measure, ctx=RunContext(cancel=ctx.cancel))

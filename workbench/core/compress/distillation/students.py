@@ -9,8 +9,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core.catalogue import get_registry
 from workbench.core.errors import WorkbenchError
+from workbench.core.io.arch import build_arch
+from workbench.core.io.arch_ref import parse_arch
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
+from workbench.core.measure.environment import describe_environment
+from workbench.core.measure.latency import measure_latency, model_facts
+from workbench.core.measure.metrics import Metrics
+from workbench.core.zoo import parse_zoo_ref
 
 
 @dataclass
@@ -56,10 +63,6 @@ def build_student(
                         layer.reset_parameters()
             student.notes.append("the pruned copy's weights were re-initialised (scratch)")
         return student
-    from workbench.core.io.arch import build_arch
-    from workbench.core.io.arch_ref import parse_arch
-    from workbench.core.registry import get_registry
-    from workbench.core.zoo import parse_zoo_ref
 
     ref = parse_arch(spec, trusted=trusted, origin="the student")
     is_zoo = not ref.is_code
@@ -168,9 +171,6 @@ def example_input(teacher: LoadedModel, dataset: Any) -> Any:
 def figures(model: LoadedModel, *, latency: bool = True, ctx: Any = None) -> dict[str, Any]:
     """Parameters, MACs (batch 1), weight bytes and, optionally, p50 latency (ms, batch 1);
     "measured" holds the same as ``Metrics`` (the latency with its conditions)."""
-    from workbench.core.measure.environment import describe_environment
-    from workbench.core.measure.latency import measure_latency, model_facts
-    from workbench.core.measure.metrics import Metrics
 
     facts = model_facts(model)
     out: dict[str, Any] = {

@@ -15,12 +15,9 @@ from workbench.core.compress.pruning.config import (
     ChannelPruneConfig,
     MagnitudePruneConfig,
 )
-from workbench.core.compress.pruning.layers import DATASET_KEY, LISTENERS_KEY
 
 __all__ = [
     "CHANNEL_METHODS",
-    "DATASET_KEY",
-    "LISTENERS_KEY",
     "TARGETS",
     "ChannelPruneConfig",
     "MagnitudePruneConfig",

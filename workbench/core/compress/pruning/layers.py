@@ -10,9 +10,6 @@ from workbench.core.context import RunContext
 from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.io.loaded import LoadedModel
 
-DATASET_KEY = "dataset"  # RunContext.extras[DATASET_KEY]: the ArrayDataset to tune and rank on
-LISTENERS_KEY = "train_listeners"  # RunContext.extras: training-event listeners (live loss)
-
 
 @dataclass(frozen=True)
 class PrunableLayer:
@@ -71,16 +68,13 @@ def check_layer_names(module: Any, names: list[str] | dict[str, float], field: s
 
 
 def dataset_of(ctx: RunContext, why: str, *, required: bool = True) -> Any:
-    """The dataset the caller put in ``ctx.extras`` (an ArrayDataset under "dataset", or
-    a name or path under "data", as recipes give it); a clear error when one is needed."""
-    dataset = ctx.extras.get(DATASET_KEY)
-    spec = ctx.extras.get("data")
-    if dataset is None and spec is not None:
-        if isinstance(spec, str):
-            from workbench.core.data.resolve import resolve_dataset
+    """The dataset the caller put in ``ctx.data`` (an ArrayDataset, or a name or path, as
+    recipes give it); a clear error when one is needed."""
+    dataset = ctx.data
+    if isinstance(dataset, str):
+        from workbench.core.data.resolve import resolve_dataset
 
-            spec = resolve_dataset(spec, seed=ctx.seed)
-        dataset = ctx.extras[DATASET_KEY] = spec  # resolved once for the whole pass
+        dataset = ctx.data = resolve_dataset(dataset, seed=ctx.seed)  # once for the whole pass
     if dataset is None and required:
         raise DataError(f"{why} needs data: pass --data (a dataset name or a path)")
     return dataset
@@ -150,7 +144,7 @@ def finetune(
         ctx.report(share, f"{label}: fine-tuning, {message}")
 
     inner = RunContext(device=ctx.device, progress=progress, cancel=ctx.cancel, seed=ctx.seed)
-    listeners: list[Callable[[Any], None]] = list(ctx.extras.get(LISTENERS_KEY, ()))
+    listeners: list[Callable[[Any], None]] = list(ctx.train_listeners)
     trainer = Trainer(module, dataset, train, inner, listeners=listeners)
     result = trainer.fit()
     ctx.check()  # a cancel during training ends the pass, not only the run

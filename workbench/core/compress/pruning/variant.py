@@ -7,6 +7,7 @@ model and the same figures; ``write_pruned_variant`` writes the folder the CLI l
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Sequence
@@ -67,11 +68,10 @@ def run_pruning(
 
     ``dataset`` (an ArrayDataset) feeds fine-tuning, Taylor ranking and accuracy.
     """
+    from workbench.core.catalogue import get_registry
     from workbench.core.compress.base import run_pass
-    from workbench.core.compress.pruning.layers import DATASET_KEY
     from workbench.core.compress.pruning.report import measure_pair, ratios
     from workbench.core.config_schema import config_to_dict
-    from workbench.core.registry import get_registry
 
     ctx = ctx or RunContext()
     pass_class = get_registry().pass_(pass_name).load()
@@ -80,12 +80,8 @@ def run_pruning(
     def pass_progress(fraction: float | None, message: str) -> None:
         ctx.report(None if fraction is None else share * fraction, message)
 
-    inner = RunContext(
-        device=ctx.device,
-        progress=pass_progress,
-        cancel=ctx.cancel,
-        seed=ctx.seed,
-        extras={**ctx.extras, DATASET_KEY: dataset},
+    inner = dataclasses.replace(
+        ctx, progress=pass_progress, data=ctx.data if dataset is None else dataset
     )
     result = run_pass(pass_class, source, config, inner)
     if isinstance(config, dict):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.core.measure.conditions import CUDA_PROVIDER, TENSORRT_PROVIDER, Conditions
+from workbench.core.measure.metrics import Metrics
 
 INT8, FP16 = "int8", "fp16"
 SAME_WITHIN = 0.05  # speed-ups within ±5% of 1 count as "not faster" (run-to-run noise)
@@ -140,7 +141,6 @@ def speedups_of(before: Mapping[str, Any] | None, after: Mapping[str, Any] | Non
 
 def measured_conditions(measured: Mapping[str, Any] | None) -> Conditions | None:
     """The conditions a ``Measured`` record's latency was taken under (None: no latency)."""
-    from workbench.core.measure.metrics import Metrics
 
     report = (measured or {}).get("latency")
     if not report:
@@ -169,7 +169,6 @@ def for_method_page(
     """Sentences for the quantization wizard's method page: what earlier quantized
     variants of this model measured (name, step, metrics each) and, for each device the
     model itself was benchmarked on, what to choose there."""
-    from workbench.core.measure.metrics import Metrics
 
     lines = []
     for name, step, metrics in quantized:
@@ -187,7 +186,6 @@ def for_method_page(
 
 def recommended_method(source_metrics: Mapping[str, Any] | None) -> str | None:
     """ "fp16" when every benchmark of the model ran on a GPU, else None (no opinion)."""
-    from workbench.core.measure.metrics import Metrics
 
     reports: Iterable[Any] = Metrics.from_json(dict(source_metrics or {})).latency.values()
     found = [r.conditions.on_gpu for r in reports]

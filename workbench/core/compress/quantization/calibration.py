@@ -12,17 +12,17 @@ from typing import Any
 from workbench.core.context import RunContext
 from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.inputs import as_target, resolve_dataset
 
 
 def data_of(ctx: RunContext) -> Any:
-    """The data a caller gave the run: ``extras["data"]`` (a name, path or ArrayDataset,
-    as recipes set it) or ``extras["dataset"]`` (an ArrayDataset); None: the model's own."""
-    return ctx.extras.get("data") or ctx.extras.get("dataset")
+    """The data a caller gave the run: ``ctx.data`` (a name, path or ArrayDataset, as
+    recipes set it); None: the model's own."""
+    return ctx.data or None
 
 
 def calibration_dataset(model: LoadedModel, data: Any) -> Any:
     """The dataset to calibrate on: ``data`` (a name, path or ArrayDataset) or the model's own."""
-    from workbench.core.measure.inputs import as_target, resolve_dataset
 
     dataset = resolve_dataset(data, as_target(model))
     if dataset is None:

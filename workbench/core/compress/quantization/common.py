@@ -61,8 +61,8 @@ def float_onnx(model: LoadedModel, *, notes: list[str]) -> Any:
     """
     if model.onnx_model is not None:
         return model.onnx_model
-    from workbench.core.export.onnx_export import fit_ir_version, torch_to_onnx
     from workbench.core.measure.runners import flush_denormals
+    from workbench.core.measure.torch_to_onnx import fit_ir_version, torch_to_onnx
 
     with flush_denormals():
         converted = torch_to_onnx(model, label=model.display_name, dynamic_batch=True)

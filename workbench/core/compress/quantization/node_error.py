@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.context import RunContext
+from workbench.core.graph.overlays import value_overlay
+from workbench.core.measure.providers import CPU, quiet_session_options
 
 MEMORY_BUDGET = 1 << 30  # bytes of activations both models may hold for the comparison
 SKIP_OPS = (
@@ -145,8 +147,6 @@ def _collect(model_path: Path, out: Path, reader: Any) -> dict[str, list[Any]]:
         modify_model_output_intermediate_tensors,
     )
 
-    from workbench.core.measure.providers import CPU, quiet_session_options
-
     modify_model_output_intermediate_tensors(str(model_path), str(out))
     options = quiet_session_options()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
@@ -231,7 +231,6 @@ def overlay_values(error_by_node: dict[str, float], graph: Any) -> dict[str, flo
 
 def error_overlay(error_by_node: dict[str, float], graph: Any) -> Any:
     """The ``Overlay`` to hand to ``GraphWidget.add_overlay``: worst node in a group shows."""
-    from workbench.core.graph.overlays import value_overlay
 
     return value_overlay(
         "Quantization error",

@@ -122,7 +122,7 @@ class _OrtPass(Pass):
             quantized = load_proto(out)
             self._check_converted(model, prepared, quantized, config)
             table = self._error_table(model, prepared, source, out, work, config, ctx, notes)
-        from workbench.core.export.onnx_export import fit_ir_version
+        from workbench.core.measure.torch_to_onnx import fit_ir_version
 
         fit_ir_version(quantized, notes)
         metrics: dict[str, Any] = {

@@ -34,7 +34,7 @@ from workbench.core.io.loaded import LoadedModel
 
 
 def pass_class_for(method: str) -> type:
-    from workbench.core.registry import get_registry
+    from workbench.core.catalogue import get_registry
 
     if method not in METHODS:
         raise WorkbenchError(f"unknown method {method!r} (use {', '.join(METHODS)})")
@@ -42,14 +42,9 @@ def pass_class_for(method: str) -> type:
 
 
 def _scaled(ctx: RunContext, low: float, high: float, data: Any = None) -> RunContext:
-    extras = dict(ctx.extras)
-    if data is not None:
-        extras["data"] = data
-    return RunContext(
-        device=ctx.device,
-        cancel=ctx.cancel,
-        seed=ctx.seed,
-        extras=extras,
+    return dataclasses.replace(
+        ctx,
+        data=ctx.data if data is None else data,
         progress=lambda f, m: ctx.report(None if f is None else low + (high - low) * f, m),
     )
 
