@@ -10,7 +10,6 @@ their stored figures (a GPU run's, say) stay beside the new ones.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,10 @@ from typing import Any
 from workbench.core.compare.table import Entry
 from workbench.core.context import RunContext
 from workbench.core.errors import DataError, WorkbenchError
+from workbench.core.io.variant_folder import VARIANT_FILE, is_variant_folder, read_record
 from workbench.core.measure.conditions import Conditions, default_provider, figures
 from workbench.core.measure.metrics import Metrics
 
-VARIANT_FILE = "variant.json"  # as workbench.core.train.outputs writes it
 PROJECT_FILE = "project.json"
 
 
@@ -99,15 +98,11 @@ def read_folder(folder: Path) -> list[Source]:
                 model = None  # no model file: its stored figures are all there is
             sources.append(Source(Entry.from_variant(variant), False, model=model))
         return sources
-    path = folder / VARIANT_FILE
-    if not path.is_file():
+    if not is_variant_folder(folder):
         raise WorkbenchError(f"{folder}: neither {VARIANT_FILE} nor {PROJECT_FILE} in it")
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WorkbenchError(f"{path}: not a readable variant file ({exc})") from None
-    if not isinstance(record, dict) or not isinstance(record.get("metrics", {}), dict):
-        raise WorkbenchError(f"{path}: not a variant file (no metrics object)")
+    record = read_record(folder)
+    if not isinstance(record.get("metrics", {}), dict):
+        raise WorkbenchError(f"{folder / VARIANT_FILE}: not a variant file (no metrics object)")
     entry = Entry(
         id=folder.name,
         name=str(record.get("name") or folder.name),
