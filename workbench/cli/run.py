@@ -160,7 +160,8 @@ def _comparison(
     """The input and every step side by side, as `workbench compare` writes it."""
     from workbench.core.compare.comparison import compare
     from workbench.core.compare.report import write_report
-    from workbench.core.compare.sources import MeasureOptions, measure_folder, read_folder
+    from workbench.core.compare.sources import measure_folder, read_folder
+    from workbench.core.measure import MeasureOptions
 
     if measure:
         print("measuring each variant (latency on ONNX Runtime, accuracy)…", file=sys.stderr)

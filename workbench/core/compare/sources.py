@@ -20,27 +20,9 @@ from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.io.variant_folder import VARIANT_FILE, is_variant_folder, read_record
 from workbench.core.measure.conditions import Conditions, default_provider, figures
 from workbench.core.measure.metrics import Metrics
+from workbench.core.measure.options import MeasureOptions
 
 PROJECT_FILE = "project.json"
-
-
-@dataclass
-class MeasureOptions:
-    """How models named on the command line are measured (the `bench` defaults)."""
-
-    runtime: str = "ort"  # one runtime for every model, so the latencies compare
-    batches: list[int] | None = None
-    runs: int = 30
-    seconds: float = 1.0
-    warmup: int = 5
-    threads: int | None = None
-    profile: bool = False
-    data: str | None = None
-    samples: int | None = None
-    device: str = "cpu"
-    arch: str | None = None
-    trust: bool = False
-    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -168,20 +150,7 @@ def measure_source(
 
     ctx = ctx or RunContext(device=options.device)
     loaded = load(source, arch=arch or options.arch, trust=options.trust, shapes=options.shapes)
-    metrics = benchmark(
-        loaded,
-        runtime=options.runtime,
-        batches=options.batches,
-        threads=options.threads,
-        runs=options.runs,
-        seconds=options.seconds,
-        warmup=options.warmup,
-        device=options.device,
-        shapes=options.shapes,
-        data=options.data,
-        profile=options.profile,
-        ctx=ctx,
-    )
+    metrics = benchmark(loaded, options, ctx=ctx)
     notes = []
     try:
         report = evaluate(
