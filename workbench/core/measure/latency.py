@@ -277,8 +277,24 @@ def benchmark(
     options = options or MeasureOptions()
     ctx = ctx or RunContext()
     target = as_target(model)
-    report = measure_latency(
-        target,
+    report = latency_under(target, options, ctx=ctx)
+    environment = describe_environment(
+        runtime=report.runtime, threads=report.threads, provider=report.provider
+    )
+    return Metrics(
+        facts=model_facts(target.loaded),
+        environment=environment,
+        latency={report.key: report},
+    )
+
+
+def latency_under(
+    model: Any, options: MeasureOptions, *, data: Any = None, ctx: RunContext | None = None
+) -> LatencyReport:
+    """``measure_latency`` with ``options``' settings; ``data`` (a dataset) stands in for
+    ``options.data``."""
+    return measure_latency(
+        model,
         runtime=options.runtime,
         batches=options.batches,
         threads=options.threads,
@@ -288,17 +304,9 @@ def benchmark(
         device=options.device,
         tensorrt=options.tensorrt,
         shapes=options.shapes,
-        data=options.data,
+        data=data if data is not None else options.data,
         profile=options.profile,
         ctx=ctx,
-    )
-    environment = describe_environment(
-        runtime=report.runtime, threads=report.threads, provider=report.provider
-    )
-    return Metrics(
-        facts=model_facts(target.loaded),
-        environment=environment,
-        latency={report.key: report},
     )
 
 

@@ -415,11 +415,11 @@ def _metrics(
     config: DistillConfig,
     ctx: RunContext,
 ) -> dict[str, Any]:
-    from workbench.core.compress.distillation.students import figures
+    from workbench.core.compress.distillation.students import measure_pair
 
     ctx.report(0.92, "measuring student and teacher")
-    ours = figures(model, latency=config.measure, ctx=RunContext(cancel=ctx.cancel))
-    theirs = figures(teacher, latency=config.measure, ctx=RunContext(cancel=ctx.cancel))
+    pair = measure_pair(model, teacher, latency=config.measure, ctx=RunContext(cancel=ctx.cancel))
+    ours, theirs = pair["student"], pair["teacher"]
     student_acc = result.metrics.get("val_accuracy")
     metrics: dict[str, Any] = {
         "teacher_accuracy": teacher_acc,
