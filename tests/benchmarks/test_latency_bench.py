@@ -21,7 +21,7 @@ import pytest
 from bench_limits import limit
 
 from workbench.core.io import load
-from workbench.core.measure import benchmark, measure_latency
+from workbench.core.measure import MeasureOptions, benchmark, measure_latency
 from workbench.core.measure.inputs import concrete_shapes, feed_for
 from workbench.core.measure.latency import time_runs
 from workbench.core.measure.runners import make_runner
@@ -99,8 +99,8 @@ def test_two_benchmarks_of_the_same_variant_agree(resnet50_onnx: Path) -> None:
             )
     p50 = [statistics.median(runs[i]) * 1e3 for i in (0, 1)]
     spread = abs(p50[0] - p50[1]) / min(p50)
-    options = {"runs": 15, "seconds": 0.0, "warmup": 2, "device": "cpu"}
-    whole = [benchmark(loaded, **options).latency["ort"].latency.p50_ms for _ in range(2)]
+    options = MeasureOptions(runtime="auto", runs=15, seconds=0.0, warmup=2, device="cpu")
+    whole = [benchmark(loaded, options).latency["ort"].latency.p50_ms for _ in range(2)]
     whole_spread = abs(whole[0] - whole[1]) / min(whole)
     print(
         f"\nResNet-50 ONNX, two benchmarks (own sessions, interleaved): p50 {p50[0]:.1f} ms "

@@ -14,8 +14,8 @@ from fixtures.cuda_records import cuda_outcome, quantized_digits
 
 from workbench.core.compare import Entry, build_table, compare, explain
 from workbench.core.compare.explain import FASTER, SLOWER, UNKNOWN
-from workbench.core.compare.sources import MeasureOptions, has_figures, merged
-from workbench.core.measure import Metrics
+from workbench.core.compare.sources import has_figures, merged
+from workbench.core.measure import MeasureOptions, Metrics
 
 GPU_P50 = "latency.ort@cuda:0.b1.p50_ms"
 CPU_P50 = "latency.ort.b1.p50_ms"

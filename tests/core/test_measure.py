@@ -20,6 +20,7 @@ from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.graph import from_onnx
 from workbench.core.io import load
 from workbench.core.measure import (
+    MeasureOptions,
     Metrics,
     attribute_to_graph,
     benchmark,
@@ -94,7 +95,7 @@ def _trained_digits_mlp(epochs: int = 30):
 
 def test_torch_benchmark_returns_every_field() -> None:
     loaded = load("zoo:digits_cnn")
-    metrics = benchmark(loaded, runtime="torch", batches=[1, 4], threads=1, **FAST)
+    metrics = benchmark(loaded, MeasureOptions(runtime="torch", batches=[1, 4], threads=1, **FAST))
     report = metrics.latency["torch"]
     assert report.provider == "cpu" and report.threads == 1
     assert [p.batch for p in report.batches] == [1, 4]
@@ -198,7 +199,7 @@ def test_metrics_are_stored_on_the_variant_and_survive_saving(tmp_path: Path) ->
     loaded = load("zoo:digits_mlp")
     project = Project(name="p")
     variant = project.add_root(loaded)
-    store_metrics(variant, benchmark(variant, runtime="torch", **FAST))
+    store_metrics(variant, benchmark(variant, MeasureOptions(runtime="torch", **FAST)))
     store_metrics(variant, Metrics(accuracy={"torch": evaluate(variant)}))
     assert set(variant.metrics["latency"]) == {"torch"} and "torch" in variant.metrics["accuracy"]
     project.save(tmp_path)

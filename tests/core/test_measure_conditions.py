@@ -9,7 +9,7 @@ import json
 from fixtures.cuda_records import as_cuda
 
 from workbench.core.io import load
-from workbench.core.measure import Metrics, benchmark, store_metrics
+from workbench.core.measure import MeasureOptions, Metrics, benchmark, store_metrics
 from workbench.core.measure.conditions import Conditions
 from workbench.core.measure.metrics import common, measured_under
 from workbench.core.project import Project
@@ -20,9 +20,8 @@ FAST = {"runs": 3, "seconds": 0.0, "warmup": 1}
 @functools.cache
 def measured(runtime: str = "ort", threads: int | None = None, batch: int = 1) -> dict:
     """zoo:digits_mlp benchmarked for real, as JSON (what variant.json holds)."""
-    metrics = benchmark(
-        load("zoo:digits_mlp"), runtime=runtime, threads=threads, batches=[batch], **FAST
-    )
+    options = MeasureOptions(runtime=runtime, threads=threads, batches=[batch], **FAST)
+    metrics = benchmark(load("zoo:digits_mlp"), options)
     return metrics.to_json()
 
 

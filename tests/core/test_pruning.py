@@ -212,25 +212,6 @@ def test_a_structurally_pruned_checkpoint_reopens_with_its_arch(tmp_path: Path) 
         load(path, arch="resnet_shapes")
 
 
-def test_a_variant_folder_opens_without_arch_but_never_imports_code_untrusted(
-    tmp_path: Path,
-) -> None:
-    import json
-
-    from workbench.core.errors import UnsafeModelError
-    from workbench.core.io.pruned_shapes import pruned_checkpoint
-
-    pruned = run_pass(ChannelPrune, load("zoo:digits_cnn"), {"amount": 0.5}).model.module
-    torch.save(pruned_checkpoint(pruned), tmp_path / "model.pt")
-    record = {"arch": "digits_cnn", "artifacts": {"torch": "model.pt"}}
-    (tmp_path / "variant.json").write_text(json.dumps(record))
-    assert load(tmp_path).module.features[1][0].out_channels == 32
-    record["arch"] = "some_module:build"
-    (tmp_path / "variant.json").write_text(json.dumps(record))
-    with pytest.raises(UnsafeModelError, match="imports code"):
-        load(tmp_path)
-
-
 @pytest.mark.slow
 def test_a_latency_target_is_searched_with_onnx_runtime_timings() -> None:
     source = load("zoo:resnet_shapes")

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from fixtures.planted import DISTILL_RECIPE, Planted, plant_module, variant_folder
 
-from workbench.core.compare.sources import MeasureOptions, measure_folder
+from workbench.core.compare.sources import measure_folder
 from workbench.core.context import RunContext
 from workbench.core.errors import TrustRequired
 from workbench.core.io import load
 from workbench.core.io.arch_ref import is_code_reference, parse_arch
+from workbench.core.measure import MeasureOptions
 from workbench.core.recipe import parse_recipe, run_recipe, validate_recipe
 
 

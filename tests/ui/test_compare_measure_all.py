@@ -9,7 +9,7 @@ from fixtures.compare_variants import FAST, export_root, quantize_qdq, trained_r
 
 from workbench.core.context import RunContext
 from workbench.core.io import load
-from workbench.core.measure import benchmark, store_metrics
+from workbench.core.measure import MeasureOptions, benchmark, store_metrics
 from workbench.core.measure.side_by_side import SideBySideOptions
 from workbench.core.project import Project
 from workbench.ui.compare import CompareTab
@@ -31,7 +31,7 @@ def mixed(tmp_path: Path) -> Project:
     child.loaded = load(int8_path)
     for variant, runtime in ((root, "torch"), (child, "ort")):
         ctx = RunContext(device="cpu")
-        store_metrics(variant, benchmark(variant, runtime=runtime, ctx=ctx, **FAST))
+        store_metrics(variant, benchmark(variant, MeasureOptions(runtime=runtime, **FAST), ctx=ctx))
     return project
 
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from workbench.core.errors import DataError
 from workbench.core.io import load
+from workbench.core.measure import MeasureOptions
 from workbench.core.project import Project
 from workbench.ui.measure_actions import (
     ExportDialog,
@@ -51,8 +52,8 @@ def test_benchmark_and_evaluation_are_stored_on_the_variant(qtbot) -> None:
     seen = _collect()
     start_benchmark(
         runner, child, seen["done"].append, seen["failed"].append,
-        on_progress=lambda f, m: seen["progress"].append(f), runtime="torch", runs=5,
-        seconds=0.0,
+        on_progress=lambda f, m: seen["progress"].append(f),
+        options=MeasureOptions(runtime="torch", runs=5, seconds=0.0),
     )  # fmt: skip
     _wait_idle(qtbot, runner)
     assert not seen["failed"], seen["failed"]
@@ -97,7 +98,8 @@ def test_export_writes_and_records_and_a_benchmark_can_be_cancelled(qtbot, tmp_p
     handle = start_benchmark(
         runner, variant, seen["done"].append, seen["failed"].append,
         on_progress=lambda f, m: seen["progress"].append(f),
-        on_cancelled=lambda: seen["cancelled"].append(True), runs=10**9, seconds=600,
+        on_cancelled=lambda: seen["cancelled"].append(True),
+        options=MeasureOptions(runtime="auto", runs=10**9, seconds=600),
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while not seen["progress"] and time.monotonic() < deadline:

@@ -11,7 +11,7 @@ from typing import Any
 from workbench.cli.arguments import add_model_arguments
 from workbench.core.context import RunContext
 from workbench.core.io import load
-from workbench.core.measure import benchmark
+from workbench.core.measure import MeasureOptions, benchmark
 from workbench.core.units import human_bytes, human_count, parse_batch_sizes
 
 ORDER = 40
@@ -105,27 +105,25 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
     shapes = dict(args.shape)
+    options = MeasureOptions(
+        runtime=args.runtime,
+        batches=args.batch,
+        threads=args.threads,
+        runs=args.runs,
+        seconds=args.seconds,
+        warmup=args.warmup,
+        device=args.device,
+        tensorrt=args.tensorrt,
+        shapes=shapes,
+        data=args.data,
+        profile=args.profile,
+    )
     ctx = RunContext(device=args.device, progress=stderr_progress(not args.json))
     results = []
     for source in args.model:
         loaded = load(source, arch=args.arch, trust=args.trust, shapes=shapes)
-        metrics = benchmark(
-            loaded,
-            runtime=args.runtime,
-            batches=args.batch,
-            threads=args.threads,
-            runs=args.runs,
-            seconds=args.seconds,
-            warmup=args.warmup,
-            device=args.device,
-            tensorrt=args.tensorrt,
-            shapes=shapes,
-            data=args.data,
-            profile=args.profile,
-            ctx=ctx,
-        )
+        metrics = benchmark(loaded, options, ctx=ctx)
         results.append((loaded.display_name, metrics))
     if args.json:
         environment = results[0][1].environment

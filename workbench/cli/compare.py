@@ -101,7 +101,6 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.compare import Budget, compare, diff_graphs
     from workbench.core.compare.report import to_csv, to_json, write_report
     from workbench.core.compare.sources import (
-        MeasureOptions,
         has_figures,
         measure_source,
         measure_stored,
@@ -110,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from workbench.core.context import RunContext
     from workbench.core.errors import WorkbenchError
+    from workbench.core.measure import MeasureOptions
 
     quiet = bool(args.json == "-" or args.csv == "-")
     options = MeasureOptions(

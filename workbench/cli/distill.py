@@ -143,53 +143,30 @@ def write_student(
 ) -> dict[str, Path]:
     """``model.pt`` (state_dict), history files and ``variant.json`` with the recipe step."""
     from workbench.core.config_schema import config_to_dict
-    from workbench.core.variant_folder import write_model_files, write_variant_record
+    from workbench.core.io.variant_folder import VariantRecord, write_variant
 
     model = result.model
-    if result.metrics.get("student_kind") == "pruned":
-        paths = _write_pruned(model.module, folder)  # reopens with --arch ARCH
-    else:
-        paths = write_model_files(model, folder)
-    if history is not None:
-        paths.update(history.history.write(folder))
-    notes = list(result.notes)
-    record = {
-        "name": f"{_student_label(config)} (distilled from {Path(teacher).name})",
-        "kind": "distilled",
-        "source": teacher,
-        "arch": model.arch,
-        "dataset": model.dataset if config.data is None else config.data,
-        "framework": "pytorch",
-        "status": "finished",
-        "step": {"pass": "distill", "config": config_to_dict(config)},
-        "metrics": result.metrics,
-        "notes": notes,
-        "artifacts": {key: path.name for key, path in paths.items()},
-    }
-    paths["variant"] = write_variant_record(folder, record)
-    return paths
+    pruned = result.metrics.get("student_kind") == "pruned"  # reopens with --arch ARCH
+    files = history.history.write(folder) if history is not None else {}
+    record = VariantRecord(
+        name=f"{_student_label(config)} (distilled from {Path(teacher).name})",
+        kind="distilled",
+        source=teacher,
+        arch=model.arch,
+        dataset=model.dataset if config.data is None else config.data,
+        framework="pytorch",
+        status="finished",
+        step={"pass": "distill", "config": config_to_dict(config)},
+        metrics=result.metrics,
+        notes=list(result.notes),
+    )
+    return write_variant(folder, record, model, weights="pruned" if pruned else "auto",
+                         files=files)  # fmt: skip
 
 
 def _student_label(config: Any) -> str:
     spec = config.student
     return f"pruned {spec.removeprefix('pruned:')}" if spec.startswith("pruned:") else spec
-
-
-def _write_pruned(module: Any, folder: Path) -> dict[str, Path]:
-    """The pruning pass's format: weights plus each layer's pruned shape, no code."""
-    import io
-
-    import torch
-
-    from workbench.core.io.pruned_shapes import pruned_checkpoint
-    from workbench.core.project import atomic_write_bytes
-
-    folder.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    torch.save(pruned_checkpoint(module), buffer)
-    path = folder / "model.pt"
-    atomic_write_bytes(path, buffer.getvalue())
-    return {"torch": path}
 
 
 def format_summary(metrics: dict[str, Any]) -> str:

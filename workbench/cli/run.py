@@ -160,7 +160,8 @@ def _comparison(
     """The input and every step side by side, as `workbench compare` writes it."""
     from workbench.core.compare.comparison import compare
     from workbench.core.compare.report import write_report
-    from workbench.core.compare.sources import MeasureOptions, measure_folder, read_folder
+    from workbench.core.compare.sources import measure_folder, read_folder
+    from workbench.core.measure import MeasureOptions
 
     if measure:
         print("measuring each variant (latency on ONNX Runtime, accuracy)…", file=sys.stderr)
@@ -187,21 +188,19 @@ def _write_folder(
     metrics: dict[str, Any],
     notes: list[str],
 ) -> None:
-    from workbench.core.variant_folder import write_model_files, write_variant_record
+    from workbench.core.io.variant_folder import VariantRecord, write_variant
 
-    paths = write_model_files(loaded, folder)
-    record = {
-        "name": name,
-        "source": source,
-        "arch": arch,
-        "dataset": loaded.dataset,
-        "framework": loaded.framework,
-        "step": step,
-        "metrics": metrics,
-        "notes": notes,
-        "artifacts": {kind: path.name for kind, path in paths.items()},
-    }
-    write_variant_record(folder, record)
+    record = VariantRecord(
+        name=name,
+        source=source,
+        arch=arch,
+        dataset=loaded.dataset,
+        framework=loaded.framework,
+        step=step,
+        metrics=metrics,
+        notes=notes,
+    )
+    write_variant(folder, record, loaded)
 
 
 def _write_step(outcome: Any, out: Path, source: str, arch: str | None) -> dict[str, Any]:

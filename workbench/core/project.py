@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from workbench.core.io.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.io.confine import confined
 from workbench.core.io.loaded import LoadedModel
 from workbench.core.project_record import ProjectError, check_project_record
 
-__all__ = ["PROJECT_FILE", "Project", "ProjectError", "Variant"]
+# atomic_write_* moved to core.io.atomic (the variant folder writes with them too);
+# importing them from here still works.
+__all__ = [
+    "PROJECT_FILE",
+    "Project",
+    "ProjectError",
+    "Variant",
+    "atomic_write_bytes",
+    "atomic_write_text",
+]
 
 PROJECT_FILE = "project.json"
 SCHEMA_VERSION = 1
@@ -199,32 +208,3 @@ class Project:
             except ProjectError as exc:  # a cycle of parents
                 raise ProjectError(f"{path}: {exc.message}") from None
         return project
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` so that ``path`` holds either its old or its new content, never half.
-
-    Temp file in the same folder (rename is atomic only within a file system), fsync,
-    then os.replace; the folder is fsynced too so the rename itself survives a crash.
-    """
-    path = Path(path)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # POSIX only: make the rename durable
-        dir_fd = os.open(path.parent, os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))

@@ -19,6 +19,7 @@ from typing import Any
 from workbench.core.context import RunContext
 from workbench.core.errors import TrustRequired, WorkbenchError
 from workbench.core.io.arch_ref import ArchRef, parse_arch
+from workbench.core.io.variant_folder import write_model_files
 from workbench.core.project import Project, ProjectError
 
 VARIANTS_FOLDER = "variants"
@@ -26,8 +27,6 @@ VARIANTS_FOLDER = "variants"
 
 def save_project(project: Project, folder: Path, ctx: RunContext | None = None) -> Path:
     """Write every variant's model that is not yet in ``folder``, then ``project.json``."""
-    from workbench.core.variant_folder import write_model_files
-
     ctx = ctx or RunContext()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from workbench.core.context import RunContext
 from workbench.core.export import ExportOptions, ExportReport
 from workbench.core.measure.metrics import AccuracyReport, Metrics
+from workbench.core.measure.options import MeasureOptions
 from workbench.core.project import Variant
 from workbench.ui.workers import JobHandle, TaskRunner
 
@@ -45,14 +46,16 @@ def start_benchmark(
     *,
     on_progress: Progress | None = None,
     on_cancelled: Callable[[], None] | None = None,
-    device: str = "cpu",
-    **options: Any,
+    options: MeasureOptions | None = None,
 ) -> JobHandle:
-    """Benchmark ``variant`` (options as for ``core.measure.benchmark``); stores Metrics."""
+    """Benchmark ``variant`` under ``options`` (default: its own runtime, on the CPU);
+    stores the Metrics on it."""
     from workbench.core.measure import benchmark, store_metrics
 
+    options = options or MeasureOptions(runtime="auto")
+
     def job(ctx: RunContext) -> Metrics:
-        return benchmark(variant, ctx=ctx, device=device, **options)
+        return benchmark(variant, options, ctx=ctx)
 
     def done(metrics: Metrics) -> None:
         store_metrics(variant, metrics)
@@ -64,7 +67,7 @@ def start_benchmark(
         on_failure,
         on_progress=on_progress,
         on_cancelled=on_cancelled,
-        context=RunContext(device=device),
+        context=RunContext(device=options.device),
     )
 
 

@@ -44,6 +44,7 @@ class VariantActions:
         window.statusBar().showMessage(message, 8000)
 
     def benchmark(self) -> None:
+        from workbench.core.measure import MeasureOptions
         from workbench.ui.measure_actions import start_benchmark
 
         variant = self.window.current
@@ -64,7 +65,7 @@ class VariantActions:
             self._failed("Benchmark"),
             on_progress=self._progress,
             on_cancelled=lambda: self.window.set_busy(None),
-            profile=variant.framework == "onnx",
+            options=MeasureOptions(runtime="auto", profile=variant.framework == "onnx"),
         )
 
     def _show_latency_share(self, variant: Any, metrics: Any) -> None:

@@ -10,7 +10,6 @@ their stored figures (a GPU run's, say) stay beside the new ones.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,34 +19,16 @@ from workbench.core.context import RunContext
 from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.graph import from_model
 from workbench.core.io import load
+from workbench.core.io.variant_folder import VARIANT_FILE, is_variant_folder, read_record
 from workbench.core.measure import benchmark, evaluate
 from workbench.core.measure.conditions import Conditions, default_provider
 from workbench.core.measure.environment import cpu_description
 from workbench.core.measure.metrics import Metrics, figures
+from workbench.core.measure.options import MeasureOptions
 from workbench.core.project import Project
 from workbench.core.project_files import model_source
 
-VARIANT_FILE = "variant.json"  # as workbench.core.train.outputs writes it
 PROJECT_FILE = "project.json"
-
-
-@dataclass
-class MeasureOptions:
-    """How models named on the command line are measured (the `bench` defaults)."""
-
-    runtime: str = "ort"  # one runtime for every model, so the latencies compare
-    batches: list[int] | None = None
-    runs: int = 30
-    seconds: float = 1.0
-    warmup: int = 5
-    threads: int | None = None
-    profile: bool = False
-    data: str | None = None
-    samples: int | None = None
-    device: str = "cpu"
-    arch: str | None = None
-    trust: bool = False
-    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,15 +82,11 @@ def read_folder(folder: Path) -> list[Source]:
                 model = None  # no model file: its stored figures are all there is
             sources.append(Source(Entry.from_variant(variant), False, model=model))
         return sources
-    path = folder / VARIANT_FILE
-    if not path.is_file():
+    if not is_variant_folder(folder):
         raise WorkbenchError(f"{folder}: neither {VARIANT_FILE} nor {PROJECT_FILE} in it")
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WorkbenchError(f"{path}: not a readable variant file ({exc})") from None
-    if not isinstance(record, dict) or not isinstance(record.get("metrics", {}), dict):
-        raise WorkbenchError(f"{path}: not a variant file (no metrics object)")
+    record = read_record(folder)
+    if not isinstance(record.get("metrics", {}), dict):
+        raise WorkbenchError(f"{folder / VARIANT_FILE}: not a variant file (no metrics object)")
     entry = Entry(
         id=folder.name,
         name=str(record.get("name") or folder.name),
@@ -172,20 +149,7 @@ def measure_source(
 
     ctx = ctx or RunContext(device=options.device)
     loaded = load(source, arch=arch or options.arch, trust=options.trust, shapes=options.shapes)
-    metrics = benchmark(
-        loaded,
-        runtime=options.runtime,
-        batches=options.batches,
-        threads=options.threads,
-        runs=options.runs,
-        seconds=options.seconds,
-        warmup=options.warmup,
-        device=options.device,
-        shapes=options.shapes,
-        data=options.data,
-        profile=options.profile,
-        ctx=ctx,
-    )
+    metrics = benchmark(loaded, options, ctx=ctx)
     notes = []
     try:
         report = evaluate(

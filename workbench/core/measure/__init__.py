@@ -3,8 +3,8 @@
 Importing this package is cheap; torch and onnxruntime are imported when a measurement
 runs. The entry points:
 
-- ``benchmark(model, runtime=, batches=, threads=, ...) -> Metrics`` (latency + facts +
-  environment), ``measure_latency(...) -> LatencyReport``
+- ``benchmark(model, MeasureOptions(runtime=, batches=, ...)) -> Metrics`` (latency +
+  facts + environment), ``measure_latency(...) -> LatencyReport``
 - ``evaluate(model, data=, runtime=, parent=) -> AccuracyReport``
 - ``profile_model(...) -> ProfileTable`` and ``attribute_to_graph`` for the overlay
 - ``store_metrics(variant, metrics)`` keeps results on ``Variant.metrics``
@@ -26,6 +26,7 @@ from workbench.core.measure.metrics import (
     store_metrics,
     summary_rows,
 )
+from workbench.core.measure.options import MeasureOptions
 from workbench.core.measure.profile import attribute_to_graph, profile_model
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Agreement",
     "LatencyReport",
     "LatencyStats",
+    "MeasureOptions",
     "Metrics",
     "ModelFacts",
     "ProfileTable",

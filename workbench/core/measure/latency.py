@@ -34,6 +34,7 @@ from workbench.core.measure.metrics import (
     Metrics,
     ModelFacts,
 )
+from workbench.core.measure.options import MeasureOptions
 
 PROGRESS_EVERY_S = 0.1
 DEFAULT_WARMUP = 5
@@ -267,13 +268,16 @@ def _denormal_note(runner: Any, feed: dict[str, Any], point: BatchLatency) -> li
     return []
 
 
-def benchmark(model: Any, *, ctx: RunContext | None = None, **options: Any) -> Metrics:
-    """Latency (see ``measure_latency`` for the options), model facts and environment."""
+def benchmark(
+    model: Any, options: MeasureOptions | None = None, *, ctx: RunContext | None = None
+) -> Metrics:
+    """Latency (``measure_latency`` under ``options``), model facts and environment."""
     from workbench.core.measure.environment import describe_environment
 
+    options = options or MeasureOptions()
     ctx = ctx or RunContext()
     target = as_target(model)
-    report = measure_latency(target, ctx=ctx, **options)
+    report = latency_under(target, options, ctx=ctx)
     environment = describe_environment(
         runtime=report.runtime, threads=report.threads, provider=report.provider
     )
@@ -281,6 +285,28 @@ def benchmark(model: Any, *, ctx: RunContext | None = None, **options: Any) -> M
         facts=model_facts(target.loaded),
         environment=environment,
         latency={report.key: report},
+    )
+
+
+def latency_under(
+    model: Any, options: MeasureOptions, *, data: Any = None, ctx: RunContext | None = None
+) -> LatencyReport:
+    """``measure_latency`` with ``options``' settings; ``data`` (a dataset) stands in for
+    ``options.data``."""
+    return measure_latency(
+        model,
+        runtime=options.runtime,
+        batches=options.batches,
+        threads=options.threads,
+        runs=options.runs,
+        seconds=options.seconds,
+        warmup=options.warmup,
+        device=options.device,
+        tensorrt=options.tensorrt,
+        shapes=options.shapes,
+        data=data if data is not None else options.data,
+        profile=options.profile,
+        ctx=ctx,
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.core.io.variant_folder import is_variant_folder
 from workbench.core.train.control import TrainResult
 
 
@@ -31,9 +32,8 @@ def read_runs(runs_dir: Path) -> list[dict[str, Any]]:
     for folder in sorted(p for p in Path(runs_dir).glob("run-*") if p.is_dir()):
         entry: dict[str, Any] = {
             "dir": folder,
-            "finished": (folder / "variant.json").is_file(),
-            "resumable": (folder / "checkpoint.pt").is_file()
-            and not (folder / "variant.json").is_file(),
+            "finished": is_variant_folder(folder),
+            "resumable": (folder / "checkpoint.pt").is_file() and not is_variant_folder(folder),
             "history": None,
         }
         with contextlib.suppress(OSError, ValueError):

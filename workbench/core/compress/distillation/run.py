@@ -27,7 +27,7 @@ from workbench.core.compress.distillation.resume import BASELINE_DIR, DISTILL_DI
 from workbench.core.compress.distillation.students import (
     build_student,
     example_input,
-    figures,
+    measure_pair,
     student_model,
 )
 from workbench.core.context import Cancelled, RunContext
@@ -378,10 +378,9 @@ def _metrics(
     config: DistillConfig,
     ctx: RunContext,
 ) -> dict[str, Any]:
-
     ctx.report(0.92, "measuring student and teacher")
-    ours = figures(model, latency=config.measure, ctx=RunContext(cancel=ctx.cancel))
-    theirs = figures(teacher, latency=config.measure, ctx=RunContext(cancel=ctx.cancel))
+    pair = measure_pair(model, teacher, latency=config.measure, ctx=RunContext(cancel=ctx.cancel))
+    ours, theirs = pair["student"], pair["teacher"]
     student_acc = result.metrics.get("val_accuracy")
     metrics: dict[str, Any] = {
         "teacher_accuracy": teacher_acc,

@@ -14,9 +14,8 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.io.arch import build_arch
 from workbench.core.io.arch_ref import parse_arch
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
-from workbench.core.measure.environment import describe_environment
-from workbench.core.measure.latency import measure_latency, model_facts
-from workbench.core.measure.metrics import Metrics
+from workbench.core.measure.before_after import measure_before_after
+from workbench.core.measure.options import MeasureOptions
 from workbench.core.zoo import parse_zoo_ref
 
 
@@ -168,26 +167,32 @@ def example_input(teacher: LoadedModel, dataset: Any) -> Any:
     raise WorkbenchError(f"{teacher.display_name} declares no input shape and no data is given")
 
 
-def figures(model: LoadedModel, *, latency: bool = True, ctx: Any = None) -> dict[str, Any]:
-    """Parameters, MACs (batch 1), weight bytes and, optionally, p50 latency (ms, batch 1);
-    "measured" holds the same as ``Metrics`` (the latency with its conditions)."""
+# Both models timed alike: PyTorch on one CPU thread, at the input's own batch.
+MEASURE = MeasureOptions(runtime="torch", device="cpu", threads=1, runs=20, seconds=0.3, warmup=3)
 
-    facts = model_facts(model)
-    out: dict[str, Any] = {
-        "parameters": facts.parameters,
-        "macs": facts.macs,
-        "size_bytes": facts.weights_bytes,
-        "measured": Metrics(facts=facts),
-    }
-    if latency:
-        report = measure_latency(
-            model, runtime="torch", device="cpu", threads=1, runs=20, seconds=0.3, warmup=3, ctx=ctx
-        )
-        out["latency_ms"] = report.latency.p50_ms
-        out["measured"].latency[report.key] = report
-        out["measured"].environment = describe_environment(
-            runtime="torch", threads=1, provider=report.provider
-        )
+
+def measure_pair(
+    student: LoadedModel, teacher: LoadedModel, *, latency: bool = True, ctx: Any = None
+) -> dict[str, dict[str, Any]]:
+    """``{"student": ..., "teacher": ...}``: parameters, MACs (batch 1), weight bytes and,
+    optionally, p50 latency (ms); "measured" holds the same as ``Metrics`` (the latency
+    with its conditions)."""
+    sides = measure_before_after(
+        {"student": student, "teacher": teacher}, MEASURE, rounds=1 if latency else 0, ctx=ctx
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for name, side in sides.items():
+        facts, report = side.metrics.facts, side.latency
+        out[name] = {
+            "parameters": facts.parameters,
+            "macs": facts.macs,
+            "size_bytes": facts.weights_bytes,
+            "measured": side.metrics,
+        }
+        if report is None:
+            side.metrics.environment = None  # nothing was timed: no conditions to record
+        else:
+            out[name]["latency_ms"] = report.latency.p50_ms
     return out
 
 
@@ -210,7 +215,6 @@ def describe_student(
     )
     model = student_model(teacher, student)
     return {
-        "student": figures(model, latency=latency, ctx=ctx),
-        "teacher": figures(teacher, latency=latency, ctx=ctx),
+        **measure_pair(model, teacher, latency=latency, ctx=ctx),
         "description": student.description,
     }

@@ -2,7 +2,8 @@
 
 Parameters, MACs and weight bytes from ``measure.model_facts`` (MACs by
 torch.utils.flop_counter through the graph), accuracy on the validation split, and
-latency on ONNX Runtime (the CPU runtime a pruned model ships on) at each batch size.
+latency on ONNX Runtime (the CPU runtime a pruned model ships on) at each batch size,
+all taken by ``measure.before_after`` as every pass takes them.
 The CLI's variant.json and the wizard's summary page show this same dictionary.
 """
 
@@ -15,7 +16,9 @@ from typing import Any
 
 from workbench.core.context import RunContext
 from workbench.core.io.loaded import LoadedModel
-from workbench.core.measure.metrics import AccuracyReport, LatencyReport, Metrics
+from workbench.core.measure.before_after import AccuracyFn, measure_before_after
+from workbench.core.measure.metrics import AccuracyReport, Metrics
+from workbench.core.measure.options import MeasureOptions
 
 BATCHES = (1, 32)
 
@@ -50,67 +53,49 @@ def measure_pair(
     and the pruned model's own figures as ``Metrics`` (facts, the latency report with its
     conditions, accuracy), what a benchmark of it would store.
 
-    Latency is taken before, after, before, after and the better of each pair kept, so
-    a neighbour's load on a shared machine slows both sides alike.
+    Latency is taken in two rounds (``measure_before_after``), so a neighbour's load on
+    a shared machine slows both sides alike.
     """
-    from workbench.core.measure import measure_latency, model_facts
-    from workbench.core.measure.environment import describe_environment
-
     ctx = ctx or RunContext()
-    sides = {"before": source, "after": pruned}
+    options = MeasureOptions(
+        runtime="ort", batches=list(batches), seconds=seconds, runs=10, device="auto"
+    )
+    score = _accuracy(dataset, ctx.device) if dataset is not None else None
+    sides = measure_before_after(
+        {"before": source, "after": pruned}, options, accuracy=score, rounds=2, ctx=ctx
+    )
     figures: dict[str, dict[str, Any]] = {}
-    measured = Metrics()
-    for index, (side, model) in enumerate(sides.items()):
-        ctx.check()
-        ctx.report(0.05 + 0.1 * index, f"counting the {side} model's parameters and MACs")
-        facts = model_facts(model)
-        if side == "after":
-            measured.facts = facts
+    for side, measured in sides.items():
+        facts = measured.metrics.facts
         figures[side] = {
             "parameters": facts.parameters,
             "macs": facts.macs,
             "weights_bytes": facts.weights_bytes,
             "sparsity": facts.sparsity,
         }
-        if dataset is not None:
-            from workbench.core.compress.pruning.layers import validation_accuracy
-            from workbench.core.device import resolve_device
-
-            device = resolve_device(ctx.device)
-            module = model.module  # scored where it is on the CPU; a copy goes to a GPU,
-            if device.type != "cpu":  # so the caller's model never moves under it
-                module = copy.deepcopy(module).to(device)
-            figures[side]["accuracy"] = validation_accuracy(module, dataset, device)
-            if side == "after":
-                measured.accuracy["torch"] = AccuracyReport(
-                    "torch", str(device), dataset.name, "classification",
-                    len(dataset.y_val), top1=figures[side]["accuracy"],
-                )  # fmt: skip
-    latency: dict[str, dict[int, float]] = {"before": {}, "after": {}}
-    for round_index in range(2):
-        for index, (side, model) in enumerate(sides.items()):
-            ctx.check()
-            done = 0.3 + 0.35 * round_index + 0.17 * index
-            ctx.report(done, f"timing the {side} model on ONNX Runtime")
-            report = measure_latency(
-                model, runtime="ort", batches=list(batches), seconds=seconds, runs=10
-            )
-            for point in report.batches:
-                best = latency[side].get(point.batch, float("inf"))
-                latency[side][point.batch] = min(best, point.latency.p50_ms)
-            kept = measured.latency.get(report.key)
-            if side == "after" and (kept is None or _total(report) < _total(kept)):
-                measured.latency = {report.key: report}  # the better of the two rounds
-    for side in sides:
-        figures[side]["latency_ms"] = {str(b): ms for b, ms in sorted(latency[side].items())}
-    for report in measured.latency.values():
-        measured.environment = describe_environment(runtime="ort", provider=report.provider)
-    ctx.report(1.0, "measured")
-    return figures, measured
+        if measured.accuracy is not None:
+            figures[side]["accuracy"] = measured.accuracy.top1
+        figures[side]["latency_ms"] = {str(b): ms for b, ms in sorted(measured.latency_ms.items())}
+    return figures, sides["after"].metrics
 
 
-def _total(report: LatencyReport) -> float:
-    return sum(point.latency.p50_ms for point in report.batches)
+def _accuracy(dataset: Any, where: str) -> AccuracyFn:
+    """Top-1 on the validation split in PyTorch, on ``where``'s device."""
+
+    def score(side: str, model: LoadedModel, ctx: RunContext) -> AccuracyReport:
+        from workbench.core.compress.pruning.layers import validation_accuracy
+        from workbench.core.device import resolve_device
+
+        device = resolve_device(where)
+        module = model.module  # scored where it is on the CPU; a copy goes to a GPU,
+        if device.type != "cpu":  # so the caller's model never moves under it
+            module = copy.deepcopy(module).to(device)
+        top1 = validation_accuracy(module, dataset, device)
+        return AccuracyReport(
+            "torch", str(device), dataset.name, "classification", len(dataset.y_val), top1=top1
+        )
+
+    return score
 
 
 def ratios(figures: dict[str, Any]) -> dict[str, float]:

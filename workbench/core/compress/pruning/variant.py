@@ -8,8 +8,6 @@ model and the same figures; ``write_pruned_variant`` writes the folder the CLI l
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +15,9 @@ from typing import Any
 
 from workbench.core.context import RunContext
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.io.variant_folder import ONNX_FILE, VariantRecord, write_variant
 from workbench.core.measure.metrics import Metrics
 
-MODEL_FILE = "model.pt"
-ONNX_FILE = "model.onnx"
-VARIANT_FILE = "variant.json"
 PASS_SHARE = 0.75  # of the progress bar; measuring takes the rest
 
 
@@ -120,43 +116,30 @@ def write_pruned_variant(
     ctx: RunContext | None = None,
 ) -> dict[str, Path]:
     """``model.pt`` (weights + pruned shapes), ``model.onnx`` and ``variant.json``."""
-    import torch
-
-    from workbench.core.io.pruned_shapes import pruned_checkpoint
-    from workbench.core.project import atomic_write_bytes, atomic_write_text
-
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    torch.save(pruned_checkpoint(run.model.module), buffer)
-    paths = {"torch": folder / MODEL_FILE}
-    atomic_write_bytes(paths["torch"], buffer.getvalue())
+    files: dict[str, Path] = {}
     if onnx:
         from workbench.core.export import ExportOptions, export_onnx
 
-        paths["onnx"] = folder / ONNX_FILE
+        folder.mkdir(parents=True, exist_ok=True)
+        files["onnx"] = folder / ONNX_FILE
         report = export_onnx(
-            run.model, paths["onnx"], ExportOptions(dynamic_batch=True), data=data, ctx=ctx
+            run.model, files["onnx"], ExportOptions(dynamic_batch=True), data=data, ctx=ctx
         )
         run.notes += report.notes
-    label = arch or Path(source).stem
-    record: dict[str, Any] = {
-        "schema": 1,
-        "name": run.name(label),
-        "kind": "pruned",
-        "source": source,
-        "arch": arch,
-        "dataset": dataset,
-        "framework": "pytorch",
-        "status": "finished",
-        "step": run.step,
-        "metrics": _plain(run.metrics),
-        "notes": run.notes,
-        "artifacts": {key: path.name for key, path in paths.items()},
-    }
-    paths["variant"] = folder / VARIANT_FILE
-    atomic_write_text(paths["variant"], json.dumps(record, indent=2))
-    return paths
+    record = VariantRecord(
+        name=run.name(arch or Path(source).stem),
+        kind="pruned",
+        source=source,
+        arch=arch,
+        dataset=dataset,
+        framework="pytorch",
+        status="finished",
+        step=run.step,
+        metrics=_plain(run.metrics),
+        notes=run.notes,
+    )
+    return write_variant(folder, record, run.model, weights="pruned", files=files)
 
 
 def _plain(value: Any) -> Any:

@@ -1,5 +1,5 @@
 """A quantized variant as a folder: its model file and ``variant.json``, written through
-the one record writer (``core.variant_folder``).
+the one record writer (``core.io.variant_folder``).
 
 The record's metrics hold the run's own figures (before, after, ratios, advice, the
 auto-exclusion) and, beside them, the quantized model's figures in the form every
@@ -15,7 +15,9 @@ from typing import Any
 
 from workbench.core.compress.quantization.outcome import QuantizationOutcome
 from workbench.core.errors import WorkbenchError
+from workbench.core.io.atomic import atomic_write_bytes
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.io.variant_folder import TORCH_FILE, VariantRecord, write_variant
 
 
 def record_metrics(outcome: QuantizationOutcome) -> dict[str, Any]:
@@ -27,34 +29,27 @@ def write_quantized_variant(
     outcome: QuantizationOutcome, folder: Path, *, source: str | None = None
 ) -> dict[str, Path]:
     """``folder``/model.onnx (or model.pt for a PyTorch result) and ``variant.json``."""
-    from workbench.core.project import atomic_write_bytes
-    from workbench.core.variant_folder import write_variant_record
-
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     model = outcome.model
-    paths: dict[str, Path] = {}
+    record = VariantRecord(
+        name=outcome.name(),
+        kind="quantized",
+        source=source or outcome.source_name,
+        arch=model.arch,
+        dataset=model.dataset,
+        framework=model.framework,
+        step=outcome.step,
+        metrics=record_metrics(outcome),
+        notes=list(outcome.notes),
+        extra={"node_error": outcome.pass_metrics.get("node_error")},
+    )
     if model.onnx_model is not None:
-        paths["onnx"] = folder / "model.onnx"
-        atomic_write_bytes(paths["onnx"], model.onnx_model.SerializeToString())
-    else:
-        paths["torch"] = folder / "model.pt"
-        atomic_write_bytes(paths["torch"], torchscript_bytes(model))
-    record: dict[str, Any] = {
-        "name": outcome.name(),
-        "kind": "quantized",
-        "source": source or outcome.source_name,
-        "arch": model.arch,
-        "dataset": model.dataset,
-        "framework": model.framework,
-        "step": outcome.step,
-        "metrics": record_metrics(outcome),
-        "node_error": outcome.pass_metrics.get("node_error"),
-        "notes": list(outcome.notes),
-        "artifacts": {key: path.name for key, path in paths.items()},
-    }
-    paths["variant"] = write_variant_record(folder, record)
-    return paths
+        return write_variant(folder, record, model)
+    # A dynamically quantized module is kept as TorchScript, not as a state_dict.
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / TORCH_FILE
+    atomic_write_bytes(path, torchscript_bytes(model))
+    return write_variant(folder, record, None, files={"torch": path})
 
 
 def torchscript_bytes(model: LoadedModel) -> bytes:

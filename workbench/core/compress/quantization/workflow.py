@@ -4,7 +4,8 @@
 ONNX once (the float reference every ORT method is compared with), runs the pass
 through ``run_pass``, then measures accuracy, latency (per batch size, on the chosen
 device) and size before and after, the same way for both.
-``variant_record.write_quantized_variant`` writes the result as a variant folder.
+``variant_record.write_quantized_variant`` writes the result as a variant folder. The
+figures come from ``measure.before_after``, as every pass takes them.
 
 ``auto_exclude=K`` quantizes twice: the first run's per-node error table names the K
 nodes adding the most error, the second keeps them in float, and both are measured, so
@@ -31,6 +32,9 @@ from workbench.core.compress.quantization.outcome import (
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.accuracy import evaluate
+from workbench.core.measure.before_after import SideFigures, measure_before_after
+from workbench.core.measure.options import MeasureOptions
 
 
 def pass_class_for(method: str) -> type:
@@ -61,48 +65,28 @@ def model_bytes(model: LoadedModel) -> int:
     return len(buffer.getvalue())
 
 
-def measure(
-    model: LoadedModel,
-    *,
-    runtime: str,
-    dataset: Any,
-    device: str,
-    batches: Sequence[int],
-    threads: int | None,
-    seconds: float,
-    ctx: RunContext,
-    parent: LoadedModel | None = None,
-) -> Measured:
-    """``parent`` (the float model) adds the model's agreement with it to the accuracy."""
-    from workbench.core.measure import evaluate, measure_latency
-
+def measured(model: LoadedModel, side: SideFigures, runtime: str) -> Measured:
+    """``side``'s figures in the shape the outcome keeps, with the serialized size."""
     figures = Measured(size_bytes=model_bytes(model), runtime=runtime)
-    if dataset is not None:
-        report = evaluate(
-            model,
-            data=dataset,
-            runtime=runtime,
-            device=device,
-            parent=parent,
-            ctx=_scaled(ctx, 0.0, 0.4),
-        )
-        figures.top1 = report.top1
-        figures.accuracy = dataclasses.asdict(report)
-    if batches:
-        latency = measure_latency(
-            model,
-            runtime=runtime,
-            batches=list(batches),
-            device=device,
-            threads=threads,
-            seconds=seconds,
-            data=dataset,
-            ctx=_scaled(ctx, 0.4, 1.0),
-        )
-        figures.provider = latency.provider
-        figures.latency_ms = {p.batch: p.latency.p50_ms for p in latency.batches}
-        figures.latency = dataclasses.asdict(latency)
+    if side.accuracy is not None:
+        figures.top1 = side.accuracy.top1
+        figures.accuracy = dataclasses.asdict(side.accuracy)
+    if side.latency is not None:
+        figures.provider = side.latency.provider
+        figures.latency_ms = dict(side.latency_ms)
+        figures.latency = dataclasses.asdict(side.latency)
     return figures
+
+
+def _accuracy(dataset: Any, runtime: str, device: str, parent: LoadedModel | None) -> Any:
+    """Accuracy on ``dataset``; ``parent`` (the float model) adds each quantized model's
+    agreement with it."""
+
+    def score(side: str, model: LoadedModel, ctx: RunContext) -> Any:
+        of = None if side == "before" else parent
+        return evaluate(model, data=dataset, runtime=runtime, device=device, parent=of, ctx=ctx)
+
+    return score
 
 
 def quantize_variant(
@@ -161,31 +145,30 @@ def quantize_variant(
             ctx.report(split, f"keeping {len(picked)} nodes in float; quantizing again")
             result = run_pass(pass_class, reference, config, _scaled(ctx, split, 0.6, dataset))
     before = after = without = None
+    facts = environment = None
     if measure_figures:
         runtime = "torch" if result.model.onnx_model is None else "ort"
-        common = dict(runtime=runtime, dataset=dataset, device=device, batches=batches,
-                      threads=threads, seconds=seconds)  # fmt: skip
-        mid = 0.73 if auto_exclude else 0.8
-        before = measure(reference, **common, ctx=_scaled(ctx, 0.6, mid))
-        parent = reference if auto_exclude else None  # how far each run drifts from float
+        options = MeasureOptions(runtime=runtime, batches=list(batches), threads=threads,
+                                 seconds=seconds, device=device)  # fmt: skip
+        models = {"before": reference, "after": result.model}
         if auto_exclude and result is not first:
-            without = measure(first.model, **common, ctx=_scaled(ctx, mid, 0.86), parent=parent)
-            mid = 0.86
-        after = measure(result.model, **common, ctx=_scaled(ctx, mid, 1.0), parent=parent)
+            models = {"before": reference, "without": first.model, "after": result.model}
+        parent = reference if auto_exclude else None  # how far each run drifts from float
+        score = _accuracy(dataset, runtime, device, parent) if dataset is not None else None
+        sides = measure_before_after(
+            models, options, accuracy=score, data=dataset, rounds=1 if batches else 0,
+            ctx=_scaled(ctx, 0.6, 1.0),
+        )  # fmt: skip
+        before = measured(reference, sides["before"], runtime)
+        after = measured(result.model, sides["after"], runtime)
+        if "without" in sides:
+            without = measured(first.model, sides["without"], runtime)
+        facts, environment = sides["after"].metrics.facts, sides["after"].metrics.environment
         if dataset is None:
             notes.append("accuracy not measured: the model is tied to no dataset (--data)")
     auto = None
     if auto_exclude:
         auto = AutoExclusion(auto_exclude, picked, without if picked else after)
-    facts = environment = None
-    if after is not None:
-        from workbench.core.measure.environment import describe_environment
-        from workbench.core.measure.latency import model_facts
-
-        facts = model_facts(result.model)
-        environment = describe_environment(
-            runtime=after.runtime, threads=threads, provider=after.provider or None
-        )
     ctx.report(1.0, "quantized and measured")
     return QuantizationOutcome(
         method=method,

@@ -1,0 +1,111 @@
+"""A pass's input and output measured the same way: the "before and after" every
+compression run reports (pruning, quantization).
+
+Each model gets its facts (parameters, MACs, weight bytes, sparsity), its accuracy when
+the caller says how to take it, and its latency under one ``MeasureOptions``. With
+``rounds`` > 1 the models are timed in turn (before, after, before, after), so a
+neighbour's load on a shared machine slows each side alike; each batch keeps its
+fastest p50 and the figures keep the round with the lowest total.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.core.context import RunContext
+from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.environment import describe_environment
+from workbench.core.measure.latency import latency_under, model_facts
+from workbench.core.measure.metrics import AccuracyReport, LatencyReport, Metrics
+from workbench.core.measure.options import MeasureOptions
+
+# (side, model, ctx) -> the model's accuracy, or None where it has none
+AccuracyFn = Callable[[str, LoadedModel, RunContext], AccuracyReport | None]
+
+
+@dataclass
+class SideFigures:
+    """One model's figures: ``metrics`` as a benchmark of it would store them (facts,
+    accuracy, the best round's latency with its conditions, the machine)."""
+
+    metrics: Metrics
+    latency_ms: dict[int, float] = field(default_factory=dict)  # p50, fastest round
+
+    @property
+    def accuracy(self) -> AccuracyReport | None:
+        return next(iter(self.metrics.accuracy.values()), None)
+
+    @property
+    def latency(self) -> LatencyReport | None:
+        return next(iter(self.metrics.latency.values()), None)
+
+
+def measure_before_after(
+    models: Mapping[str, LoadedModel],
+    options: MeasureOptions,
+    *,
+    accuracy: AccuracyFn | None = None,
+    data: Any = None,
+    rounds: int = 1,
+    ctx: RunContext | None = None,
+) -> dict[str, SideFigures]:
+    """Each of ``models`` ("before", "after", ...) measured alike, in that order.
+
+    ``accuracy`` scores a model (None: accuracy is not taken); ``data`` feeds the timed
+    inputs (None: the model's own dataset, else seeded random inputs); ``rounds`` = 0
+    takes no latency.
+    """
+    ctx = ctx or RunContext()
+    sides = list(models.items())
+    steps = len(sides) * (1 + rounds)
+    out: dict[str, SideFigures] = {}
+    for index, (side, model) in enumerate(sides):
+        part = _part(ctx, index, steps)
+        ctx.check()
+        part.report(0.0, f"counting the {side} model's parameters and MACs")
+        figures = SideFigures(Metrics(facts=model_facts(model)))
+        report = accuracy(side, model, part) if accuracy is not None else None
+        if report is not None:
+            figures.metrics.accuracy[report.runtime] = report
+        out[side] = figures
+    for round_index in range(rounds):
+        for index, (side, model) in enumerate(sides):
+            ctx.check()
+            part = _part(ctx, len(sides) * (1 + round_index) + index, steps)
+            part.report(0.0, f"timing the {side} model on {options.runtime}")
+            _keep_faster(out[side], latency_under(model, options, data=data, ctx=part))
+    for figures in out.values():
+        report = figures.latency
+        figures.metrics.environment = describe_environment(
+            runtime=report.runtime if report else options.runtime,
+            threads=options.threads,
+            provider=report.provider if report else None,
+        )
+    ctx.report(1.0, "measured")
+    return out
+
+
+def _keep_faster(figures: SideFigures, report: LatencyReport) -> None:
+    """Each batch's fastest p50 so far; the report with the lowest total."""
+    for point in report.batches:
+        best = figures.latency_ms.get(point.batch, float("inf"))
+        figures.latency_ms[point.batch] = min(best, point.latency.p50_ms)
+    kept = figures.latency
+    if kept is None or _total(report) < _total(kept):
+        figures.metrics.latency = {report.key: report}
+
+
+def _total(report: LatencyReport) -> float:
+    return sum(point.latency.p50_ms for point in report.batches)
+
+
+def _part(ctx: RunContext, index: int, steps: int) -> RunContext:
+    """``ctx`` reporting into step ``index`` of ``steps`` (same cancel, device, seed)."""
+    low, high = index / steps, (index + 1) / steps
+    return dataclasses.replace(
+        ctx,
+        progress=lambda f, m: ctx.report(None if f is None else low + (high - low) * f, m),
+    )
