@@ -91,10 +91,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
     assert "works on pytorch" in err
     err = _bad(capsys, "zoo:digits_mlp", "--method", "torch-dynamic", "--auto-exclude", "2",
                "--out", out)  # fmt: skip
-    assert "auto-exclude needs the per-node error table" in err
-    err = _bad(capsys, "zoo:digits_cnn", "--method", "static", "--auto-exclude", "-1",
-               "--out", out)  # fmt: skip
-    assert "auto-exclude takes a number of nodes (0 or more), not -1" in err
+    # auto_exclude is a setting of the methods that make a per-node error table
+    assert "--auto-exclude does not apply to --method torch-dynamic" in err
+    err = _bad(capsys, "zoo:digits_cnn", "--method", "static", "--error-samples", "0",
+               "--auto-exclude", "1", "--out", out)  # fmt: skip
+    assert "auto-exclude ranks nodes by the per-node error table" in err
+    with pytest.raises(SystemExit) as info:  # out of the field's range: argparse's usage error
+        main(["quantize", "zoo:digits_cnn", "--method", "static", "--auto-exclude", "-1",
+              "--out", out])  # fmt: skip
+    assert info.value.code == 2
+    assert "auto_exclude must be between 0 and 100, got '-1'" in capsys.readouterr().err
     assert not Path(out).exists()
 
 

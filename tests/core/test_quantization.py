@@ -313,11 +313,12 @@ def test_auto_exclude_keeps_the_worst_nodes_float_and_reports_the_gain(trained_d
     assert not any(_kept_float(first.model.onnx_model, name) for name in ranked)
 
     outcome = quantize_variant(
-        trained_digits, "static", config, batches=(1,), seconds=0.05, auto_exclude=2
+        trained_digits, "static", {**config, "auto_exclude": 2}, batches=(1,), seconds=0.05
     )
     auto = outcome.auto_exclusion
     assert auto.names == ranked  # the first run's worst, in its order
     assert outcome.step["config"]["exclude"] == ranked  # the recipe remakes this model
+    assert outcome.step["config"]["auto_exclude"] == 0  # ... and picks no more nodes
     assert all(_kept_float(outcome.model.onnx_model, name) for name in ranked)
     assert evaluate(outcome.model).top1 == outcome.after.top1
     gains = auto.gains(outcome.after)
@@ -338,15 +339,16 @@ def test_auto_exclude_keeps_the_worst_nodes_float_and_reports_the_gain(trained_d
 
 
 def test_auto_exclude_refuses_what_makes_no_error_table(trained_digits, tmp_path) -> None:
-    with pytest.raises(WorkbenchError, match="torch-dynamic does not make"):
-        quantize_variant(load("zoo:digits_mlp"), "torch-dynamic", auto_exclude=1)
+    # torch-dynamic makes no error table, so its config has no auto_exclude setting
+    with pytest.raises(WorkbenchError, match="unknown setting 'auto_exclude'"):
+        quantize_variant(load("zoo:digits_mlp"), "torch-dynamic", {"auto_exclude": 1})
     with pytest.raises(WorkbenchError, match="set error samples above 0"):
-        quantize_variant(trained_digits, "static", {"error_samples": 0}, auto_exclude=1)
+        quantize_variant(trained_digits, "static", {"error_samples": 0, "auto_exclude": 1})
     from workbench.core.compress.quantization.common import float_onnx
 
     onnx.save(float_onnx(trained_digits, notes=[]), tmp_path / "m.onnx")
     with pytest.raises(WorkbenchError, match=r"needs data .*--data"):
-        quantize_variant(load(tmp_path / "m.onnx"), "dynamic", auto_exclude=1)
+        quantize_variant(load(tmp_path / "m.onnx"), "dynamic", {"auto_exclude": 1})
 
 
 def test_a_model_with_nothing_to_quantize_is_refused_by_every_method(tmp_path) -> None:

@@ -171,3 +171,25 @@ def test_leaving_the_layers_page_cancels_a_running_scan(qtbot, make_wizard) -> N
     assert "cancelled" in wizard.layers.status.text().lower()
     assert wizard.layers.report is None
     assert wizard.layers.leaves["fc"].checkState(0) == Qt.CheckState.Unchecked
+
+
+def test_target_page_is_generated_from_the_config_and_sets_channel_limits(make_wizard) -> None:
+    wizard = make_wizard(load("zoo:digits_cnn"))
+    wizard.next()
+    target = wizard.target
+    # The limits are the config's (0..0.95 as percent), not restated by the page.
+    assert (target.amount.minimum(), target.amount.maximum()) == (0, 95)
+    assert target.channel_form.isVisible()
+    editors = target.channel_form.editors
+    editors["round_to"].setValue(8)
+    editors["max_layer_amount"].setValue(60)  # percent
+    editors["taylor_batches"].setValue(2)
+    name, config = wizard.pass_and_config()
+    assert name == "channel-prune"
+    assert (config["round_to"], config["max_layer_amount"], config["taylor_batches"]) == (8, 0.6, 2)
+    wizard.back()
+    wizard.method.buttons["magnitude"].click()
+    wizard.next()
+    assert not target.channel_form.isVisible()
+    name, config = wizard.pass_and_config()
+    assert name == "magnitude-prune" and "round_to" not in config

@@ -16,8 +16,10 @@ from workbench.core.errors import WorkbenchError
 ORDER = 80
 
 EPILOG = """\
-Each setting is a command-line flag of the pass's own command, a key of its recipe
-step, and a field of its wizard page: all three come from the pass's config.
+Each setting is a command-line flag (of `workbench apply PASS`, which runs any pass,
+plugins' included, and of the pass's own command where it has one: prune, quantize,
+distill), a key of its recipe step, and a field of its wizard page: all three come
+from the pass's config.
 
 examples:
   workbench passes                  every pass with its settings
@@ -100,6 +102,7 @@ def format_passes(rows: list[dict[str, Any]]) -> str:
             lines.append(f"  cannot be used: {row['error']}")
         else:
             lines.append(f"  works on: {', '.join(row['frameworks'])}")
+            lines.append(f"  run: workbench apply {row['name']} MODEL --out DIR [settings]")
             for setting in row["settings"]:
                 lines.append(f"  {_flag_text(setting)}")
                 lines += textwrap.wrap(

@@ -8,10 +8,22 @@ import sys
 from typing import Any
 
 from workbench.cli.arguments import add_model_arguments
+from workbench.cli.config_flags import add_method_flags, config_for_method
 from workbench.cli.help import ManPageFormatter
+from workbench.core.compress.pruning.config import ChannelPruneConfig, MagnitudePruneConfig
+from workbench.core.compress.pruning.methods import (
+    CHANNEL_METHODS,
+    METHOD_NAMES,
+    STRUCTURED_PASS,
+    UNSTRUCTURED_PASS,
+    pruning_pass,
+)
+from workbench.core.config_schema import FieldSpec
 
 ORDER = 30
-METHODS = ("magnitude", "l1", "l2", "bn-scale", "taylor")
+# The two passes behind --method: their settings become this command's flags.
+CONFIGS = {UNSTRUCTURED_PASS: MagnitudePruneConfig, STRUCTURED_PASS: ChannelPruneConfig}
+OWN = ("method",)  # --method is this command's (five methods over two passes), not the pass's
 
 EPILOG = """\
 --method magnitude zeroes single weights (unstructured): accuracy holds to high
@@ -32,9 +44,6 @@ examples:
 
 
 def register(commands: Any) -> None:
-    from workbench.core.compress.pruning.config import ChannelPruneConfig, MagnitudePruneConfig
-    from workbench.core.config_schema import fields_of
-
     parser = commands.add_parser(
         "prune",
         help="prune a model (unstructured weights or whole channels); writes the variant",
@@ -46,7 +55,7 @@ def register(commands: Any) -> None:
         formatter_class=ManPageFormatter,
     )
     add_model_arguments(parser)
-    parser.add_argument("--method", choices=METHODS, default="magnitude", help="see below")
+    parser.add_argument("--method", choices=METHOD_NAMES, default="magnitude", help="see below")
     parser.add_argument(
         "--structured", action="store_true", help="remove channels (implied by l1..taylor)"
     )
@@ -66,79 +75,24 @@ def register(commands: Any) -> None:
         help="timing per latency measurement (two rounds per model and batch size)",
     )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    group = parser.add_argument_group("pruning settings (see workbench passes)")
-    seen: set[str] = set()
-    for config_class in (ChannelPruneConfig, MagnitudePruneConfig):
-        for spec in fields_of(config_class):
-            if spec.name in seen or spec.name == "method":
-                continue
-            seen.add(spec.name)
-            _add_flag(group, spec)
+    add_method_flags(parser, CONFIGS, title="pruning settings (see workbench passes)", skip=OWN)
     parser.set_defaults(handler=run)
-
-
-def _add_flag(group: Any, spec: Any) -> None:
-    """A flag whose default is 'not given', so each pass applies its own default."""
-    from workbench.cli.config_flags import metavar
-
-    help_text = (spec.help or spec.label).replace("%", "%%")
-    if spec.kind == "bool":
-        group.add_argument(
-            spec.flag,
-            dest=spec.name,
-            action=argparse.BooleanOptionalAction,
-            default=argparse.SUPPRESS,
-            help=help_text,
-        )
-        return
-
-    def convert(text: str) -> Any:
-        from workbench.core.errors import WorkbenchError
-
-        try:
-            return spec.parse(text)
-        except WorkbenchError as exc:
-            raise argparse.ArgumentTypeError(exc.message) from None
-
-    convert.__name__ = spec.type_name
-    group.add_argument(
-        spec.flag,
-        dest=spec.name,
-        type=convert,
-        default=argparse.SUPPRESS,
-        metavar=metavar(spec),
-        help=help_text,
-    )
 
 
 def choose_pass(args: argparse.Namespace) -> tuple[str, Any]:
     """(pass name, validated config) from the flags; flags the pass lacks are refused."""
-    from workbench.core.compress.pruning.config import ChannelPruneConfig, MagnitudePruneConfig
-    from workbench.core.config_schema import config_from_dict, fields_of
-    from workbench.core.errors import WorkbenchError
-
-    structured = args.structured or args.method != "magnitude"
-    name, config_class = (
-        ("channel-prune", ChannelPruneConfig)
-        if structured
-        else ("magnitude-prune", MagnitudePruneConfig)
+    name, preset = pruning_pass(args.method, args.structured)
+    return name, config_for_method(
+        CONFIGS, name, args, preset=preset, not_for=_not_for, where="prune", skip=OWN
     )
-    wanted = {spec.name: spec for spec in fields_of(config_class)}
-    given = {
-        spec.name: getattr(args, spec.name)
-        for spec in (*fields_of(ChannelPruneConfig), *fields_of(MagnitudePruneConfig))
-        if hasattr(args, spec.name) and spec.name != "method"
-    }
-    for key in given:
-        if key not in wanted:
-            flag = f"--{key.replace('_', '-')}"
-            raise WorkbenchError(
-                f"{flag} applies to channel pruning only (add --structured or use --method "
-                "l1, l2, bn-scale or taylor); unstructured zeros reduce no MACs or latency"
-            )
-    if structured:
-        given["method"] = "l1" if args.method == "magnitude" else args.method
-    return name, config_from_dict(config_class, given, where="prune")
+
+
+def _not_for(spec: FieldSpec, _passes: list[str]) -> str:
+    methods = ", ".join(CHANNEL_METHODS[:-1]) + f" or {CHANNEL_METHODS[-1]}"
+    return (
+        f"{spec.flag} applies to channel pruning only (add --structured or use --method "
+        f"{methods}); unstructured zeros reduce no MACs or latency"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

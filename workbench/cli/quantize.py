@@ -9,6 +9,8 @@ from typing import Any
 
 from workbench.cli.arguments import add_model_arguments
 from workbench.cli.bench import add_data_argument, batch_list, stderr_progress
+from workbench.cli.config_flags import add_method_flags, config_for_method
+from workbench.core.compress.quantization import CONFIGS
 
 ORDER = 62
 ERROR_ROWS = 10  # per-node error rows printed (all are in variant.json)
@@ -29,72 +31,9 @@ them in float gained in accuracy and cost in speed.
 METHOD_ALIASES = {"static-int8": "static", "dynamic-int8": "dynamic"}
 
 
-def _config_classes() -> dict[str, type]:
-    from workbench.core.compress.quantization import CONFIGS
-
-    return dict(CONFIGS)
-
-
-def add_method_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags of every method's config (config_schema), each once.
-
-    Defaults are left out of the namespace (SUPPRESS), so the chosen method's own
-    defaults apply and a flag meant for another method is noticed.
-    """
-    from workbench.cli.config_flags import add_config_flags
-    from workbench.core.config_schema import fields_of
-
-    classes = _config_classes()
-    added: set[str] = set()
-    for method, cls in classes.items():
-        add_config_flags(parser, cls, title=f"--method {method} settings", skip=added)
-        added.update(spec.name for spec in fields_of(cls))
-    for action in parser._actions:  # argparse offers no public list of a parser's actions
-        if action.dest not in added:
-            continue
-        users = [m for m, c in classes.items() if action.dest in _names(c)]
-        defaults = {m: _default(classes[m], action.dest) for m in users}
-        spec = next(s for s in fields_of(classes[users[0]]) if s.name == action.dest)
-        shown = (
-            next(iter(defaults.values()))
-            if len(set(map(str, defaults.values()))) == 1
-            else ", ".join(f"{m}: {v}" for m, v in defaults.items())
-        )
-        action.help = f"{spec.help or spec.label} (default {shown}; for {', '.join(users)})"
-        action.help = action.help.replace("%", "%%")
-        action.default = argparse.SUPPRESS
-        if action.dest == "exclude":
-            action.nargs = "+"  # --exclude NODE [NODE ...]; each may also be a,b
-            action.metavar = "NODE"
-    parser.add_argument(
-        "--auto-exclude",
-        type=int,
-        default=0,
-        metavar="K",
-        help="keep the K nodes adding the most error in float: quantize once, take the "
-        "per-node error table's worst K, quantize again, and report the accuracy gained "
-        "and the speed lost (static, dynamic, fp16; default 0: off)",
-    )
-
-
 def _method(text: str) -> str:
     """A method name, or the issue-style alias (static-int8, dynamic-int8)."""
     return METHOD_ALIASES.get(text, text)
-
-
-def _names(cls: type) -> set[str]:
-    from workbench.core.config_schema import fields_of
-
-    return {spec.name for spec in fields_of(cls)}
-
-
-def _default(cls: type, name: str) -> str:
-    from workbench.core.config_schema import fields_of
-
-    value = next(s for s in fields_of(cls) if s.name == name).default
-    if isinstance(value, list):
-        return ",".join(map(str, value)) or "none"
-    return str(value)
 
 
 def register(commands: Any) -> None:
@@ -113,7 +52,7 @@ def register(commands: Any) -> None:
         "--method",
         required=True,
         type=_method,
-        choices=tuple(_config_classes()),
+        choices=tuple(CONFIGS),
         help="static (or static-int8): INT8 with calibration (CNNs on VNNI/AMX CPUs); "
         "dynamic (or dynamic-int8): INT8 weights, no calibration (transformers); fp16: "
         "GPUs with tensor cores; torch-dynamic: PyTorch's int8 Linear/LSTM",
@@ -133,30 +72,13 @@ def register(commands: Any) -> None:
         "--seconds", type=float, default=1.0, metavar="X", help="timing per batch size"
     )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    add_method_flags(parser)
+    add_method_flags(parser, CONFIGS, title="method settings (see workbench passes)")
     parser.set_defaults(handler=run)
 
 
 def config_for(args: argparse.Namespace) -> Any:
     """The chosen method's config from the flags given; a flag of another method is an error."""
-    from workbench.core.config_schema import config_from_dict, fields_of
-    from workbench.core.errors import WorkbenchError
-
-    classes = _config_classes()
-    cls = classes[args.method]
-    mine = {spec.name: spec for spec in fields_of(cls)}
-    every = {spec.name: spec for c in classes.values() for spec in fields_of(c)}
-    given = {name: getattr(args, name) for name in every if hasattr(args, name)}
-    for name in given:
-        if name not in mine:
-            users = [m for m, c in classes.items() if name in _names(c)]
-            raise WorkbenchError(
-                f"{every[name].flag} does not apply to --method {args.method} "
-                f"(it is for {', '.join(users)})"
-            )
-    if "exclude" in given:  # nargs="+" of comma-separated items: a list of lists
-        given["exclude"] = [item for part in given["exclude"] for item in part]
-    return config_from_dict(cls, given, where=f"--method {args.method}")
+    return config_for_method(CONFIGS, args.method, args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -180,7 +102,6 @@ def run(args: argparse.Namespace) -> int:
         batches=args.batch,
         threads=args.threads,
         seconds=args.seconds,
-        auto_exclude=args.auto_exclude,
         ctx=ctx,
     )
     paths = write_quantized_variant(outcome, args.out, source=args.model)

@@ -11,6 +11,7 @@ from typing import Any
 from workbench.cli.arguments import add_model_arguments
 from workbench.cli.bench import stderr_progress
 from workbench.cli.help import ManPageFormatter
+from workbench.core.io.variant_folder import VariantRecord, write_variant
 
 ORDER = 85
 
@@ -130,7 +131,7 @@ def _replay(args: argparse.Namespace, main_process: bool) -> int:
         print(f"step {outcome.index + 1} ({outcome.pass_name}): wrote {rows[-1]['folder']}")
 
     if main_process:  # the starting point, so the comparison has its baseline
-        _write_folder(loaded, out / "00-input", f"{_label(source, loaded.arch)} (input)",
+        write_variant_folder(loaded, out / "00-input", f"{_label(source, loaded.arch)} (input)",
                       source, loaded.arch, {}, {}, [])  # fmt: skip
     ctx = RunContext(seed=recipe.seed, progress=stderr_progress(main_process), trust=args.trust)
     run_recipe(recipe, loaded, data=args.data, ctx=ctx, on_step=write)
@@ -178,7 +179,7 @@ def _label(source: str, arch: str | None) -> str:
     return arch or Path(source).stem
 
 
-def _write_folder(
+def write_variant_folder(
     loaded: Any,
     folder: Path,
     name: str,
@@ -188,8 +189,6 @@ def _write_folder(
     metrics: dict[str, Any],
     notes: list[str],
 ) -> None:
-    from workbench.core.io.variant_folder import VariantRecord, write_variant
-
     record = VariantRecord(
         name=name,
         source=source,
@@ -206,7 +205,7 @@ def _write_folder(
 def _write_step(outcome: Any, out: Path, source: str, arch: str | None) -> dict[str, Any]:
     folder = out / f"{outcome.index + 1:02d}-{outcome.pass_name}"
     name = f"{_label(source, arch)} step {outcome.index + 1} ({outcome.pass_name})"
-    _write_folder(outcome.model, folder, name, source, arch, outcome.step, outcome.metrics,
+    write_variant_folder(outcome.model, folder, name, source, arch, outcome.step, outcome.metrics,
                   outcome.notes)  # fmt: skip
     return {
         "step": outcome.index + 1,

@@ -10,6 +10,13 @@ Field metadata (all optional): ``help``, ``choices``, ``min``, ``max``, ``label`
 (the form's label), ``flag`` (the CLI flag, default ``--kebab-case-name``),
 ``aliases`` (more flags for it) and ``arch`` (True: the text names an architecture, a
 zoo name or ``module:factory``; read from a file, a factory runs only with trust).
+Hints that change how a face shows a field, never what it accepts: ``display`` (a
+string or a tuple of them, for the form: ``"percent"`` shows a fraction as 0-100 %,
+``"slider"`` adds a slider beside the spin box, ``"off-at-min"`` shows the minimum as
+"off"), ``labels`` (choice -> the words a drop-down shows for it), ``suffix`` (the
+spin box's unit, e.g. ``" worst nodes"``), ``metavar`` (the flag's placeholder) and
+``several`` (True: a list flag also takes several words, ``--exclude a b``, each of
+which may be comma-separated).
 Supported types: int, float, bool, str, ``Literal[...]``, ``list[str|int|float]``
 and ``Optional`` of any of these.
 
@@ -67,6 +74,11 @@ class FieldSpec:
     flag: str = ""
     aliases: tuple[str, ...] = ()  # more flags for the same setting (metadata "aliases")
     arch: bool = False  # names an architecture: module:factory in it is code (metadata "arch")
+    display: tuple[str, ...] = ()  # form hints (metadata "display"; module doc)
+    suffix: str = ""  # the form's unit after a number (metadata "suffix")
+    choice_labels: tuple[tuple[Any, str], ...] = ()  # (choice, words) (metadata "labels")
+    metavar: str = ""  # the flag's placeholder, when not derived from the type
+    several: bool = False  # a list flag that takes several words (metadata "several")
 
     @property
     def required(self) -> bool:
@@ -226,7 +238,19 @@ def _spec(config_class: type, f: dataclasses.Field, annotation: Any) -> FieldSpe
         flag=str(meta.get("flag") or "--" + f.name.replace("_", "-")),
         aliases=tuple(meta.get("aliases", ())),
         arch=bool(meta.get("arch", False)),
+        display=_hints(meta.get("display")),
+        suffix=str(meta.get("suffix", "")),
+        choice_labels=tuple((k, str(v)) for k, v in dict(meta.get("labels") or {}).items()),
+        metavar=str(meta.get("metavar", "")),
+        several=bool(meta.get("several", False)) and kind == "list",
     )
+
+
+def _hints(value: Any) -> tuple[str, ...]:
+    """``"percent"`` or ``("percent", "slider")`` -> a tuple of hints."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

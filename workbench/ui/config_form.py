@@ -4,7 +4,9 @@
 declared limits, a check box, a drop-down for choices, check boxes for a list of
 choices, a line edit for text, lists and optional values) with the field's help under
 it, and validates through ``workbench.core.config_schema`` so the form, the CLI and
-recipes reject the same values with the same message. ``PassPicker`` lists the
+recipes reject the same values with the same message. Display hints in the field's
+metadata (``display``: percent, slider, off-at-min; ``suffix``) change how a number is
+shown, never what it accepts. ``PassPicker`` lists the
 registered passes (built-in and plugins) beside the selected pass's form;
 ``ConfigPage`` puts a form on a ``QWizardPage`` whose Next button follows validity.
 """
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QSlider,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -63,6 +66,7 @@ class ConfigForm(QWidget):
             spec.name: spec for spec in fields_of(config_class) if only is None or spec.name in only
         }
         self.editors: dict[str, QWidget] = {}
+        self.sliders: dict[str, QSlider] = {}  # beside the spin box of "slider" fields
         layout = QFormLayout(self)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for spec in self.specs.values():
@@ -75,6 +79,9 @@ class ConfigForm(QWidget):
             column.setContentsMargins(0, 0, 0, 4)
             column.setSpacing(2)
             column.addWidget(editor)
+            if "slider" in spec.display and isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+                self.sliders[spec.name] = _slider(editor)
+                column.addWidget(self.sliders[spec.name])
             if spec.help:
                 help_label = QLabel(spec.help)
                 help_label.setWordWrap(True)
@@ -146,21 +153,30 @@ class ConfigForm(QWidget):
             combo = QComboBox()
             if spec.optional:
                 combo.addItem("(none)", None)
+            words = dict(spec.choice_labels)
             for choice in spec.choices:
-                combo.addItem(str(choice), choice)
+                combo.addItem(words.get(choice, str(choice)), choice)
             combo.currentIndexChanged.connect(self._on_edit)
             return combo
         if spec.kind == "int" and not spec.optional:
             spin = QSpinBox()
             spin.setRange(_limit(spec.min, -INT_LIMIT), _limit(spec.max, INT_LIMIT))
+            _show_hints(spin, spec)
             spin.valueChanged.connect(self._on_edit)
             return spin
         if spec.kind == "float" and not spec.optional:
             double = QDoubleSpinBox()
             low, high = _limit(spec.min, -FLOAT_LIMIT), _limit(spec.max, FLOAT_LIMIT)
-            double.setRange(low, high)
-            double.setDecimals(_decimals(spec))
-            double.setSingleStep(0.05 if high - low <= 1 else 0.1 if high - low <= 10 else 1.0)
+            if "percent" in spec.display:  # the value stays a fraction; 0.5 shows as 50 %
+                double.setRange(low * 100, high * 100)
+                double.setDecimals(max(0, _decimals(spec) - 2))
+                double.setSingleStep(5)
+                double.setSuffix(" %")
+            else:
+                double.setRange(low, high)
+                double.setDecimals(_decimals(spec))
+                double.setSingleStep(0.05 if high - low <= 1 else 0.1 if high - low <= 10 else 1)
+            _show_hints(double, spec)
             double.valueChanged.connect(self._on_edit)
             return double
         line = QLineEdit()
@@ -177,6 +193,8 @@ class ConfigForm(QWidget):
         if isinstance(editor, QComboBox):
             return editor.currentData()
         if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+            if "percent" in spec.display:
+                return round(editor.value() / 100, editor.decimals() + 2)
             return editor.value()
         if isinstance(editor, QLineEdit):
             return editor.text()
@@ -191,7 +209,7 @@ class ConfigForm(QWidget):
             editor.setCurrentIndex(max(index, 0))
         elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
             if value is not None:
-                editor.setValue(value)
+                editor.setValue(value * 100 if "percent" in spec.display else value)
         elif isinstance(editor, QLineEdit):
             if value is None:
                 editor.setText("")
@@ -228,6 +246,35 @@ class ConfigForm(QWidget):
         if valid != self._valid:
             self._valid = valid
             self.validity_changed.emit(valid)
+
+
+def _show_hints(spin: QSpinBox | QDoubleSpinBox, spec: FieldSpec) -> None:
+    if spec.suffix:
+        spin.setSuffix(spec.suffix)
+    if "off-at-min" in spec.display:
+        spin.setSpecialValueText("off")  # shown at the minimum (0: not asked for)
+
+
+def _slider(spin: QSpinBox | QDoubleSpinBox) -> QSlider:
+    """A horizontal slider over the spin box's range, kept in step with it both ways."""
+    steps = 1000
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, steps)
+    low, high = spin.minimum(), spin.maximum()
+
+    def to_slider(value: float) -> None:
+        slider.blockSignals(True)
+        slider.setValue(round((value - low) / (high - low) * steps) if high > low else 0)
+        slider.blockSignals(False)
+
+    def to_spin(position: int) -> None:
+        value = low + (high - low) * position / steps
+        spin.setValue(round(value) if isinstance(spin, QSpinBox) else value)
+
+    spin.valueChanged.connect(to_slider)
+    slider.valueChanged.connect(to_spin)
+    to_slider(spin.value())
+    return slider
 
 
 def _decimals(spec: FieldSpec) -> int:

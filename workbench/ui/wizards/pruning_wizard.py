@@ -13,50 +13,33 @@ from typing import Any
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QLabel,
-    QLineEdit,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
     QWizardPage,
 )
 
+from workbench.core.catalogue import get_registry
 from workbench.core.compress.pruning.config import ChannelPruneConfig, MagnitudePruneConfig
-from workbench.core.config_schema import fields_of
+from workbench.core.compress.pruning.methods import METHODS, STRUCTURED_PASS, pruning_pass
+from workbench.core.config_schema import config_to_dict, fields_of
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.ui.config_form import ConfigForm
 from workbench.ui.wizards.base import ExplainedChoicePage, PassWizard, RunPage, WizardOutcome
 from workbench.ui.wizards.pruning_pages import LayersPage, LiveLoss, plot_widget
 from workbench.ui.wizards.pruning_review import ReviewPage
 from workbench.ui.wizards.pruning_summary import SummaryPage
 from workbench.ui.workers import TaskRunner
 
-METHODS = [
-    ("magnitude", "Magnitude (unstructured)",
-     "Sets the smallest individual weights to zero. Accuracy holds up to high sparsity, "
-     "but the layers keep their shapes: unstructured zeros make no dense model faster "
-     "(ONNX Runtime and PyTorch do the same work); only a compressed file gets smaller."),
-    ("l1", "Channels by L1 magnitude (structured)",
-     "Removes whole filters whose weights add up to the least, with everything that "
-     "depends on them. The model really gets smaller and faster. A good default."),
-    ("l2", "Channels by L2 magnitude (structured)",
-     "Like L1, but large single weights count more when ranking filters."),
-    ("bn-scale", "Channels by BatchNorm scale (structured)",
-     "Ranks channels by the scale their BatchNorm layer gives them: a channel the "
-     "network itself turned down matters little. Needs BatchNorm after the convolutions."),
-    ("taylor", "Channels by Taylor importance (structured)",
-     "Estimates how much the loss would rise without each channel (weight x gradient "
-     "on a few training batches). Usually keeps the most accuracy; needs training data."),
-]  # fmt: skip
-TARGET_LABELS = {
-    "channels": "a fraction of the channels",
-    "macs": "a reduction of the MACs (compute)",
-    "params": "a reduction of the parameters (size)",
-    "latency": "a reduction of the measured latency (ONNX Runtime, CPU)",
-}
+# The pages show fields of channel-prune's config (magnitude-prune's are a subset, with
+# the same names and limits); each is a generated form, so no limit is restated here.
+TARGET_FIELDS = ("amount", "target", "scope")
+CHANNEL_FIELDS = ("round_to", "max_layer_amount", "taylor_batches")  # channel pruning only
+FINETUNE_FIELDS = ("steps", "finetune_epochs", "finetune_lr")
+FIRST_EPOCHS = 2  # shown when fine-tuning is switched on (the config's 0 means none)
 
 
 def _help(config_class: type, name: str) -> str:
@@ -70,43 +53,40 @@ def _note(text: str) -> QLabel:
     return label
 
 
+def _form(fields: tuple[str, ...], name: str) -> ConfigForm:
+    form = ConfigForm(ChannelPruneConfig, only=fields)
+    form.setObjectName(name)
+    return form
+
+
 class TargetPage(QWizardPage):
-    """How much to prune, measured how, ranked where."""
+    """How much to prune, measured how, ranked where; channel pruning's finer limits."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setTitle("Target")
-        self.amount = QDoubleSpinBox()
+        self.form = _form(TARGET_FIELDS, "target-form")
+        self.amount = self.form.editors["amount"]  # in percent; the config holds a fraction
         self.amount.setObjectName("target-amount")
-        self.amount.setRange(0.0, 95.0)
-        self.amount.setDecimals(0)
-        self.amount.setSingleStep(5)
-        self.amount.setValue(50)
-        self.amount.setSuffix(" %")
-        self.target = QComboBox()
+        self.target = self.form.editors["target"]
         self.target.setObjectName("target-kind")
-        for key, label in TARGET_LABELS.items():
-            self.target.addItem(label, key)
-        self.scope = QComboBox()
+        self.scope = self.form.editors["scope"]
         self.scope.setObjectName("target-scope")
-        self.scope.addItem("the same fraction in every layer", "per-layer")
-        self.scope.addItem("one ranking over the whole network", "global")
+        self.channel_form = _form(CHANNEL_FIELDS, "target-channel-form")
         self.explain = _note("")
-        form = QFormLayout()
-        form.addRow("Remove", self.amount)
-        form.addRow("Measured as", self.target)
-        form.addRow("Ranking", self.scope)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.form)
         layout.addWidget(self.explain)
+        layout.addWidget(self.channel_form)
         layout.addStretch(1)
-        self.amount.valueChanged.connect(lambda _v: self.update_explanation())
-        self.target.currentIndexChanged.connect(lambda _i: self.update_explanation())
-        self.scope.currentIndexChanged.connect(lambda _i: self.update_explanation())
+        for form in (self.form, self.channel_form):
+            form.changed.connect(self.update_explanation)
+            form.validity_changed.connect(lambda _valid: self.completeChanged.emit())
 
     def initializePage(self) -> None:  # Qt's name: entered with Next
         structured = self.wizard().structured  # type: ignore[attr-defined]
         self.target.setEnabled(structured)
+        self.channel_form.setVisible(structured)
         if not structured:
             self.target.setCurrentIndex(0)
         self.setSubTitle(
@@ -116,12 +96,29 @@ class TargetPage(QWizardPage):
         )
         self.update_explanation()
 
+    def settings(self, structured: bool) -> dict[str, Any]:
+        """The page's fields of the chosen pass's config."""
+        values = self.form.value()
+        settings = {"amount": values.amount, "scope": values.scope}
+        if structured:
+            settings["target"] = values.target
+            channel = self.channel_form.value()
+            settings.update({name: getattr(channel, name) for name in CHANNEL_FIELDS})
+        return settings
+
+    def isComplete(self) -> bool:  # Qt's name
+        return self.form.is_valid() and self.channel_form.is_valid()
+
     def update_explanation(self) -> None:
         """Say in words what the current numbers will do."""
-        structured = self.wizard().structured  # type: ignore[attr-defined]
-        amount = self.amount.value() / 100
+        wizard = self.wizard()
+        if wizard is None:
+            return
+        structured = wizard.structured  # type: ignore[attr-defined]
+        values = self.form.values()
+        amount = values["amount"]
         kept = max(1e-9, 1 - amount)
-        target = self.target.currentData()
+        target = values["target"]
         if not structured:
             text = (
                 f"{amount:.0%} of the weights of every chosen layer become zero (the "
@@ -151,24 +148,20 @@ class FinetunePage(QWizardPage):
 
     def __init__(self, source: LoadedModel) -> None:
         super().__init__()
-        from workbench.core.catalogue import get_registry
-
         self.setTitle("Fine-tuning")
         self.setSubTitle(
             "Pruning costs accuracy; a few epochs of training afterwards win most of it back."
         )
         self.enabled = QCheckBox("Fine-tune after pruning (uses the training engine)")
         self.enabled.setObjectName("finetune-enabled")
-        self.epochs = QSpinBox()
+        self.form = _form(FINETUNE_FIELDS, "finetune-form")
+        self.form.set_value({"finetune_epochs": FIRST_EPOCHS})
+        self.epochs = self.form.editors["finetune_epochs"]
         self.epochs.setObjectName("finetune-epochs")
-        self.epochs.setRange(1, 1000)
-        self.epochs.setValue(2)
-        self.lr = QLineEdit()
+        self.lr = self.form.editors["finetune_lr"]
         self.lr.setObjectName("finetune-lr")
-        self.lr.setPlaceholderText("the model's usual learning rate")
-        self.steps = QSpinBox()
+        self.steps = self.form.editors["steps"]
         self.steps.setObjectName("finetune-steps")
-        self.steps.setRange(1, 20)
         self.data = QComboBox()
         self.data.setObjectName("finetune-data")
         self.data.addItem("none (no fine-tuning, scan or accuracy)", None)
@@ -178,20 +171,18 @@ class FinetunePage(QWizardPage):
         self.enabled.toggled.connect(self._sync)
         self.enabled.toggled.connect(lambda _on: self.completeChanged.emit())
         self.data.currentIndexChanged.connect(lambda _i: self.completeChanged.emit())
+        self.form.validity_changed.connect(lambda _valid: self.completeChanged.emit())
         self.error = QLabel()
         self.error.setStyleSheet("color: #c0392b;")
-        self.lr.textChanged.connect(lambda _text: self.completeChanged.emit())
-        form = QFormLayout()
-        form.addRow("Data", self.data)
-        form.addRow("Epochs per step", self.epochs)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Steps", self.steps)
+        data_row = QFormLayout()
+        data_row.addRow("Data", self.data)
         layout = QVBoxLayout(self)
         layout.addWidget(self.enabled)
-        layout.addLayout(form)
+        layout.addLayout(data_row)
+        layout.addWidget(self.form)
         layout.addWidget(_note(
-            f"Steps: {_help(MagnitudePruneConfig, 'steps')}. The data also scores accuracy "
-            "before and after, and ranks channels for Taylor importance."
+            "The data also scores accuracy before and after, and ranks channels for Taylor "
+            "importance."
         ))  # fmt: skip
         layout.addWidget(self.error)
         layout.addStretch(1)
@@ -201,17 +192,16 @@ class FinetunePage(QWizardPage):
         for widget in (self.epochs, self.lr):
             widget.setEnabled(on)
 
-    def learning_rate(self) -> float | None:
-        text = self.lr.text().strip()
-        return float(text) if text else None
+    def settings(self) -> dict[str, Any]:
+        """steps, finetune_epochs and finetune_lr (none of the fine-tuning when off)."""
+        values = config_to_dict(self.form.value())
+        settings = {name: values[name] for name in FINETUNE_FIELDS}
+        if not self.enabled.isChecked():
+            settings.update(finetune_epochs=0, finetune_lr=None)
+        return settings
 
     def isComplete(self) -> bool:  # Qt's name
-        try:
-            rate = self.learning_rate()
-        except ValueError:
-            self.error.setText("The learning rate must be a number, e.g. 0.001")
-            return False
-        problem = "" if rate is None or rate > 0 else "The learning rate must be positive"
+        problem = ""
         if self.data.currentData() is None:
             wizard = self.wizard()
             if self.enabled.isChecked():
@@ -219,7 +209,7 @@ class FinetunePage(QWizardPage):
             elif wizard is not None and wizard.method.value() == "taylor":  # type: ignore[attr-defined]
                 problem = "Taylor importance needs training data: choose a dataset"
         self.error.setText(problem)
-        return not problem
+        return self.form.is_valid() and not problem
 
 
 class PruneRunPage(RunPage):
@@ -267,7 +257,7 @@ class PruningWizard(PassWizard):
             "Method",
             "How to choose what to remove. Structured methods make the model faster; "
             "unstructured only makes it sparse.",
-            METHODS,
+            [(method.key, method.label, method.explanation) for method in METHODS],
             default="l1",
         )
         self.target = TargetPage()
@@ -290,31 +280,22 @@ class PruningWizard(PassWizard):
 
     @property
     def structured(self) -> bool:
-        return self.method.value() != "magnitude"
+        return pruning_pass(self.method.value())[0] == STRUCTURED_PASS
 
     def pass_and_config(self) -> tuple[str, dict[str, Any]]:
         """The pass name and its recipe config, as ``workbench prune`` builds them."""
+        pass_name, preset = pruning_pass(self.method.value())
         ignored = self.layers.ignored()
         keep = self.classifier is not None and self.classifier in ignored
         config: dict[str, Any] = {
-            "amount": round(self.target.amount.value() / 100, 4),
-            "scope": self.target.scope.currentData(),
+            **preset,
+            **self.target.settings(pass_name == STRUCTURED_PASS),
             "keep_classifier": keep,
             "ignore": [name for name in ignored if name != self.classifier],
             "layer_amounts": [f"{n}={a:g}" for n, a in self.layers.amounts().items()],
-            "steps": self.finetune.steps.value(),
-            "finetune_epochs": self.finetune.epochs.value() if self.finetune_on else 0,
-            "finetune_lr": self.finetune.learning_rate() if self.finetune_on else None,
+            **self.finetune.settings(),
         }
-        if not self.structured:
-            return "magnitude-prune", config
-        config["method"] = self.method.value()
-        config["target"] = self.target.target.currentData()
-        return "channel-prune", config
-
-    @property
-    def finetune_on(self) -> bool:
-        return self.finetune.enabled.isChecked()
+        return pass_name, config
 
     def dataset_name(self) -> str | None:
         return self.finetune.data.currentData()

@@ -179,29 +179,15 @@ class AdvancedPage(QWizardPage):
         self.batches = QLineEdit("1,32")
         self.batches.setObjectName("quant-batches")
         self.batches.setToolTip("batch sizes timed before and after")
-        self.auto_exclude = QSpinBox()
-        self.auto_exclude.setObjectName("quant-auto-exclude")
-        self.auto_exclude.setRange(0, 100)
-        self.auto_exclude.setSpecialValueText("off")
-        self.auto_exclude.setSuffix(" worst nodes")
-        self.auto_exclude.setToolTip(
-            "quantize once, keep this many nodes adding the most error (per-node error "
-            "table) in float, quantize again, and show what that gained and cost"
-        )
         rows = QFormLayout()
         rows.addRow("Measure on", self.device)
         rows.addRow("Batch sizes", self.batches)
-        rows.addRow("Auto-exclude", self.auto_exclude)
         layout = QVBoxLayout(self)
         layout.addWidget(self.scroll, 1)
         layout.addLayout(rows)
 
     def initializePage(self) -> None:  # Qt's name
         method = self.wizard().method()
-        # Only the ORT methods make the error table auto-exclude ranks nodes by.
-        self.auto_exclude.setEnabled(method != "torch-dynamic")
-        if method == "torch-dynamic":
-            self.auto_exclude.setValue(0)
         if method == self.method and self.form is not None:
             return  # keep what was edited (and the exclusions a re-run set)
         self.method = method
@@ -219,9 +205,17 @@ class AdvancedPage(QWizardPage):
             s.name for s in fields_of(_config_class(method)) if s.name not in CALIBRATION_FIELDS
         ]
 
+    @property
+    def auto_exclude(self) -> QSpinBox | None:
+        """The form's auto-exclude field (the methods that make a per-node error table)."""
+        editor = self.form.editors.get("auto_exclude") if self.form is not None else None
+        return editor if isinstance(editor, QSpinBox) else None
+
     def set_exclude(self, names: list[str]) -> None:
+        """Keep exactly ``names`` in float: the user's choice now, none added by auto-exclude."""
         if self.form is not None:
-            self.form.set_value({"exclude": names})
+            known = {"exclude": names, "auto_exclude": 0}
+            self.form.set_value({k: v for k, v in known.items() if k in self.form.editors})
 
     def batch_sizes(self) -> list[int]:
         from workbench.core.units import parse_batch_sizes
@@ -319,16 +313,14 @@ class QuantizationWizard(PassWizard):
         data = self.data_page.data_spec()
         device = self.advanced_page.device.device()
         batches = self.advanced_page.batch_sizes()
-        auto_exclude = self.advanced_page.auto_exclude.value()
         source = self.source
         self.runs += 1
         folder = self.folder / f"run-{self.runs}"
 
         def job(ctx: RunContext) -> tuple[Any, dict[str, Path]]:
             outcome = quantize_variant(
-                source, method, config, data=data, device=device, batches=batches,
-                auto_exclude=auto_exclude, ctx=ctx,
-            )  # fmt: skip
+                source, method, config, data=data, device=device, batches=batches, ctx=ctx
+            )
             return outcome, write_quantized_variant(outcome, folder, source=source.display_name)
 
         return job
@@ -349,7 +341,6 @@ class QuantizationWizard(PassWizard):
         """Keep ``exclude`` in float and run again (back to the run page). The ticks are
         the user's choice now, auto-excluded nodes included: no more are added."""
         self.advanced_page.set_exclude(exclude)
-        self.advanced_page.auto_exclude.setValue(0)
         self.back()
         self.run.start()
 

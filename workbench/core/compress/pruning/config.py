@@ -7,14 +7,23 @@ imports no torch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-CHANNEL_METHODS = ("l1", "l2", "bn-scale", "taylor")
+from workbench.core.compress.pruning.methods import CHANNEL_METHODS, DEFAULT_CHANNEL_METHOD
+
 TARGETS = ("channels", "macs", "params", "latency")
+SCOPE_LABELS = {  # the form's words for each scope
+    "per-layer": "the same fraction in every layer",
+    "global": "one ranking over the whole network",
+}
 
 
-def _amount(help_text: str) -> float:
-    return field(default=0.5, metadata={"help": help_text, "min": 0.0, "max": 0.95})
+def _amount(help_text: str) -> Any:
+    return field(
+        default=0.5,
+        metadata={"help": help_text, "min": 0.0, "max": 0.95, "display": ("percent", "slider"),
+                  "label": "Remove"},
+    )  # fmt: skip
 
 
 IGNORE_HELP = (
@@ -38,6 +47,7 @@ class FinetuneFields:
             "help": "prune in this many equal steps, fine-tuning after each (1: one shot)",
             "min": 1,
             "max": 20,
+            "label": "Steps",
         },
     )
     finetune_epochs: int = field(
@@ -46,6 +56,7 @@ class FinetuneFields:
             "help": "epochs of fine-tuning after each step, on the training data (0: none)",
             "min": 0,
             "max": 1000,
+            "label": "Epochs per step",
         },
     )
     finetune_lr: float | None = field(
@@ -54,6 +65,7 @@ class FinetuneFields:
             "help": "peak learning rate of fine-tuning (none: the model's usual one)",
             "min": 1e-7,
             "max": 10.0,
+            "label": "Learning rate",
         },
     )
 
@@ -68,6 +80,8 @@ class MagnitudePruneConfig(FinetuneFields):
         metadata={
             "help": "global: one threshold over all chosen layers (layers end up with "
             "different sparsity); per-layer: the same fraction in every layer",
+            "label": "Ranking",
+            "labels": SCOPE_LABELS,
         },
     )
     keep_classifier: bool = field(
@@ -82,11 +96,12 @@ class MagnitudePruneConfig(FinetuneFields):
 class ChannelPruneConfig(FinetuneFields):
     """Structured: remove whole channels (and what depends on them) from the network."""
 
-    method: Literal["l1", "l2", "bn-scale", "taylor"] = field(
-        default="l1",
+    method: str = field(
+        default=DEFAULT_CHANNEL_METHOD,
         metadata={
             "help": "how channels are ranked: l1/l2 weight magnitude, bn-scale (the "
             "BatchNorm scale |gamma|) or taylor (|weight x gradient| on training batches)",
+            "choices": CHANNEL_METHODS,
         },
     )
     amount: float = _amount(
@@ -98,6 +113,13 @@ class ChannelPruneConfig(FinetuneFields):
         metadata={
             "help": "what --amount measures; macs, params and latency search the channel "
             "ratio that reaches the asked reduction",
+            "label": "Measured as",
+            "labels": {
+                "channels": "a fraction of the channels",
+                "macs": "a reduction of the MACs (compute)",
+                "params": "a reduction of the parameters (size)",
+                "latency": "a reduction of the measured latency (ONNX Runtime, CPU)",
+            },
         },
     )
     scope: Literal["per-layer", "global"] = field(
@@ -105,6 +127,8 @@ class ChannelPruneConfig(FinetuneFields):
         metadata={
             "help": "per-layer: the same fraction of every layer's channels; global: one "
             "ranking over the whole network (layers shrink unevenly)",
+            "label": "Ranking",
+            "labels": SCOPE_LABELS,
         },
     )
     keep_classifier: bool = field(
@@ -127,6 +151,7 @@ class ChannelPruneConfig(FinetuneFields):
             "help": "no layer loses more than this fraction of its channels",
             "min": 0.0,
             "max": 0.99,
+            "display": "percent",
         },
     )
     taylor_batches: int = field(

@@ -114,7 +114,7 @@ def importance_for(method: str) -> Any:
         "taylor": tp.importance.GroupTaylorImportance,
     }
     if method not in makers:
-        raise WorkbenchError(f"unknown channel ranking {method!r} (l1, l2, bn-scale, taylor)")
+        raise WorkbenchError(f"unknown channel ranking {method!r} ({', '.join(makers)})")
     return makers[method]()
 
 

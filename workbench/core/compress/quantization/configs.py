@@ -18,12 +18,26 @@ EXCLUDE_HELP = (
 )
 
 
-EXCLUDE_META = {"help": EXCLUDE_HELP, "label": "Keep in float"}
+EXCLUDE_META = {"help": EXCLUDE_HELP, "label": "Keep in float", "several": True,
+                "metavar": "NODE"}  # fmt: skip
 ERROR_META = {
     "help": "samples for the per-node error table (float vs quantized activations); 0 skips it",
     "min": 0,
     "max": 10_000,
     "label": "Error samples",
+}
+# Read by workflow.quantize_variant (it quantizes twice), not by the pass: the step it
+# records lists the nodes in exclude and sets this back to 0, so a recipe remakes the model.
+AUTO_EXCLUDE_META = {
+    "help": "keep the K nodes adding the most error in float: quantize once, take the "
+    "per-node error table's worst K, quantize again, and report the accuracy gained and "
+    "the speed lost (0: off)",
+    "min": 0,
+    "max": 100,
+    "label": "Auto-exclude",
+    "display": "off-at-min",
+    "suffix": " worst nodes",
+    "metavar": "K",
 }
 
 
@@ -84,6 +98,7 @@ class StaticInt8Config:
     )  # fmt: skip
     exclude: list[str] = field(default_factory=list, metadata=EXCLUDE_META)
     error_samples: int = field(default=32, metadata=ERROR_META)
+    auto_exclude: int = field(default=0, metadata=AUTO_EXCLUDE_META)
 
 
 @dataclass
@@ -105,6 +120,7 @@ class DynamicInt8Config:
     )  # fmt: skip
     exclude: list[str] = field(default_factory=list, metadata=EXCLUDE_META)
     error_samples: int = field(default=32, metadata=ERROR_META)
+    auto_exclude: int = field(default=0, metadata=AUTO_EXCLUDE_META)
 
 
 @dataclass
@@ -123,6 +139,7 @@ class Fp16Config:
     )  # fmt: skip
     exclude: list[str] = field(default_factory=list, metadata=EXCLUDE_META)
     error_samples: int = field(default=32, metadata=ERROR_META)
+    auto_exclude: int = field(default=0, metadata=AUTO_EXCLUDE_META)
 
 
 @dataclass
@@ -142,5 +159,10 @@ class TorchDynamicConfig:
     )
     exclude: list[str] = field(
         default_factory=list,
-        metadata={"help": "module names to keep in float (e.g. fc)", "label": "Keep in float"},
+        metadata={
+            "help": "module names to keep in float (e.g. fc)",
+            "label": "Keep in float",
+            "several": True,
+            "metavar": "NODE",
+        },
     )

@@ -95,6 +95,11 @@ class _OrtPass(Pass):
 
     def apply(self, model: LoadedModel, config: Any, ctx: RunContext) -> PassResult:
         notes: list[str] = []
+        if config.auto_exclude:  # a setting of quantize_variant, which runs the pass twice
+            notes.append(
+                f"auto_exclude {config.auto_exclude} was not applied: only workbench quantize "
+                "and the wizard quantize twice to find the nodes; name them in exclude here"
+            )
         ctx.report(0.0, "preparing the float ONNX model")
         proto = float_onnx(model, notes=notes)
         ctx.check()

@@ -7,9 +7,9 @@ device) and size before and after, the same way for both.
 ``variant_record.write_quantized_variant`` writes the result as a variant folder. The
 figures come from ``measure.before_after``, as every pass takes them.
 
-``auto_exclude=K`` quantizes twice: the first run's per-node error table names the K
-nodes adding the most error, the second keeps them in float, and both are measured, so
-the outcome says what keeping them float gained in accuracy and cost in speed.
+A config's ``auto_exclude=K`` quantizes twice: the first run's per-node error table
+names the K nodes adding the most error, the second keeps them in float, and both are
+measured, so the outcome says what keeping them float gained in accuracy and cost in speed.
 
 The figures also say what the precision is worth on the device they were taken on
 (``advice``): static INT8 on ONNX Runtime's CUDA provider runs dequantized, FP16 loses
@@ -23,7 +23,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from workbench.core.compress.quantization import CONFIGS, METHODS
+from workbench.core.compress.quantization import METHODS
 from workbench.core.compress.quantization.outcome import (
     AutoExclusion,
     Measured,
@@ -100,7 +100,6 @@ def quantize_variant(
     threads: int | None = None,
     seconds: float = 1.0,
     measure_figures: bool = True,
-    auto_exclude: int = 0,
     ctx: RunContext | None = None,
 ) -> QuantizationOutcome:
     """Run quantization ``method`` on ``source`` and measure before/after.
@@ -108,8 +107,9 @@ def quantize_variant(
     ``config`` is the pass's config (or a dict, or None for the defaults); ``data`` a
     dataset name, path or ArrayDataset (default: the model's own) for calibration and
     accuracy; ``device`` is where latency and accuracy run ("cpu", "cuda:0", "auto").
-    ``auto_exclude`` > 0 also keeps that many of the worst nodes in float (module doc);
-    the outcome's step then lists them in ``exclude``, so the recipe remakes the model.
+    The config's ``auto_exclude`` > 0 also keeps that many of the worst nodes in float
+    (module doc); the outcome's step then lists them in ``exclude`` with ``auto_exclude``
+    0, so the recipe remakes the model.
     """
     from workbench.core.compress.base import run_pass
     from workbench.core.compress.quantization.common import float_onnx, onnx_result
@@ -125,8 +125,9 @@ def quantize_variant(
     instance = pass_class()
     instance.check(source)
     dataset = resolve_dataset(data, as_target(source))
+    auto_exclude = getattr(config, "auto_exclude", 0)
     if auto_exclude:
-        _check_auto_exclude(method, config, dataset, auto_exclude)
+        _check_auto_exclude(config, dataset)
     notes: list[str] = []
     reference = source
     if "onnx" in pass_class.frameworks and source.onnx_model is None:
@@ -138,6 +139,8 @@ def quantize_variant(
     picked: list[dict[str, Any]] = []
     if auto_exclude:
         picked = _worst_rows(first, config, auto_exclude)
+        # The nodes are named now: the recorded step remakes this model as it is.
+        config = dataclasses.replace(config, auto_exclude=0)
         if picked:
             config = dataclasses.replace(
                 config, exclude=[*config.exclude, *(row["node"] for row in picked)]
@@ -187,23 +190,9 @@ def quantize_variant(
     )
 
 
-def _check_auto_exclude(method: str, config: Any, dataset: Any, count: int) -> None:
+def _check_auto_exclude(config: Any, dataset: Any) -> None:
     """Auto-exclude ranks nodes by the per-node error table: refuse what cannot make one
     before anything runs."""
-    if count < 0:
-        raise WorkbenchError(f"auto-exclude takes a number of nodes (0 or more), not {count}")
-    from workbench.core.config_schema import fields_of
-
-    if not hasattr(config, "error_samples"):
-        with_table = [
-            m
-            for m, cls in CONFIGS.items()
-            if any(s.name == "error_samples" for s in fields_of(cls))
-        ]
-        raise WorkbenchError(
-            f"auto-exclude needs the per-node error table, which --method {method} does not "
-            f"make (use {', '.join(with_table)}, or exclude modules by name)"
-        )
     if not config.error_samples:
         raise WorkbenchError("auto-exclude ranks nodes by the per-node error table: set "
                              "error samples above 0")  # fmt: skip
