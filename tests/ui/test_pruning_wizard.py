@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from workbench.core.io import load
 from workbench.core.measure.runners import torch_threads
 from workbench.core.train import Trainer, suggest_config
 from workbench.ui.wizards.pruning_pages import AMOUNT
+from workbench.ui.wizards.pruning_review import review_share
 from workbench.ui.wizards.pruning_wizard import PruningWizard
 from workbench.ui.workers import TaskRunner
 
@@ -193,3 +195,11 @@ def test_target_page_is_generated_from_the_config_and_sets_channel_limits(make_w
     assert not target.channel_form.isVisible()
     name, config = wizard.pass_and_config()
     assert name == "magnitude-prune" and "round_to" not in config
+
+
+def test_the_review_says_why_its_share_differs_from_the_ratio_set() -> None:
+    same = SimpleNamespace(removed=50, channels=100, ratio=0.5)
+    assert review_share(same) == "50 of 100 ranked channels go (50%)."
+    fewer = SimpleNamespace(removed=38, channels=100, ratio=0.5)
+    text = review_share(fewer)
+    assert "(38%)" in text and "ratio set is 50%" in text and "per-layer amounts" in text

@@ -21,6 +21,12 @@ def human_bytes(size: int) -> str:
     return f"{size} B"
 
 
+def speed_change(ratio: float) -> str:
+    """A before/after latency ratio as a person says it: 2.10x faster, 1.30x slower
+    (never "0.81x faster", which reads as faster)."""
+    return f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
+
+
 def format_shape(dims: list | tuple | None) -> str:
     """[1, 3, None, 'seq'] -> '1x3x?xseq'; None (unknown rank) -> '?'."""
     if dims is None:

@@ -116,9 +116,20 @@ class ReviewPage(QWizardPage):
             for layer, side in group.members:
                 top.addChild(QTreeWidgetItem([f"{layer} ({side})", "", ""]))
             self.tree.addTopLevelItem(top)
-        share = preview.removed / preview.channels if preview.channels else 0.0
         self._ended(
-            f"{len(preview.groups)} groups: {preview.removed:,} of {preview.channels:,} ranked "
-            f"channels go ({share:.0%}, channel ratio {preview.ratio:.3f}). Expand a group to "
-            "see the layers that shrink with it. Next runs the pruning."
+            f"{len(preview.groups)} groups: {review_share(preview)} Expand a group to see the "
+            "layers that shrink with it. Next runs the pruning."
         )
+
+
+def review_share(preview: Any) -> str:
+    """How many channels go, and why that share can differ from the one set: a variant
+    named "50% channels" whose review says 38% reads as a bug unless this says why."""
+    share = preview.removed / preview.channels if preview.channels else 0.0
+    text = f"{preview.removed:,} of {preview.channels:,} ranked channels go ({share:.0%})."
+    if abs(share - preview.ratio) >= 0.01:
+        text += (
+            f" The ratio set is {preview.ratio:.0%}; per-layer amounts, the most one layer "
+            "may lose and rounding of channel counts set each group's own share."
+        )
+    return text

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from workbench.core.units import human_bytes, human_count
+from workbench.core.units import human_bytes, human_count, speed_change
 from workbench.ui.wizards.pruning_pages import plot_widget
 
 
@@ -68,7 +68,7 @@ class SummaryPage(QWizardPage):
         for batch, ms in before.get("latency_ms", {}).items():
             new = after["latency_ms"][batch]
             rows.append((f"Latency, batch {batch} (ONNX Runtime)", f"{ms:.3f} ms",
-                         f"{new:.3f} ms", f"{ms / new:.2f}x faster"))  # fmt: skip
+                         f"{new:.3f} ms", speed_change(ms / new)))  # fmt: skip
         self.table.setRowCount(len(rows))
         for row, values in enumerate(rows):
             for column, text in enumerate(values):

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from workbench.core.units import human_bytes, speed_change
+
 COLUMNS = ("Keep float", "Node", "Op", "Error added", "Error at output", "SQNR (dB)")
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 SHOWN_ROWS = 200  # a table of thousands of nodes helps nobody; the worst come first
@@ -34,15 +36,8 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f} ms"
 
 
-def _speed(ratio: float) -> str:
-    """A before/after latency ratio as a person says it: 2.10x faster, 1.30x slower."""
-    return f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
-
-
 def summary_html(outcome: Any) -> str:
     """Before/after as a small HTML table: accuracy, latency per batch, size."""
-    from workbench.core.units import human_bytes
-
     b, a = outcome.before, outcome.after
     if b is None or a is None:
         return "Not measured."
@@ -53,7 +48,7 @@ def summary_html(outcome: Any) -> str:
                      f"{ratios['top1_change_points']:+.2f} points"))  # fmt: skip
     for batch, before_ms in b.latency_ms.items():
         after_ms = a.latency_ms.get(batch)
-        speed = _speed(before_ms / after_ms) if after_ms else "—"
+        speed = speed_change(before_ms / after_ms) if after_ms else "—"
         rows.append((f"Latency, batch {batch} (p50)", _ms(before_ms), _ms(after_ms), speed))
     rows.append(("Size", human_bytes(b.size_bytes), human_bytes(a.size_bytes),
                  f"{ratios['size_ratio']:.2f}x smaller"))  # fmt: skip

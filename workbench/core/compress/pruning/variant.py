@@ -44,6 +44,8 @@ class PruneRun:
         config = self.step["config"]
         if self.step["pass"] == "channel-prune":
             what = f"{config['method']} {config['amount']:.0%} {config['target']}"
+            if config.get("layer_amounts"):  # the review's share differs: say why here too
+                what += f", {len(config['layer_amounts'])} layers set by hand"
         else:
             what = f"{config['amount']:.0%} sparse"
         return f"{label} (pruned: {what})"
