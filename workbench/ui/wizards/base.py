@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.ui.app_words import error_line
 from workbench.ui.workers import JobHandle, TaskRunner
 
 
@@ -294,10 +295,10 @@ class RunPage(QWizardPage):
 
     def _failed(self, error: BaseException) -> None:
         self.error = error
+        text = error_line(error)
         if isinstance(error, WorkbenchError):
-            text, details = error.message, error.details or ""
+            details = error.details or ""
         else:
-            text = f"{type(error).__name__}: {error}"
             details = "".join(traceback.format_exception(error))
         if details:
             self.details.setPlainText(details)

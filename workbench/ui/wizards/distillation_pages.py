@@ -28,6 +28,7 @@ from workbench.core.compress.distillation.config import BUDGET_FIELDS, LOSS_FIEL
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
 from workbench.core.units import human_bytes, human_count
+from workbench.ui.app_words import error_line
 from workbench.ui.config_form import ConfigForm
 from workbench.ui.wizards.base import ExplainedChoicePage
 
@@ -227,7 +228,7 @@ class StudentPage(ExplainedChoicePage):
             self.figures_for = spec
             self.figures.setText(figures_table(result))
             return
-        text = error.message if isinstance(error, WorkbenchError) else f"{error}"
+        text = error_line(error)
         self.figures.setText(
             f"<span style='color:#c0392b'>This student cannot be built: {text}</span>"
         )
@@ -328,7 +329,7 @@ class BudgetPage(QWizardPage):
         try:
             self.wizard().config()  # type: ignore[attr-defined]
         except WorkbenchError as exc:
-            self.error.setText(exc.message)
+            self.error.setText(error_line(exc))
             return False
         self.error.setText("")
         return True

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.errors import WorkbenchError
+from workbench.ui.app_words import error_line
 
 PALETTE = ("#1f5fa8", "#d35400", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d")
 NAME, AMOUNT, CHANNELS, KIND = range(4)  # the editable Amount next to the name
@@ -216,7 +217,7 @@ class LayersPage(QWizardPage):
         try:
             job = self._scan_job()
         except WorkbenchError as exc:  # e.g. no data chosen: say so where the button is
-            self.status.setText(f"Cannot scan: {exc.message}")
+            self.status.setText(f"Cannot scan: {error_line(exc)}")
             return
         self.bar.setRange(0, 0)
         self.status.setText("Scanning…")

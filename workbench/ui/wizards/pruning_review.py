@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.errors import WorkbenchError
+from workbench.ui.app_words import error_line
 
 LAYER, CHANNELS, REMOVED = range(3)
 
@@ -65,7 +66,7 @@ class ReviewPage(QWizardPage):
         try:
             job = self._groups_job()
         except WorkbenchError as exc:
-            self._ended(f"No preview: {exc.message}")
+            self._ended(f"No preview: {error_line(exc)}")
             return
         self.bar.show()
         self.status.setText("Asking Torch-Pruning which channels go together…")
@@ -105,8 +106,7 @@ class ReviewPage(QWizardPage):
         self.status.setText(text)
 
     def _failed(self, error: BaseException) -> None:
-        message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-        self._ended(f"No preview: {message}")
+        self._ended(f"No preview: {error_line(error)}")
 
     def show_preview(self, preview: Any) -> None:
         self.preview = preview
