@@ -37,5 +37,10 @@ class ArchitectureError(WorkbenchError):
     """An architecture name or ``module:factory`` that does not exist or does not fit."""
 
 
+class ArchitectureNeeded(ArchitectureError):
+    """A weights-only file (state_dict, safetensors) opened without an architecture:
+    ``--arch`` on the command line; the app asks for one and opens the file again."""
+
+
 class DataError(WorkbenchError):
     """A dataset that is missing, malformed or unsafe to read."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from workbench.core.errors import (
     ArchitectureError,
+    ArchitectureNeeded,
     ModelLoadError,
     TrustRequired,
     WorkbenchError,
@@ -226,7 +227,7 @@ def _with_arch(
 ) -> LoadedModel:
     kind = "a state_dict" if fmt is ModelFormat.STATE_DICT else "a safetensors file"
     if not arch:
-        raise ArchitectureError(
+        raise ArchitectureNeeded(
             f"{path.name} is {kind} (weights only, {len(weights)} tensors); pass "
             f"--arch NAME or --arch package.module:factory (built-in: {zoo_names()})"
         )
