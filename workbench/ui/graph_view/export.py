@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtWidgets import QFileDialog, QGraphicsScene, QMessageBox, QWidget
 
 from workbench.core.errors import WorkbenchError
+from workbench.ui.app_words import error_line
+
+FILTERS = {"PNG image (*.png)": ".png", "SVG (*.svg)": ".svg"}
 
 MAX_SIDE = 16_000  # pixels: bigger graphs are scaled down to fit
 MAX_PIXELS = 120_000_000
@@ -24,6 +28,34 @@ def export_image(scene: QGraphicsScene, path: str | Path, rect: QRectF | None = 
     if suffix == ".svg":
         return export_svg(scene, path, rect)
     raise WorkbenchError(f"cannot export the graph as {path.name}: choose a .png or .svg name")
+
+
+def choose_image_path(parent: QWidget, stem: str) -> Path | None:
+    """The file the user chose; a name typed without a suffix gets the chosen type's, as
+    file dialogs elsewhere do (Qt's own dialog adds none on Linux)."""
+    path, chosen = QFileDialog.getSaveFileName(
+        parent, "Export graph", f"{stem}.png", ";;".join(FILTERS)
+    )
+    if not path:
+        return None
+    path = Path(path)
+    return path if path.suffix else path.with_name(path.name + FILTERS.get(chosen, ".png"))
+
+
+def export_or_explain(parent: QWidget, stem: str, write: Callable[[Path], Path]) -> Path | None:
+    """Ask for a file and ``write`` the picture there; a failure (a folder that cannot be
+    written, a type we do not write) is said in a dialog, not lost on stderr."""
+    path = choose_image_path(parent, stem)
+    if path is None:
+        return None
+    try:
+        return write(path)
+    except WorkbenchError as exc:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Could not export the graph",
+                          error_line(exc), QMessageBox.StandardButton.Ok, parent)  # fmt: skip
+        box.setObjectName("export-error")
+        box.open()
+        return None
 
 
 def export_png(

@@ -15,7 +15,6 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QToolButton,
@@ -34,7 +33,7 @@ from workbench.core.graph.overlays import (
 )
 from workbench.core.io.loaded import LoadedModel
 from workbench.ui.graph_view.coloring import Coloring
-from workbench.ui.graph_view.export import export_image
+from workbench.ui.graph_view.export import export_image, export_or_explain
 from workbench.ui.graph_view.items import BoxItem, TextWidth
 from workbench.ui.graph_view.legend import Legend
 from workbench.ui.graph_view.minimap import Minimap, overview_boxes, render_overview
@@ -466,7 +465,4 @@ class GraphWidget(QWidget):
 
     def export_dialog(self) -> Path | None:
         name = self.graph.name if self.graph is not None else "graph"
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export graph", f"{Path(name).stem}.png", "PNG image (*.png);;SVG (*.svg)"
-        )
-        return self.export_image(path) if path else None
+        return export_or_explain(self, Path(name).stem, self.export_image)

@@ -1,0 +1,50 @@
+"""Export Graph Image as a person uses it: a name typed without a suffix, a folder that
+cannot be written; the file dialog is answered by the test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from workbench.core.inspection import inspect_model
+from workbench.ui.graph_view import GraphWidget
+
+
+@pytest.fixture
+def widget(qtbot) -> Iterator[GraphWidget]:
+    view = GraphWidget()
+    view.resize(900, 600)
+    qtbot.addWidget(view)
+    view.show()
+    with qtbot.waitSignal(view.ready, timeout=30_000):
+        inspection = inspect_model("zoo:digits_cnn")
+        view.set_graph(inspection.graph, inspection.loaded)
+    yield view
+    view.tasks.wait_all()
+
+
+def _answer(monkeypatch, path: Path, chosen: str) -> None:
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (str(path), chosen))
+
+
+def test_a_name_without_suffix_gets_the_chosen_type(monkeypatch, widget, tmp_path) -> None:
+    _answer(monkeypatch, tmp_path / "picture", "SVG (*.svg)")
+    assert widget.export_dialog() == tmp_path / "picture.svg"
+    assert (tmp_path / "picture.svg").read_text().lstrip().startswith("<?xml")
+    _answer(monkeypatch, tmp_path / "shot", "PNG image (*.png)")
+    assert widget.export_dialog() == tmp_path / "shot.png"
+    assert not QImage(str(tmp_path / "shot.png")).isNull()
+
+
+@pytest.mark.parametrize("name", ["missing/graph.png", "graph.jpg"])
+def test_a_failed_export_is_said_in_a_dialog(qtbot, monkeypatch, widget, tmp_path, name) -> None:
+    _answer(monkeypatch, tmp_path / name, "PNG image (*.png)")
+    assert widget.export_dialog() is None
+    box = widget.findChild(QMessageBox, "export-error")
+    assert box is not None and box.isVisible()
+    assert box.text().startswith(("could not write", "cannot export the graph as graph.jpg"))
+    box.close()
