@@ -124,6 +124,7 @@ class GraphWidget(QWidget):
         self.addAction(self.search_action)
         self.search_bar.matcher = self._match_nodes
         self.search_bar.hit.connect(self._go_to)
+        self.search_bar.left.connect(self.view.setFocus)
         self.overlay_box.currentTextChanged.connect(self._on_overlay_chosen)
         self.scene.colorer = self.coloring.colors
         self.scene.value_text = self.coloring.value_text

@@ -10,11 +10,15 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidg
 
 
 class _Field(QLineEdit):
-    """Enter finds the next hit, Shift+Enter the previous one."""
+    """Enter finds the next hit, Shift+Enter the previous one, Esc leaves the search."""
 
     stepped = Signal(int)
+    escaped = Signal()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.escaped.emit()
+            return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
             self.stepped.emit(-1 if shift else 1)
@@ -26,6 +30,7 @@ class SearchBar(QWidget):
     """A query field with previous/next; ``matcher(text)`` lists hits, ``hit`` goes to one."""
 
     hit = Signal(int)  # the index (a leaf of the hierarchy) of the hit to show
+    left = Signal()  # Esc: the query is cleared and the canvas should take the keys back
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -51,6 +56,7 @@ class SearchBar(QWidget):
         self.current: int | None = None
         self.field.textChanged.connect(self._recount)
         self.field.stepped.connect(self.step)
+        self.field.escaped.connect(self.leave)
 
     def _button(self, text: str, tip: str, step: int) -> QToolButton:
         button = QToolButton()
@@ -96,6 +102,11 @@ class SearchBar(QWidget):
             self.status.setText(f"{total} matches")
         else:
             self.status.setText(f"{current + 1} of {total}")
+
+    def leave(self) -> None:
+        """Esc, as in browsers' and editors' find bars: clear the query, hand focus back."""
+        self.field.clear()
+        self.left.emit()
 
     def focus(self) -> None:
         self.field.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -1,5 +1,5 @@
-"""Export Graph Image as a person uses it: a name typed without a suffix, a folder that
-cannot be written; the file dialog is answered by the test."""
+"""The canvas as a person uses it: Export Graph Image with a name typed without a suffix
+or a folder that cannot be written (the file dialog answered by the test), Esc in search."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -48,3 +49,14 @@ def test_a_failed_export_is_said_in_a_dialog(qtbot, monkeypatch, widget, tmp_pat
     assert box is not None and box.isVisible()
     assert box.text().startswith(("could not write", "cannot export the graph as graph.jpg"))
     box.close()
+
+
+def test_esc_leaves_the_search_and_gives_the_canvas_its_keys(qtbot, widget) -> None:
+    widget.activateWindow()
+    widget.focus_search()
+    field = widget.search_bar.field
+    qtbot.keyClicks(field, "Conv")
+    assert widget.search_bar.matches
+    qtbot.keyClick(field, Qt.Key.Key_Escape)
+    assert field.text() == "" and widget.search_bar.matches == []
+    qtbot.waitUntil(lambda: widget.view.hasFocus())
