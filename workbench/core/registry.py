@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import ArchitectureError, DataError, WorkbenchError
@@ -21,12 +24,27 @@ from workbench.core.io.loaded import InputSpec
 
 
 def resolve(reference: str) -> Any:
-    """Import ``"package.module:attribute"`` and return the attribute."""
-    module_name, sep, attribute = reference.partition(":")
+    """Import ``"package.module:attribute"`` (or ``"path/to/file.py:attribute"``) and
+    return the attribute."""
+    if ".py:" in reference:  # a file: the last colon separates it (Windows drives have one)
+        module_name, sep, attribute = reference.rpartition(":")
+    else:
+        module_name, sep, attribute = reference.partition(":")
     if not sep or not module_name or not attribute:
         raise ArchitectureError(f"{reference!r} is not of the form package.module:factory")
     try:
-        module = importlib.import_module(module_name)
+        if module_name.endswith(".py"):
+            module = _import_file(Path(module_name).expanduser())
+        else:
+            module = importlib.import_module(module_name)
+    except WorkbenchError:
+        raise
+    except ModuleNotFoundError as exc:
+        raise ArchitectureError(
+            f"cannot import module {module_name!r}: {exc}; the module must be importable "
+            "(run from the folder above its package with PYTHONPATH=.), or name its file: "
+            "path/to/file.py:factory"
+        ) from exc
     except Exception as exc:  # a module may fail to import with any error, not only ImportError
         raise ArchitectureError(
             f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}"
@@ -40,6 +58,31 @@ def resolve(reference: str) -> Any:
                 f"module {module_name!r} has no attribute {attribute!r}"
             ) from None
     return target
+
+
+def _import_file(path: Path) -> Any:
+    """The module in ``path``, imported once under a name of its own; its folder is on
+    ``sys.path`` while it runs, so it can import the modules beside it."""
+    if not path.is_file():
+        raise ArchitectureError(f"{path} does not exist (an architecture file:factory)")
+    path = path.resolve()
+    name = f"workbench_user_arch.{path.stem}_{abs(hash(str(path))):x}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ArchitectureError(f"{path} cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up by name
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    finally:
+        sys.path.remove(str(path.parent))
+    return module
 
 
 @dataclass(frozen=True)

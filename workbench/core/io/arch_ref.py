@@ -13,6 +13,7 @@ refusal can name the file and the field.
     NAME:key=value,...         a zoo reference when NAME is a registered model or an
                                option is given (a factory reference has no ``=``)
     package.module:factory     code
+    path/to/file.py:factory    code, imported from that file (no PYTHONPATH needed)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from workbench.core.errors import ArchitectureError, TrustRequired
 
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 _CODE = re.compile(rf"({_DOTTED}):({_DOTTED})")
+_FILE = re.compile(rf"(.+\.py):({_DOTTED})")  # the last colon: "C:\\nets\\m.py:build" too
 USER_ORIGIN = "--arch"
 
 
@@ -56,6 +58,8 @@ def is_code_reference(text: str) -> bool:
     text = text.strip()
     if text.startswith("zoo:") or ":" not in text:
         return False
+    if _FILE.fullmatch(text):
+        return True
     match = _CODE.fullmatch(text)
     if match is None:  # options (k=v), a number after the colon, ...: never an import
         return False
