@@ -55,6 +55,9 @@ def test_run_writes_every_variant_and_a_summary(tmp_path: Path) -> None:
         ("steps:\n  - pass: nope\n", ["r.yaml", "--check"], "r.yaml:2: step 1 (nope): no pass"),
         ("steps:\n  - pass: train\n", ["r.yaml", "--out", "o"], "name the model"),
         (RECIPE, ["r.yaml"], "name the output folder"),
+        ("steps:\n  - pass: train\n", ["r.yaml", "--check"], "name the model"),
+        (RECIPE, ["r.yaml", "gone.onnx", "--check"], "gone.onnx"),  # --check opens it
+        (RECIPE.replace("zoo:digits_mlp", "zoo:no_such_net"), ["r.yaml", "--check"], "no_such_net"),
     ],
 )
 def test_bad_recipes_get_one_line_and_status_2(
@@ -72,4 +75,4 @@ def test_bad_recipes_get_one_line_and_status_2(
 def test_check_validates_without_running(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(RECIPE)
     result = run_workbench("run", "r.yaml", "--check", cwd=tmp_path)
-    assert result.returncode == 0 and "2 steps, all valid" in result.stdout
+    assert result.returncode == 0 and "2 steps, all valid; zoo:digits_mlp opens" in result.stdout

@@ -1,4 +1,4 @@
-"""`workbench run RECIPE.yaml --model M --out DIR`: replay a recipe headless."""
+"""`workbench run RECIPE.yaml [MODEL] --out DIR`: replay a recipe headless."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ example recipe:
 
 examples:
   workbench run prune.yaml --out runs/prune
-  workbench run prune.yaml --model zoo:digits_cnn --data digits --out runs/again
-  workbench run prune.yaml --check          validate only; nothing runs
+  workbench run prune.yaml zoo:digits_cnn --data digits --out runs/again
+  workbench run prune.yaml --check          validate, open the model; nothing runs
 """
 
 
@@ -112,14 +112,17 @@ def _replay(args: argparse.Namespace, main_process: bool) -> int:
     recipe = read_recipe(Path(args.recipe))
     validate_recipe(recipe, trusted=args.trust)
     source = args.model or recipe.model
-    if args.check:
-        print(f"{args.recipe}: {len(recipe.steps)} steps, all valid")
-        return 0
     if not source:
-        raise WorkbenchError("name the model: --model M, or 'model:' in the recipe")
-    if not args.out:
+        raise WorkbenchError(
+            "name the model: workbench run RECIPE MODEL, or 'model:' in the recipe"
+        )
+    if not args.out and not args.check:
         raise WorkbenchError("name the output folder with --out DIR")
+    # --check opens the model too: a recipe whose model cannot be opened is not runnable.
     loaded = load(source, arch=args.arch, trust=args.trust, shapes=dict(args.shape or []))
+    if args.check:
+        print(f"{args.recipe}: {len(recipe.steps)} steps, all valid; {source} opens")
+        return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
