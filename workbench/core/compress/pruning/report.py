@@ -48,10 +48,11 @@ def measure_pair(
     batches: Sequence[int] = BATCHES,
     seconds: float = 0.5,
     ctx: RunContext | None = None,
-) -> tuple[dict[str, Any], Metrics]:
+) -> tuple[dict[str, Any], Metrics, Metrics]:
     """``{"before": {...}, "after": {...}}``: facts, accuracy (with data) and ORT latency,
-    and the pruned model's own figures as ``Metrics`` (facts, the latency report with its
-    conditions, accuracy), what a benchmark of it would store.
+    and each model's own figures as ``Metrics`` (facts, the latency report with its
+    conditions, accuracy), what a benchmark of it would store: the pruned model's, then
+    the source's.
 
     Latency is taken in two rounds (``measure_before_after``), so a neighbour's load on
     a shared machine slows both sides alike.
@@ -76,7 +77,7 @@ def measure_pair(
         if measured.accuracy is not None:
             figures[side]["accuracy"] = measured.accuracy.top1
         figures[side]["latency_ms"] = {str(b): ms for b, ms in sorted(measured.latency_ms.items())}
-    return figures, sides["after"].metrics
+    return figures, sides["after"].metrics, sides["before"].metrics
 
 
 def _accuracy(dataset: Any, where: str) -> AccuracyFn:

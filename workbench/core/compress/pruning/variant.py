@@ -16,6 +16,7 @@ from typing import Any
 from workbench.core.context import RunContext
 from workbench.core.io.loaded import LoadedModel
 from workbench.core.io.variant_folder import ONNX_FILE, VariantRecord, write_variant
+from workbench.core.measure.inherited import parent_figures
 from workbench.core.measure.metrics import Metrics
 
 PASS_SHARE = 0.75  # of the progress bar; measuring takes the rest
@@ -32,13 +33,15 @@ class PruneRun:
     ratios: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     measured: Metrics | None = None  # the pruned model's own figures, with conditions
+    parent_measured: Metrics | None = None  # the source's, timed beside it
 
     @property
     def metrics(self) -> dict[str, Any]:
         """Everything recorded on the variant: the pass's figures and before/after, and
         the pruned model's figures as a benchmark stores them (what compare reads)."""
         own = self.measured.to_json() if self.measured is not None else {}
-        return {**self.pass_metrics, **self.figures, "ratios": self.ratios, **own}
+        parent = parent_figures(self.parent_measured)
+        return {**self.pass_metrics, **self.figures, "ratios": self.ratios, **own, **parent}
 
     def name(self, label: str) -> str:
         config = self.step["config"]
@@ -98,7 +101,7 @@ def run_pruning(
             ctx.report(share + (1 - share) * (fraction or 0.0), message)
 
         outer = RunContext(device=ctx.device, progress=measure_progress, cancel=ctx.cancel)
-        run.figures, run.measured = measure_pair(
+        run.figures, run.measured, run.parent_measured = measure_pair(
             source, result.model, dataset=dataset, batches=batches, seconds=seconds, ctx=outer
         )
         run.ratios = ratios(run.figures)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.inherited import parent_figures
 
 
 @dataclass
@@ -126,6 +127,7 @@ class QuantizationOutcome:
     auto_exclusion: AutoExclusion | None = None
     facts: Any = None  # ModelFacts of the quantized model (None when not measured)
     environment: dict[str, Any] | None = None  # the machine the figures were taken on
+    parent_metrics: Any = None  # Metrics of "before": the float parent, as timed here
 
     @property
     def step(self) -> dict[str, Any]:
@@ -223,7 +225,7 @@ class QuantizationOutcome:
         """Metrics in ``core.measure.Metrics`` form (what the inspector and compare view
         read) for the quantized model, plus a "quantization" entry: before, ratios,
         advice and the per-node error by node name (the graph overlay's data)."""
-        metrics = self.measured_metrics().to_json()
+        metrics = {**self.measured_metrics().to_json(), **parent_figures(self.parent_metrics)}
         table = self.node_error
         metrics["quantization"] = {
             **self.metrics(),

@@ -148,7 +148,7 @@ def quantize_variant(
             ctx.report(split, f"keeping {len(picked)} nodes in float; quantizing again")
             result = run_pass(pass_class, reference, config, _scaled(ctx, split, 0.6, dataset))
     before = after = without = None
-    facts = environment = None
+    facts = environment = parent_metrics = None
     if measure_figures:
         runtime = "torch" if result.model.onnx_model is None else "ort"
         options = MeasureOptions(runtime=runtime, batches=list(batches), threads=threads,
@@ -167,6 +167,7 @@ def quantize_variant(
         if "without" in sides:
             without = measured(first.model, sides["without"], runtime)
         facts, environment = sides["after"].metrics.facts, sides["after"].metrics.environment
+        parent_metrics = sides["before"].metrics
         if dataset is None:
             notes.append("accuracy not measured: the model is tied to no dataset (--data)")
     auto = None
@@ -187,6 +188,7 @@ def quantize_variant(
         auto_exclusion=auto,
         facts=facts,
         environment=environment,
+        parent_metrics=parent_metrics,
     )
 
 
