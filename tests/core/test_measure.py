@@ -223,6 +223,8 @@ def test_a_passs_own_figures_are_listed_beside_the_measurements() -> None:
         "val_accuracy": 0.9125,
         "steps": 4600,
         "seconds": 12.25,
+        "teacher_size_bytes": 361_700,
+        "macs_before": 1_849_000.0,
         "quantization": {
             "ratios": {"size": 3.71},
             "error_by_node": {f"n{i}": 0.1 for i in range(40)},
@@ -233,7 +235,9 @@ def test_a_passs_own_figures_are_listed_beside_the_measurements() -> None:
     assert figure_rows(metrics) == [
         ("val accuracy", "91.25%"),
         ("steps", "4,600"),
-        ("seconds", "12.25"),
+        ("seconds", "12.25 s"),
+        ("teacher size bytes", "353.2 KiB"),
+        ("macs before", "1.85 M"),
         ("quantization", [("ratios", [("size", "3.71")])]),
     ]
     assert figure_rows(Metrics().to_json()) == []

@@ -306,11 +306,25 @@ def _figure(key: str, value: Any) -> str:
         return "—"
     if isinstance(value, (bool, str)):
         return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
     if any(word in key for word in _FRACTIONS) and 0.0 <= value <= 1.0:
         return f"{value:.2%}"
-    return f"{value:.4g}"
+    return _with_unit(key.lower(), value)
+
+
+def _with_unit(key: str, value: float) -> str:
+    """A figure named by its key's unit: "teacher_size_bytes" 361700 -> "353.2 KiB",
+    "macs_before" 1849000 -> "1.85 M", not 3.617e+05 and 1.849e+06."""
+    if "ratio" in key or "speedup" in key:
+        return f"{value:.3g}"
+    if "bytes" in key:
+        return human_bytes(int(value))
+    if any(word in key for word in ("macs", "params", "parameters", "flops")):
+        return human_count(value)
+    if key.endswith("_ms") or key == "ms":
+        return f"{value:.3f} ms"
+    if "seconds" in key or key.endswith("_s"):
+        return f"{value:.2f} s"
+    return f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
 
 
 def _clean(value: Any) -> Any:
