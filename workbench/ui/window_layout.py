@@ -1,0 +1,75 @@
+"""The main window's size and docks: fitted to the screen it opens on, restored only
+when the saved layout still fits.
+
+Qt restores a saved geometry and dock state as they were, even when the screen is now
+smaller (a 1280x800 window on a 1366x768 laptop hides its status bar, with the progress
+bar and Cancel) or when docks were squeezed to a sliver in a narrow window (they come
+back 70 px wide and stay so after the window is widened). Desktop apps that keep their
+layout (Qt Creator, VS Code) check what they restore; so does this module.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QRect, QSettings, Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+GEOMETRY_KEY, STATE_KEY = "window/geometry", "window/state"
+DOCK_MIN_WIDTH = 150  # below this the variant names and the inspector's values are cut
+DOCK_WIDTH = 260  # what a dock gets when its restored width is unusable
+PREFERRED = (1280, 800)
+SCREEN_SHARE = 0.92  # of the available area, on a screen smaller than PREFERRED
+
+
+def first_geometry(available: QRect) -> QRect:
+    """PREFERRED, or as much of the available screen as fits, centred on it."""
+    width = min(PREFERRED[0], int(available.width() * SCREEN_SHARE))
+    height = min(PREFERRED[1], int(available.height() * SCREEN_SHARE))
+    rect = QRect(0, 0, width, height)
+    rect.moveCenter(available.center())
+    return rect
+
+
+def docks_of(window: QMainWindow) -> list[QDockWidget]:
+    return window.findChildren(QDockWidget)
+
+
+def set_dock_minimums(window: QMainWindow) -> None:
+    """A floor no layout, restored or dragged, can push a side dock below."""
+    for dock in docks_of(window):
+        dock.setMinimumWidth(DOCK_MIN_WIDTH)
+
+
+def restore_layout(window: QMainWindow, settings: QSettings) -> bool:
+    """The saved layout when it fits the screen, else the first-start one; True when the
+    saved one was used. Call after the docks exist and before the window is shown."""
+    set_dock_minimums(window)
+    available = _available(window)
+    geometry, state = settings.value(GEOMETRY_KEY), settings.value(STATE_KEY)
+    restored = isinstance(geometry, QByteArray) and window.restoreGeometry(geometry)
+    if restored and not available.contains(window.frameGeometry().adjusted(8, 8, -8, -8)):
+        restored = False  # made on a larger screen: it would hang off this one
+    if not restored:
+        window.setGeometry(first_geometry(available))
+    if isinstance(state, QByteArray):
+        window.restoreState(state)
+    widen_narrow_docks(window)
+    return restored
+
+
+def widen_narrow_docks(window: QMainWindow) -> None:
+    """Docks left narrower than usable (a layout saved in a narrow window) get DOCK_WIDTH."""
+    narrow = [d for d in docks_of(window) if not d.isFloating() and d.width() < DOCK_WIDTH
+              and window.dockWidgetArea(d) in (Qt.DockWidgetArea.LeftDockWidgetArea,
+                                               Qt.DockWidgetArea.RightDockWidgetArea)]  # fmt: skip
+    if narrow and window.width() >= 3 * DOCK_WIDTH:
+        window.resizeDocks(narrow, [DOCK_WIDTH] * len(narrow), Qt.Orientation.Horizontal)
+
+
+def save_layout(window: QMainWindow, settings: QSettings) -> None:
+    settings.setValue(GEOMETRY_KEY, window.saveGeometry())
+    settings.setValue(STATE_KEY, window.saveState())
+
+
+def _available(window: QMainWindow) -> QRect:
+    screen = window.screen()
+    return screen.availableGeometry() if screen is not None else QRect(0, 0, *PREFERRED)
