@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 from workbench.core.catalogue import get_registry
 from workbench.core.errors import WorkbenchError
 from workbench.core.registry import PassEntry, Registry
-from workbench.ui.config_form import ConfigForm, ConfigPage, PassPicker
+from workbench.ui.config_form import ConfigForm, ConfigPage
+from workbench.ui.pass_picker import PassPicker
 
 
 @dataclass
