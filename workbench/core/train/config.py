@@ -127,15 +127,6 @@ class TrainConfig:
     batch_size: int = _setting(
         64, "Batch size", "samples per step", group=SCHED, above=0, form_max=65_536, metavar="N"
     )
-    seed: int = _setting(0, "Seed", "the run's random seed (shuffling, augmentation)", group=RUN,
-                         min=0, form_max=2**31 - 1)  # fmt: skip
-    device: str = _setting(
-        "auto", "Device", "auto, cpu, cuda:N or mps", group=RUN, metavar="DEVICE"
-    )
-    amp: Literal["off", "bf16", "fp16"] = _setting(
-        "off", "Mixed precision", "mixed precision: CUDA only; ignored (with a note) elsewhere",
-        group=RUN,
-    )  # fmt: skip
     grad_clip: float = _setting(
         0.0, "Gradient clip", "max global gradient norm (0: off)", group=REG, min=0, form_max=1000,
         display=OFF, metavar="NORM",
@@ -154,7 +145,7 @@ class TrainConfig:
         group=REG, min=0, form_max=1000, display=OFF, suffix=" epochs", metavar="PATIENCE",
     )  # fmt: skip
     early_metric: Literal["val_accuracy", "val_loss"] = _setting(
-        "val_accuracy", "… without better", "what early stopping watches", group=REG,
+        "val_accuracy", "Watching", "what early stopping watches", group=REG,
         labels={"val_accuracy": "validation accuracy", "val_loss": "validation loss"},
     )  # fmt: skip
     min_delta: float = _setting(
@@ -171,6 +162,15 @@ class TrainConfig:
             "metavar": "LIST",
         },
     )
+    seed: int = _setting(0, "Seed", "the run's random seed (shuffling, augmentation)", group=RUN,
+                         min=0, form_max=2**31 - 1)  # fmt: skip
+    device: str = _setting(
+        "auto", "Device", "auto, cpu, cuda:N or mps", group=RUN, metavar="DEVICE"
+    )
+    amp: Literal["off", "bf16", "fp16"] = _setting(
+        "off", "Mixed precision", "mixed precision: CUDA only; ignored (with a note) elsewhere",
+        group=RUN,
+    )  # fmt: skip
     loader_workers: int = _setting(
         0, "Loader workers", "data loader workers (0: batches sliced from tensors in memory, "
         "fastest for small data)", group=RUN, min=0, form_max=64, flag="--workers",
