@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from fixtures.example_configs import NeedsData, PruneConfig
+from fixtures.example_configs import Jitter, NeedsData, PruneConfig, Schedule
 
 from workbench.cli.config_flags import add_config_flags, config_from_args
 from workbench.core.config_schema import config_to_dict, fields_of
@@ -128,3 +128,13 @@ def test_bad_train_flags_name_the_setting(
         parser.parse_args(argv)
     assert info.value.code == 2
     assert message in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_grouped_fields_get_their_own_help_sections_and_a_nested_config_one_flag() -> None:
+    parser = argparse.ArgumentParser(prog="p")
+    add_config_flags(parser, Schedule, title="settings")
+    text = parser.format_help()
+    assert "settings (optimizer):" in text and "settings (run):" in text
+    assert "--jitter KEY=VALUE[,...]" in text and "(keys: scale, flip, size)" in text
+    config = config_from_args(Schedule, parser.parse_args(["--jitter", "s=0.5,flip"]))
+    assert config == Schedule(jitter=Jitter(scale=0.5, flip=True))
