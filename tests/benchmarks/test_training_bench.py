@@ -89,7 +89,7 @@ def test_gui_stays_responsive_while_training(qtbot, tmp_path: Path) -> None:
     model = get_registry().model("digits_cnn").build(seed=0)
     tab.set_variant("v", model, arch="digits_cnn", dataset="digits", runs_dir=tmp_path)
     qtbot.waitUntil(lambda: not tab.tasks.busy, timeout=10_000)
-    tab.form.epochs.setValue(100)
+    tab.form.editors["epochs"].setValue(100)
     gaps: list[float] = []
     last = [time.perf_counter()]
 

@@ -104,3 +104,25 @@ def test_nproc_beyond_the_gpus_is_one_line_before_torchrun_starts(tmp_path: Path
     assert len(lines) == 1 and lines[0].startswith("workbench: error: "), result.stderr
     assert ("not available here" if gpus == 0 else "CUDA device(s) found") in lines[0]
     assert "torch.distributed" not in result.stderr and not out.exists()
+
+
+def test_settings_errors_are_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    """A rule between settings (checked once the suggested settings are known) is one
+    line; a flag's own limit is argparse's usage error, ending in one line naming it."""
+    out = tmp_path / "o"
+    warmup = train("zoo:digits_mlp", "--epochs", "2", "--warmup", "3", "--out", str(out))
+    assert warmup.returncode == 2 and "Traceback" not in warmup.stderr
+    assert warmup.stderr.strip().splitlines() == [
+        "workbench: error: warm-up (3 epochs) must be shorter than the run (2 epochs)"
+    ]
+    augment = train("zoo:digits_mlp", "--augment", "crop=2,colour=1", "--out", str(out))
+    assert augment.returncode == 2 and "Traceback" not in augment.stderr
+    assert (
+        augment.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            "argument --augment: augment: unknown 'colour' (known: crop_padding, hflip, "
+            "rotation, brightness, contrast)"
+        )
+    )
+    assert not out.exists()

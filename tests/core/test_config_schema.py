@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
-from fixtures.example_configs import NeedsData, PruneConfig
+from fixtures.example_configs import Jitter, NeedsData, PruneConfig, Schedule
 
 from workbench.core.config_schema import (
     REQUIRED,
@@ -98,3 +98,35 @@ def test_configs_made_in_code_are_checked_too() -> None:
     validate_config(PruneConfig())
     with pytest.raises(WorkbenchError, match=r"amount must be between 0 and 1, got -0\.1"):
         validate_config(PruneConfig(amount=-0.1), where="random-prune")
+
+
+def test_nested_configs_exclusive_limits_and_groups() -> None:
+    (lr, smoothing, epochs, jitter) = fields_of(Schedule)
+    assert (lr.group, epochs.group, jitter.kind, jitter.config_class) == (
+        "Optimizer", "Run", "config", Jitter,
+    )  # fmt: skip
+    assert (smoothing.min, smoothing.below, lr.above) == (0, 1, 0)
+    assert epochs.form_max == 50 and epochs.max is None  # a form's range, not a limit
+    config = Schedule(jitter=Jitter(scale=0.5, flip=True))
+    data = config_to_dict(config)
+    assert data["jitter"] == {"scale": 0.5, "flip": True, "size": 0}
+    assert config_from_dict(Schedule, json.loads(json.dumps(data))) == config
+    assert config_from_dict(Schedule, {}).jitter is not Schedule().jitter  # not shared
+    # The text form of a nested config: keys by name or alias, a key alone is true/bare.
+    assert config_from_dict(Schedule, {"jitter": "s=0.25,flip,size"}).jitter == Jitter(
+        0.25, True, 4
+    )
+    assert config_from_dict(Schedule, {"jitter": "none"}).jitter == Jitter()
+    for data, message in [
+        ({"lr": 0}, "lr must be positive, got 0"),
+        ({"smoothing": 1}, "smoothing must be at least 0 and below 1, got 1"),
+        ({"epochs": 0}, "epochs must be positive, got 0"),
+        ({"jitter": {"scale": 2}}, "jitter: scale must be between 0 and 1, got 2"),
+        ({"jitter": "wobble=1"}, "jitter: unknown 'wobble' (known: scale, flip, size)"),
+        ({"jitter": "scale"}, "jitter: scale needs a value (scale=...)"),
+    ]:
+        with pytest.raises(WorkbenchError) as info:
+            config_from_dict(Schedule, data, where="s")
+        assert info.value.message == f"s: {message}"
+    with pytest.raises(WorkbenchError, match="jitter: size must be at least 0"):
+        validate_config(Schedule(jitter=Jitter(size=-1)))

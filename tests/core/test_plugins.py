@@ -298,7 +298,7 @@ def test_an_installed_plugin_package_contributes_everywhere(
 
     from workbench.core.compress import run_pass
     from workbench.core.io import load
-    from workbench.ui.config_form import PassPicker
+    from workbench.ui.pass_picker import PassPicker
 
     target = tmp_path / "site"
     pip_install(make_plugin_project(tmp_path / "wbt-scale"), target)

@@ -9,16 +9,21 @@ import torch
 
 from workbench.core.catalogue import get_registry
 from workbench.core.compress import run_pass
+from workbench.core.config_schema import config_to_dict
 from workbench.core.context import Cancelled, RunContext
 from workbench.core.io import load
 from workbench.core.project import Project
 from workbench.core.recipe import (
+    Recipe,
     RecipeError,
+    RecipeStep,
     parse_recipe,
     recipe_from_lineage,
     run_recipe,
     validate_recipe,
 )
+from workbench.core.train import AugmentConfig, TrainConfig
+from workbench.core.train.train_pass import Train
 
 RECIPE = """\
 recipe: 1
@@ -158,3 +163,27 @@ def test_a_pass_that_needs_data_gets_the_recipes_data() -> None:
     params = sum(p.numel() for p in outcome.model.module.parameters())
     assert params < 0.5 * sum(p.numel() for p in model.module.parameters())
     assert outcome.step["config"]["finetune_epochs"] == 1
+
+
+def test_a_train_step_round_trips_like_any_pass_step() -> None:
+    """A train step is stored with config_to_dict and read back with config_from_dict,
+    nested augmentation included; an old file's names for it ('trained', the
+    checkpoint's to_dict form) still load."""
+    config = TrainConfig(
+        epochs=3, lr=0.01, schedule="step", augment=AugmentConfig(crop_padding=2, hflip=True)
+    )
+    text = Recipe([RecipeStep("train", config_to_dict(config))], model="zoo:digits_cnn").to_yaml()
+    assert "crop_padding: 2" in text  # the nested config is a mapping in the file
+    (step,) = validate_recipe(parse_recipe(text))
+    assert step.pass_class is Train and step.config == config
+
+    old = parse_recipe(
+        "steps:\n  - pass: trained\n    config: {epochs: 2, augment: {hflip: true}}\n"
+    )
+    (step,) = validate_recipe(old)
+    assert step.pass_class is Train
+    assert step.config == TrainConfig(epochs=2, augment=AugmentConfig(hflip=True))
+    with pytest.raises(RecipeError, match=r"step 1 \(train\): augment: rotation must be"):
+        validate_recipe(
+            parse_recipe("steps:\n  - pass: train\n    config: {augment: {rotation: -5}}\n")
+        )

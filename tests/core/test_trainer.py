@@ -303,11 +303,13 @@ def test_a_model_that_does_not_fit_the_data_is_named() -> None:
 def test_config_is_validated_and_round_trips() -> None:
     config = suggest_config("resnet_shapes", "shapes")
     assert TrainConfig.from_dict(config.to_dict()) == config
-    with pytest.raises(ConfigError, match="optimizer 'rmsprop' is not one of"):
+    with pytest.raises(
+        ConfigError, match="optimizer must be one of sgd, adam, adamw; got 'rmsprop'"
+    ):
         TrainConfig(optimizer="rmsprop").validate()
     with pytest.raises(ConfigError, match="batch_size must be positive"):
         TrainConfig(batch_size=0).validate()
-    with pytest.raises(ConfigError, match="unknown training settings: colour"):
+    with pytest.raises(ConfigError, match="training settings: unknown setting 'colour'"):
         TrainConfig.from_dict({"colour": "red"})
 
 

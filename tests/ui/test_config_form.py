@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+from fixtures.example_configs import Jitter, Schedule
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QGroupBox,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QWizard,
@@ -19,7 +22,8 @@ from PySide6.QtWidgets import (
 from workbench.core.catalogue import get_registry
 from workbench.core.errors import WorkbenchError
 from workbench.core.registry import PassEntry, Registry
-from workbench.ui.config_form import ConfigForm, ConfigPage, PassPicker
+from workbench.ui.config_form import ConfigForm, ConfigPage
+from workbench.ui.pass_picker import PassPicker
 
 
 @dataclass
@@ -143,3 +147,29 @@ def test_the_form_renders(form: ConfigForm, tmp_path: Path) -> None:
     image = form.grab()
     assert image.width() == 520 and image.save(str(tmp_path / "form.png"))
     assert form.error() == "limit must be at least 1, got '-3'"
+
+
+def test_groups_and_a_nested_config_get_boxes_and_exclusive_limits_set_ranges(qtbot) -> None:
+    form = ConfigForm(Schedule)
+    qtbot.addWidget(form)
+    titles = [box.title() for box in form.findChildren(QGroupBox)]
+    assert titles == ["Optimizer", "Run", "Jitter"]
+    lr, smoothing, epochs = (form.editors[n] for n in ("lr", "smoothing", "epochs"))
+    assert lr.minimum() > 0 and smoothing.maximum() < 1
+    assert (epochs.minimum(), epochs.maximum()) == (1, 50)  # above 0; form_max
+    nested = form.editors["jitter"]
+    assert isinstance(nested, ConfigForm) and set(nested.editors) == {"scale", "flip", "size"}
+    nested.editors["scale"].setValue(0.5)
+    nested.editors["flip"].setChecked(True)
+    assert form.value() == Schedule(jitter=Jitter(scale=0.5, flip=True))
+    form.set_value(Schedule(lr=0.2, jitter=Jitter(size=3)))
+    assert nested.editors["size"].value() == 3 and form.value().lr == 0.2
+
+
+def test_compact_forms_keep_help_in_tooltips(qtbot) -> None:
+    form = ConfigForm(QuantConfig, compact=True)
+    qtbot.addWidget(form)
+    assert form.editors["samples"].toolTip() == "calibration samples"
+    assert not [
+        label for label in form.findChildren(QLabel) if label.text() == "calibration samples"
+    ]

@@ -39,7 +39,7 @@ def test_defaults_come_from_the_variant(tab: TrainingTab) -> None:
 
 
 def test_a_run_finishes_and_hands_over_the_trained_variant(qtbot, tab: TrainingTab) -> None:
-    tab.form.epochs.setValue(2)
+    tab.form.editors["epochs"].setValue(2)
     with qtbot.waitSignal(tab.run_finished, timeout=120_000) as finished:
         tab.start()
         assert tab.is_running() and not tab.form.isEnabled()
@@ -57,7 +57,7 @@ def test_a_run_finishes_and_hands_over_the_trained_variant(qtbot, tab: TrainingT
 
 
 def test_pause_resume_and_stop_through_the_buttons(qtbot, tab: TrainingTab) -> None:
-    tab.form.epochs.setValue(200)
+    tab.form.editors["epochs"].setValue(200)
     tab.start()
     qtbot.waitUntil(lambda: tab.curves.losses.size >= 5, timeout=60_000)
     qtbot.mouseClick(tab.pause_button, qtbot_left())
@@ -77,7 +77,7 @@ def test_pause_resume_and_stop_through_the_buttons(qtbot, tab: TrainingTab) -> N
     stopped_at = tab.curves.losses.size
     assert list(Path(tab.runs_dir).glob("run-*/checkpoint.pt"))
 
-    tab.form.epochs.setValue(200)
+    tab.form.editors["epochs"].setValue(200)
     tab.start()  # resumes the stopped run from its checkpoint
     qtbot.waitUntil(lambda: tab.curves.losses.size > stopped_at, timeout=60_000)
     assert tab.curves.steps.values[0] == 1  # the resumed run's past is drawn too
@@ -202,7 +202,7 @@ def test_gpu_memory_in_use_is_shown_beside_the_progress(qtbot, tab: TrainingTab)
     tab._on_events([DeviceMemory("cuda:0", 3 * gib // 2, 5 * gib, 150_109_593_600)])
     assert tab.gpu_memory.isVisible()
     assert tab.gpu_memory.text() == "GPU memory 1.5 GiB in use · peak 5.0 GiB of 139.8 GiB"
-    tab.form.epochs.setValue(1)
+    tab.form.editors["epochs"].setValue(1)
     with qtbot.waitSignal(tab.run_finished, timeout=120_000):
         tab.start()  # a new run starts without the last run's figures
         assert tab.gpu_memory.isHidden()

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import is_dataclass
 from typing import Any
 
-from workbench.core.config_schema import FieldSpec, config_from_dict, fields_of
+from workbench.core.config_schema import FieldSpec, config_from_dict, config_to_dict, fields_of
 from workbench.core.errors import WorkbenchError
 
 NOT_GIVEN = argparse.SUPPRESS  # a flag left out is absent from the namespace
@@ -29,25 +30,38 @@ def add_config_flags(
     *,
     title: str | None = None,
     skip: Collection[str] = (),
+    defaults: bool = True,
 ) -> None:
     """Add one flag per setting, in a group of their own, as ``--kebab-case`` flags.
 
-    bool -> ``--x/--no-x``; choices are listed; lists are comma-separated. Each flag's
-    ``dest`` is the field name, so do not mix two configs with shared names in one parser
-    (``skip`` leaves out fields another config already added; ``add_method_flags``
-    shares them).
+    bool -> ``--x/--no-x``; choices are listed; lists are comma-separated; a nested
+    config is one flag of ``key=value,...``. Fields with a ``group`` go under a heading
+    of that name. Each flag's ``dest`` is the field name, so do not mix two configs with
+    shared names in one parser (``skip`` leaves out fields another config already
+    added; ``add_method_flags`` shares them). ``defaults=False`` leaves a flag not
+    given out of the namespace (and its default out of the help), for a command whose
+    defaults depend on what it is given (``config_from_args(..., base=)``).
     """
-    group = parser.add_argument_group(title or f"{config_class.__name__} settings")
+    main = parser.add_argument_group(title or f"{config_class.__name__} settings")
+    groups: dict[str, Any] = {}
     for spec in fields_of(config_class):
         if spec.name in skip:
             continue
+        group = main
+        if spec.group:
+            if spec.group not in groups:
+                heading = f"{title} ({spec.group.lower()})" if title else spec.group
+                groups[spec.group] = parser.add_argument_group(heading)
+            group = groups[spec.group]
         help_text = spec.help or spec.label
         if spec.kind == "list":
             help_text += " (comma-separated)"
-        if not spec.required:
+        elif spec.kind == "config":
+            help_text += f" (keys: {', '.join(s.name for s in fields_of(spec.config_class))})"
+        if defaults and not spec.required:
             help_text += f" (default: {_shown(spec.default)})"
-        default = spec.default_value() if not spec.required else None
-        _add_flag(group, spec, help_text, default, required=spec.required)
+        default = spec.default_value() if defaults and not spec.required else NOT_GIVEN
+        _add_flag(group, spec, help_text, default, required=defaults and spec.required)
 
 
 def add_method_flags(
@@ -123,9 +137,13 @@ def config_for_method(
     return config_from_dict(configs[method], settings, where=where or f"--method {method}")
 
 
-def config_from_args(config_class: type, args: argparse.Namespace) -> Any:
-    """The config the flags added by ``add_config_flags`` describe, validated."""
-    return config_from_dict(config_class, _given(args, fields_of(config_class)))
+def config_from_args(config_class: type, args: argparse.Namespace, base: Any = None) -> Any:
+    """The config the flags added by ``add_config_flags`` describe, validated.
+
+    ``base`` (a config) gives the settings no flag names (with ``defaults=False``).
+    """
+    given = _given(args, fields_of(config_class))
+    return config_from_dict(config_class, {**(config_to_dict(base) if base else {}), **given})
 
 
 def metavar(spec: FieldSpec) -> str:
@@ -135,6 +153,8 @@ def metavar(spec: FieldSpec) -> str:
     if spec.choices is not None:
         inner = "{" + ",".join(str(c) for c in spec.choices) + "}"
         return f"{inner}[,...]" if spec.kind == "list" else inner
+    if spec.kind == "config":
+        return "KEY=VALUE[,...]"
     names = {"int": "N", "float": "X", "str": "TEXT", "bool": "BOOL"}
     if spec.kind == "list":
         return f"{names[spec.item_kind or 'str']}[,...]"
@@ -182,7 +202,9 @@ def _spec(config_class: type, name: str) -> FieldSpec:
 
 
 def _shown(value: Any) -> str:
-    """A default as help text shows it: ``none``, ``a,b``."""
+    """A default as help text shows it: ``none``, ``a,b``, ``x=1,y=True``."""
+    if is_dataclass(value):
+        return ",".join(f"{k}={v}" for k, v in config_to_dict(value).items())
     if isinstance(value, list):
         return ",".join(map(str, value)) or "none"
     return "none" if value is None else str(value)

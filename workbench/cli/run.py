@@ -12,6 +12,7 @@ from workbench.cli.arguments import add_model_arguments
 from workbench.cli.bench import stderr_progress
 from workbench.cli.help import ManPageFormatter
 from workbench.core.io.variant_folder import VariantRecord, write_variant
+from workbench.core.train.config import TrainConfig
 
 ORDER = 85
 
@@ -95,7 +96,8 @@ def _training_devices(args: argparse.Namespace) -> list[str]:
     from workbench.core.recipe import read_recipe, validate_recipe
 
     steps = validate_recipe(read_recipe(Path(args.recipe)), trusted=args.trust)
-    return [step.config.device for step in steps if step.pass_class is None] or ["auto"]
+    devices = [step.config.device for step in steps if isinstance(step.config, TrainConfig)]
+    return devices or ["auto"]
 
 
 def _group_device(devices: list[str]) -> str:

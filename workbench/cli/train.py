@@ -10,6 +10,8 @@ import time
 from typing import Any
 
 from workbench.cli.arguments import add_model_arguments
+from workbench.cli.config_flags import add_config_flags, config_from_args
+from workbench.core.train.config import TrainConfig, suggest_config
 
 ORDER = 20
 REDRAW_S = 0.1  # the progress line is redrawn at most ten times a second
@@ -37,30 +39,8 @@ def register(commands: Any) -> None:
     parser.add_argument("--target", metavar="COLUMN", help="the class column of a .csv")
     parser.add_argument("--image-size", type=int, default=32, help="side of image-folder images")
     parser.add_argument("--val-fraction", type=float, default=0.2, help="held out (files only)")
-    group = parser.add_argument_group("training settings")
-    group.add_argument("--epochs", type=int)
-    group.add_argument("--lr", type=float, metavar="X", help="peak learning rate")
-    group.add_argument("--batch-size", type=int, metavar="N")
-    group.add_argument("--optimizer", choices=("sgd", "adam", "adamw"))
-    group.add_argument("--momentum", type=float, help="SGD momentum")
-    group.add_argument("--weight-decay", type=float)
-    group.add_argument("--schedule", choices=("constant", "step", "cosine", "one-cycle"))
-    group.add_argument("--warmup", type=float, metavar="EPOCHS", dest="warmup_epochs")
-    group.add_argument("--amp", choices=("off", "bf16", "fp16"), help="mixed precision (CUDA)")
-    group.add_argument("--grad-clip", type=float, metavar="NORM")
-    group.add_argument("--label-smoothing", type=float)
-    group.add_argument("--early-stopping", type=int, metavar="PATIENCE")
-    group.add_argument("--early-metric", choices=("val_accuracy", "val_loss"))
-    group.add_argument(
-        "--augment",
-        metavar="LIST",
-        help="image augmentation, e.g. crop=2,hflip,rotate=10,brightness=0.2,contrast=0.2 "
-        "(or 'none')",
-    )
-    group.add_argument("--workers", type=int, dest="loader_workers", help="data loader workers")
-    group.add_argument("--device", help="auto, cpu, cuda:N or mps")
-    group.add_argument("--seed", type=int)
-    group.add_argument(
+    add_config_flags(parser, TrainConfig, title="training settings", defaults=False)
+    parser.add_argument(
         "--nproc",
         type=int,
         metavar="N",
@@ -71,65 +51,9 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-FLAG_SETTINGS = (
-    "epochs",
-    "lr",
-    "batch_size",
-    "optimizer",
-    "momentum",
-    "weight_decay",
-    "schedule",
-    "warmup_epochs",
-    "amp",
-    "grad_clip",
-    "label_smoothing",
-    "early_stopping",
-    "early_metric",
-    "loader_workers",
-    "device",
-    "seed",
-)
-
-
-def parse_augment(text: str) -> Any:
-    """``crop=2,hflip,rotate=10,brightness=0.2,contrast=0.2`` -> AugmentConfig."""
-    from workbench.core.errors import WorkbenchError
-    from workbench.core.train.config import AugmentConfig
-
-    config = AugmentConfig()
-    if text.strip().lower() in ("", "none", "off"):
-        return config
-    names = {"crop": "crop_padding", "rotate": "rotation", "rotation": "rotation"}
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        key, _, value = item.partition("=")
-        key = names.get(key, key)
-        try:
-            if key == "hflip":
-                config.hflip = value.lower() not in ("0", "false", "no") if value else True
-            elif key == "crop_padding":
-                config.crop_padding = int(value or 4)
-            elif key in ("rotation", "brightness", "contrast"):
-                setattr(config, key, float(value))
-            else:
-                raise WorkbenchError(
-                    f"--augment: unknown {key!r} (crop, hflip, rotate, brightness, contrast)"
-                )
-        except ValueError:
-            raise WorkbenchError(f"--augment: {item!r} needs a number") from None
-    return config
-
-
-def build_config(args: argparse.Namespace, arch: str | None, dataset: str) -> Any:
-    from workbench.core.train.config import suggest_config
-
-    config = suggest_config(arch, dataset)
-    for name in FLAG_SETTINGS:
-        value = getattr(args, name, None)
-        if value is not None:
-            setattr(config, name, value)
-    if args.augment is not None:
-        config.augment = parse_augment(args.augment)
-    return config.validate()
+def build_config(args: argparse.Namespace, arch: str | None, dataset: str) -> TrainConfig:
+    """The flags given, over the settings suited to the model and dataset."""
+    return config_from_args(TrainConfig, args, base=suggest_config(arch, dataset)).validate()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -137,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.nproc is not None and not distributed.launched_by_torchrun():
         argv = distributed.without_nproc(args.argv)
-        return distributed.relaunch(argv, args.nproc, [args.device or "auto"])
-    group = distributed.join_group(args.device or "auto")
+        return distributed.relaunch(argv, args.nproc, [_device(args)])
+    group = distributed.join_group(_device(args))
     finished = False
     try:
         code = _train(args, group)
@@ -146,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
         return code
     finally:
         distributed.leave_group(finished=finished)
+
+
+def _device(args: argparse.Namespace) -> str:
+    return getattr(args, "device", None) or "auto"  # absent when --device is not given
 
 
 def _train(args: argparse.Namespace, group: Any) -> int:

@@ -17,8 +17,15 @@ string or a tuple of them, for the form: ``"percent"`` shows a fraction as 0-100
 spin box's unit, e.g. ``" worst nodes"``), ``metavar`` (the flag's placeholder) and
 ``several`` (True: a list flag also takes several words, ``--exclude a b``, each of
 which may be comma-separated).
-Supported types: int, float, bool, str, ``Literal[...]``, ``list[str|int|float]``
-and ``Optional`` of any of these.
+``above`` / ``below`` are limits the value may not reach (``above: 0``: positive);
+``group`` names the heading a field is shown under (a form's box, a ``--help``
+section); ``bare`` is the value a key given alone takes in a nested config's text;
+``decimals`` how many a form's float editor shows; ``form_max`` caps the form's
+spin box where the field itself has no ``max`` (a sane range to scroll through).
+Supported types: int, float, bool, str, ``Literal[...]``, ``list[str|int|float]``,
+``Optional`` of any of these, and another config dataclass (kind ``"config"``: a
+nested config, e.g. training's augmentation; a mapping in a recipe, one
+``key=value,...`` flag on the command line, a box of its own in a form).
 
 Hand-written rather than pydantic/magicgui: configs stay plain dataclasses a plugin
 can write without learning a library, and the three faces need one small table of
@@ -27,6 +34,7 @@ field facts more than a general validation engine.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import functools
@@ -37,7 +45,7 @@ from typing import Any, Literal, Union
 
 from workbench.core.errors import WorkbenchError
 
-KINDS = ("int", "float", "bool", "str", "list")
+KINDS = ("int", "float", "bool", "str", "list", "config")
 _KIND_OF = {int: "int", float: "float", bool: "bool", str: "str"}
 _NEEDS = {
     "int": "a whole number",
@@ -79,6 +87,13 @@ class FieldSpec:
     choice_labels: tuple[tuple[Any, str], ...] = ()  # (choice, words) (metadata "labels")
     metavar: str = ""  # the flag's placeholder, when not derived from the type
     several: bool = False  # a list flag that takes several words (metadata "several")
+    above: float | None = None  # an exclusive lower limit (metadata "above")
+    below: float | None = None  # an exclusive upper limit (metadata "below")
+    group: str = ""  # the heading it is shown under (metadata "group")
+    config_class: Any = None  # for kind "config": the nested config dataclass
+    bare: Any = None  # in a nested config's text, the value of a key given alone
+    decimals: int | None = None  # the form's decimals for a float (metadata "decimals")
+    form_max: float | None = None  # the form's spin box top when there is no max
 
     @property
     def required(self) -> bool:
@@ -88,10 +103,14 @@ class FieldSpec:
     def type_name(self) -> str:
         """``float``, ``list[str]``, ``int | None``: how the type reads in help text."""
         name = f"list[{self.item_kind}]" if self.kind == "list" else self.kind
+        if self.kind == "config":
+            name = self.config_class.__name__
         return f"{name} | None" if self.optional else name
 
     def default_value(self) -> Any:
-        """A fresh copy of the default (lists are not shared between configs)."""
+        """A fresh copy of the default (lists and nested configs are not shared)."""
+        if self.kind == "config":
+            return copy.deepcopy(self.default)
         return list(self.default) if isinstance(self.default, list) else self.default
 
     def parse(self, text: str, where: str | None = None) -> Any:
@@ -114,7 +133,19 @@ class FieldSpec:
             if not isinstance(value, (list, tuple)):
                 raise _error(where, f"{self.name} must be a list, got {value!r}")
             return [self._one(item, self.item_kind or "str", where) for item in value]
+        if self.kind == "config":
+            return self._nested(value, where)
         return self._one(value, self.kind, where)
+
+    def _nested(self, value: Any, where: str | None) -> Any:
+        """A nested config from an instance, a mapping or ``key=value,...`` text."""
+        inner = f"{where}: {self.name}" if where else self.name
+        if isinstance(value, self.config_class):
+            validate_config(value, inner)
+            return value
+        if isinstance(value, str):
+            value = nested_from_text(self.config_class, value, inner)
+        return config_from_dict(self.config_class, value, inner)
 
     def _one(self, value: Any, kind: str, where: str | None) -> Any:
         converted = _convert(value, kind)
@@ -123,11 +154,38 @@ class FieldSpec:
         if self.choices is not None and converted not in self.choices:
             options = ", ".join(str(c) for c in self.choices)
             raise _error(where, f"{self.name} must be one of {options}; got {value!r}")
-        if kind in ("int", "float"):
-            low, high = self.min, self.max
-            if (low is not None and converted < low) or (high is not None and converted > high):
-                raise _error(where, f"{self.name} must be {_range_text(low, high)}, got {value!r}")
+        if kind in ("int", "float") and not self.within(converted):
+            raise _error(where, f"{self.name} must be {self.range_text()}, got {value!r}")
         return converted
+
+    def within(self, number: float) -> bool:
+        """Whether ``number`` is inside every limit declared for the field."""
+        return not (
+            (self.min is not None and number < self.min)
+            or (self.max is not None and number > self.max)
+            or (self.above is not None and number <= self.above)
+            or (self.below is not None and number >= self.below)
+        )
+
+    def range_text(self) -> str:
+        """``between 0 and 1``, ``positive and at most 10``: the limits in words."""
+        if self.min is not None and self.max is not None and self.above is self.below is None:
+            return f"between {self.min:g} and {self.max:g}"
+        low = (
+            ("positive" if self.above == 0 else f"above {self.above:g}")
+            if self.above is not None
+            else f"at least {self.min:g}"
+            if self.min is not None
+            else None
+        )
+        high = (
+            f"below {self.below:g}"
+            if self.below is not None
+            else f"at most {self.max:g}"
+            if self.max is not None
+            else None
+        )
+        return " and ".join(part for part in (low, high) if part)
 
 
 _BAD: Any = object()
@@ -159,12 +217,6 @@ def _convert(value: Any, kind: str) -> Any:
 
 def _is_none(text: str) -> bool:
     return text.strip().lower() in ("", "none", "null")
-
-
-def _range_text(low: float | None, high: float | None) -> str:
-    if low is not None and high is not None:
-        return f"between {low:g} and {high:g}"
-    return f"at least {low:g}" if low is not None else f"at most {high:g}"
 
 
 def _error(where: str | None, message: str) -> WorkbenchError:
@@ -204,7 +256,11 @@ def _spec(config_class: type, f: dataclasses.Field, annotation: Any) -> FieldSpe
         origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     choices = tuple(meta["choices"]) if meta.get("choices") is not None else None
     item_kind = None
-    if origin is Literal:
+    nested = annotation if dataclasses.is_dataclass(annotation) else None
+    if nested is not None:
+        fields_of(nested)  # a nested config's own fields must be supported too
+        kind = "config"
+    elif origin is Literal:
         choices = args
         kind = _KIND_OF.get(type(args[0]), "")
     elif origin in (list, tuple) or annotation in (list, tuple):
@@ -243,6 +299,13 @@ def _spec(config_class: type, f: dataclasses.Field, annotation: Any) -> FieldSpe
         choice_labels=tuple((k, str(v)) for k, v in dict(meta.get("labels") or {}).items()),
         metavar=str(meta.get("metavar", "")),
         several=bool(meta.get("several", False)) and kind == "list",
+        above=meta.get("above"),
+        below=meta.get("below"),
+        group=str(meta.get("group", "")),
+        config_class=nested,
+        bare=meta.get("bare"),
+        decimals=meta.get("decimals"),
+        form_max=meta.get("form_max"),
     )
 
 
@@ -254,11 +317,45 @@ def _hints(value: Any) -> tuple[str, ...]:
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """A config as plain values (JSON/YAML-ready), every field included."""
-    return {
-        spec.name: list(value) if isinstance(value := getattr(config, spec.name), tuple) else value
-        for spec in fields_of(type(config))
-    }
+    """A config as plain values (JSON/YAML-ready), every field included (nested too)."""
+    return {spec.name: _plain(getattr(config, spec.name)) for spec in fields_of(type(config))}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return config_to_dict(value)
+    return value
+
+
+def nested_from_text(config_class: type, text: str, where: str | None = None) -> dict[str, Any]:
+    """``crop=2,hflip,rotate=10`` -> ``{"crop_padding": "2", "hflip": True, ...}``.
+
+    A key is a field's name (``_`` or ``-``) or one of its flag aliases without the
+    dashes; a key alone is true for a bool, else the field's ``bare`` value. ``none``
+    (or ``off``, or nothing) is the defaults.
+    """
+    if text.strip().lower() in ("", "none", "off"):
+        return {}
+    specs = fields_of(config_class)
+    names: dict[str, FieldSpec] = {}
+    for spec in specs:
+        for key in (spec.name, spec.name.replace("_", "-"), spec.flag, *spec.aliases):
+            names[key.lstrip("-")] = spec
+    data: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, equals, value = item.partition("=")
+        spec = names.get(key.strip())
+        if spec is None:
+            known = ", ".join(s.name for s in specs)
+            raise _error(where, f"unknown {key.strip()!r} (known: {known})")
+        if not equals:
+            if spec.kind != "bool" and spec.bare is None:
+                raise _error(where, f"{key.strip()} needs a value ({key.strip()}=...)")
+            value = True if spec.kind == "bool" else spec.bare
+        data[spec.name] = value
+    return data
 
 
 def config_from_dict(config_class: type, data: Any, where: str | None = None) -> Any:

@@ -26,12 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.core.catalogue import get_registry
+from workbench.core.compress.base import run_pass
+from workbench.core.config_schema import config_from_dict, config_to_dict
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
+from workbench.core.io.arch_ref import require_trust_for_code
+from workbench.core.train.train_pass import TRAIN_KINDS, TRAIN_STEP, Train
 
 RECIPE_VERSION = 1
-TRAIN_STEP = "train"  # handled by the training engine, not a Pass
-TRAIN_KINDS = ("train", "trained", "fine-tuned", "fine-tune")  # names variants record
 _TOP_KEYS = {"recipe", "model", "data", "seed", "steps"}
 _STEP_KEYS = {"pass", "config", "data", "name"}
 
@@ -81,7 +84,7 @@ class Recipe:
 class ValidatedStep:
     step: RecipeStep
     where: str
-    pass_class: Any  # a Pass subclass, or None for the train step
+    pass_class: Any  # a Pass subclass (``Train`` for a train step)
     config: Any  # the validated config object
 
 
@@ -158,29 +161,11 @@ def validate_recipe(
     A recipe is a file: a setting in it that names code (a ``module:factory`` student)
     is refused unless ``trusted`` (``workbench run --trust``).
     """
-    from workbench.core.catalogue import get_registry
-    from workbench.core.config_schema import config_from_dict
-    from workbench.core.io.arch_ref import require_trust_for_code
-    from workbench.core.train.config import TrainConfig
-
     registry = registry or get_registry()
     validated = []
     for index, step in enumerate(recipe.steps):
         where = step.where(index, recipe.source)
-        if step.pass_name in TRAIN_KINDS:
-            try:
-                config = TrainConfig.from_dict(step.config).validate()
-            except (WorkbenchError, TypeError) as exc:
-                raise RecipeError(f"{where}: {exc}") from None
-            validated.append(ValidatedStep(step, where, None, config))
-            continue
-        if step.pass_name not in registry.passes:
-            known = ", ".join([TRAIN_STEP, *registry.passes]) or TRAIN_STEP
-            raise RecipeError(f"{where}: no pass named {step.pass_name!r} (known: {known})")
-        try:
-            pass_class = registry.pass_(step.pass_name).load()
-        except WorkbenchError as exc:
-            raise RecipeError(f"{where}: the pass cannot be loaded: {exc}") from None
+        pass_class = _pass_class(step.pass_name, registry, where)
         try:
             config = config_from_dict(pass_class.config_class, step.config, where=where)
         except RecipeError:
@@ -218,8 +203,6 @@ def run_recipe(
     code the recipe names may run); each step's output is handed to ``on_step`` as soon
     as it exists, so a caller can write it to disk before the next step starts.
     """
-    from workbench.core.compress import run_pass
-
     ctx = ctx or RunContext(seed=recipe.seed)
     steps = validate_recipe(recipe, trusted=ctx.trust)
     outcomes: list[StepOutcome] = []
@@ -231,18 +214,15 @@ def run_recipe(
         step_ctx = _step_context(ctx, index, total, item.step.pass_name, step_data)
         if step_data and current.dataset != step_data:
             current = dataclasses.replace(current, dataset=step_data)
-        if item.pass_class is None:
-            outcome = _train(item, current, step_data, step_ctx, index)
-        else:
-            result = run_pass(item.pass_class, current, item.config, step_ctx, where=item.where)
-            outcome = StepOutcome(
-                index,
-                item.step.pass_name,
-                result.model,
-                dict(result.metrics),
-                list(result.notes),
-                _recorded(item),
-            )
+        result = run_pass(item.pass_class, current, item.config, step_ctx, where=item.where)
+        outcome = StepOutcome(
+            index,
+            item.step.pass_name,
+            result.model,
+            dict(result.metrics),
+            list(result.notes),
+            _recorded(item),
+        )
         outcomes.append(outcome)
         if on_step is not None:
             on_step(outcome)
@@ -251,10 +231,21 @@ def run_recipe(
     return outcomes
 
 
-def _recorded(item: ValidatedStep) -> dict[str, Any]:
-    from workbench.core.config_schema import config_to_dict
+def _pass_class(name: str, registry: Any, where: str) -> Any:
+    """The Pass a step names: a registered pass, or ``Train`` (old names included)."""
+    if name in TRAIN_KINDS:
+        return Train
+    if name not in registry.passes:
+        known = ", ".join([TRAIN_STEP, *registry.passes])
+        raise RecipeError(f"{where}: no pass named {name!r} (known: {known})")
+    try:
+        return registry.pass_(name).load()
+    except WorkbenchError as exc:
+        raise RecipeError(f"{where}: the pass cannot be loaded: {exc}") from None
 
-    config = item.config.to_dict() if item.pass_class is None else config_to_dict(item.config)
+
+def _recorded(item: ValidatedStep) -> dict[str, Any]:
+    config = config_to_dict(item.config)
     step: dict[str, Any] = {"pass": item.step.pass_name, "config": config}
     if item.step.data:
         step["data"] = item.step.data
@@ -269,40 +260,6 @@ def _step_context(ctx: RunContext, index: int, total: int, name: str, data: str 
         ctx.report(overall, f"step {index + 1}/{total} ({name}): {message}")
 
     return dataclasses.replace(ctx, progress=report, data=data or ctx.data)
-
-
-def _train(item: ValidatedStep, model: Any, data: str | None, ctx: RunContext, index: int):
-    from workbench.core.data.resolve import resolve_dataset
-    from workbench.core.train import Trainer
-
-    where = item.where
-    if model.framework != "pytorch" or model.module is None:
-        raise RecipeError(f"{where}: training needs a PyTorch model, not {model.framework}")
-    if not data:
-        raise RecipeError(f"{where}: no data to train on: give the recipe 'data:' or --data")
-    from workbench.core.train.distributed import current_group, process_device
-
-    # Under torchrun over NCCL each process trains on its own GPU (its local rank).
-    device = process_device(item.config.device, current_group())
-    config = dataclasses.replace(item.config, device=device)
-    dataset = resolve_dataset(data, seed=config.seed, workers=config.loader_workers)
-    trainer = Trainer(model.module, dataset, config, ctx)  # it trains a copy
-    result = trainer.fit()
-    if result.status == "cancelled":
-        from workbench.core.context import Cancelled
-
-        raise Cancelled("cancelled")
-    trained = dataclasses.replace(
-        model, module=result.model, exported_program=None, notes=list(result.notes)
-    )
-    return StepOutcome(
-        index,
-        item.step.pass_name,
-        trained,
-        dict(result.metrics),
-        list(result.notes),
-        _recorded(item),
-    )
 
 
 def recipe_from_lineage(project: Any, variant_id: str) -> Recipe:

@@ -6,14 +6,16 @@ choices, a line edit for text, lists and optional values) with the field's help 
 it, and validates through ``workbench.core.config_schema`` so the form, the CLI and
 recipes reject the same values with the same message. Display hints in the field's
 metadata (``display``: percent, slider, off-at-min; ``suffix``) change how a number is
-shown, never what it accepts. ``PassPicker`` lists the
-registered passes (built-in and plugins) beside the selected pass's form;
-``ConfigPage`` puts a form on a ``QWizardPage`` whose Next button follows validity.
+shown, never what it accepts. Fields sharing a ``group``
+are boxed together under its title, and a nested config is a box holding its own form.
+``ConfigPage`` puts a form on a ``QWizardPage`` whose Next button follows validity;
+``workbench.ui.pass_picker`` lists the registered passes beside the chosen one's form.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -22,14 +24,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QSlider,
     QSpinBox,
-    QSplitter,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -56,47 +56,79 @@ class ConfigForm(QWidget):
         parent: QWidget | None = None,
         *,
         only: Collection[str] | None = None,
+        compact: bool = False,
+        custom: Mapping[str, CustomEditor] | None = None,
     ) -> None:
         """``only`` shows just those fields (a wizard may spread one config over pages);
-        ``value()`` then fills the others with their defaults."""
+        ``value()`` then fills the others with their defaults. ``compact`` puts each
+        field's help in its tooltip rather than under it (a narrow side panel);
+        ``custom`` gives a field an editor of the caller's (e.g. a device chooser).
+        Fields with a ``group`` share a titled box; a nested config gets a box of its
+        own holding its form."""
         super().__init__(parent)
         self.setObjectName("config-form")
         self.config_class = config_class
+        self.compact = compact
+        self.nested = False  # True for the form of a nested config: the parent says errors
         self.specs = {
             spec.name: spec for spec in fields_of(config_class) if only is None or spec.name in only
         }
+        self.custom = dict(custom or {})
         self.editors: dict[str, QWidget] = {}
         self.sliders: dict[str, QSlider] = {}  # beside the spin box of "slider" fields
-        layout = QFormLayout(self)
-        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        layout = _form_layout()
+        column.addLayout(layout)
+        boxes: dict[str, QFormLayout] = {}
         for spec in self.specs.values():
             editor = self._editor(spec)
             editor.setObjectName(f"field-{spec.name}")
-            editor.setToolTip(spec.help)
+            editor.setToolTip(editor.toolTip() or spec.help)
             self.editors[spec.name] = editor
-            cell = QWidget()
-            column = QVBoxLayout(cell)
-            column.setContentsMargins(0, 0, 0, 4)
-            column.setSpacing(2)
-            column.addWidget(editor)
-            if "slider" in spec.display and isinstance(editor, (QSpinBox, QDoubleSpinBox)):
-                self.sliders[spec.name] = _slider(editor)
-                column.addWidget(self.sliders[spec.name])
-            if spec.help:
-                help_label = QLabel(spec.help)
-                help_label.setWordWrap(True)
-                help_label.setStyleSheet("color: palette(placeholder-text);")
-                column.addWidget(help_label)
+            if spec.kind == "config":
+                box = QGroupBox(spec.label)
+                box.setObjectName(f"group-{spec.name}")
+                QVBoxLayout(box).addWidget(editor)
+                column.addWidget(box)
+                continue
+            rows = layout
+            if spec.group:
+                if spec.group not in boxes:
+                    box = QGroupBox(spec.group)
+                    boxes[spec.group] = _form_layout(box)
+                    column.addWidget(box)
+                rows = boxes[spec.group]
             label = QLabel(spec.label + ("" if not spec.required else " *"))
             label.setToolTip(spec.help)
-            layout.addRow(label, cell)
+            rows.addRow(label, self._cell(spec, editor))
         self.error_label = QLabel()
         self.error_label.setObjectName("config-error")
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #c0392b;")
-        layout.addRow(self.error_label)
+        column.addWidget(self.error_label)
         self._valid = True
         self.set_value(value if value is not None else None)
+
+    def _cell(self, spec: FieldSpec, editor: QWidget) -> QWidget:
+        """The editor, with its slider and (unless compact) its help under it."""
+        slider = "slider" in spec.display and isinstance(editor, (QSpinBox, QDoubleSpinBox))
+        if not slider and (self.compact or not spec.help):
+            return editor
+        cell = QWidget()
+        column = QVBoxLayout(cell)
+        column.setContentsMargins(0, 0, 0, 4)
+        column.setSpacing(2)
+        column.addWidget(editor)
+        if slider:
+            self.sliders[spec.name] = _slider(editor)
+            column.addWidget(self.sliders[spec.name])
+        if spec.help and not self.compact:
+            help_label = QLabel(spec.help)
+            help_label.setWordWrap(True)
+            help_label.setStyleSheet("color: palette(placeholder-text);")
+            column.addWidget(help_label)
+        return cell
 
     # -- reading and writing -------------------------------------------------------
 
@@ -134,6 +166,16 @@ class ConfigForm(QWidget):
     # -- editors ---------------------------------------------------------------------
 
     def _editor(self, spec: FieldSpec) -> QWidget:
+        if spec.name in self.custom:
+            custom = self.custom[spec.name]
+            custom.changed.connect(self._on_edit)
+            return custom.widget
+        if spec.kind == "config":
+            child = ConfigForm(spec.config_class, compact=self.compact)
+            child.nested = True
+            child.error_label.hide()
+            child.changed.connect(self._on_edit)
+            return child
         if spec.kind == "bool" and not spec.optional:
             box = QCheckBox()
             box.toggled.connect(self._on_edit)
@@ -160,21 +202,22 @@ class ConfigForm(QWidget):
             return combo
         if spec.kind == "int" and not spec.optional:
             spin = QSpinBox()
-            spin.setRange(_limit(spec.min, -INT_LIMIT), _limit(spec.max, INT_LIMIT))
+            spin.setRange(*_bounds(spec, 0, INT_LIMIT))
             _show_hints(spin, spec)
             spin.valueChanged.connect(self._on_edit)
             return spin
         if spec.kind == "float" and not spec.optional:
             double = QDoubleSpinBox()
-            low, high = _limit(spec.min, -FLOAT_LIMIT), _limit(spec.max, FLOAT_LIMIT)
+            decimals = spec.decimals if spec.decimals is not None else _decimals(spec)
+            low, high = _bounds(spec, decimals, FLOAT_LIMIT)
             if "percent" in spec.display:  # the value stays a fraction; 0.5 shows as 50 %
                 double.setRange(low * 100, high * 100)
-                double.setDecimals(max(0, _decimals(spec) - 2))
+                double.setDecimals(max(0, decimals - 2))
                 double.setSingleStep(5)
                 double.setSuffix(" %")
             else:
                 double.setRange(low, high)
-                double.setDecimals(_decimals(spec))
+                double.setDecimals(decimals)
                 double.setSingleStep(0.05 if high - low <= 1 else 0.1 if high - low <= 10 else 1)
             _show_hints(double, spec)
             double.valueChanged.connect(self._on_edit)
@@ -188,6 +231,10 @@ class ConfigForm(QWidget):
         return line
 
     def _read(self, spec: FieldSpec, editor: QWidget) -> Any:
+        if spec.name in self.custom:
+            return self.custom[spec.name].read()
+        if isinstance(editor, ConfigForm):
+            return editor.values()
         if isinstance(editor, QCheckBox):
             return editor.isChecked()
         if isinstance(editor, QComboBox):
@@ -202,7 +249,11 @@ class ConfigForm(QWidget):
         return [box.property("choice") for box in boxes if box.isChecked()]
 
     def _write(self, spec: FieldSpec, editor: QWidget, value: Any) -> None:
-        if isinstance(editor, QCheckBox):
+        if spec.name in self.custom:
+            self.custom[spec.name].write(value)
+        elif isinstance(editor, ConfigForm):
+            editor.set_value(value)
+        elif isinstance(editor, QCheckBox):
             editor.setChecked(bool(value))
         elif isinstance(editor, QComboBox):
             index = editor.findData(value)
@@ -232,16 +283,19 @@ class ConfigForm(QWidget):
         values = self.values()
         first_error = None
         for name, editor in self.editors.items():
+            marked = not isinstance(editor, ConfigForm)  # a nested form marks its own
             try:
                 self.specs[name].check(values[name])
-                editor.setStyleSheet("")
+                style = ""
             except WorkbenchError as exc:
-                editor.setStyleSheet(_INVALID_STYLE)
+                style = _INVALID_STYLE
                 first_error = first_error or exc.message
+            if marked:
+                editor.setStyleSheet(style)
         if first_error is None:
             first_error = self.error()  # cross-field checks in the config's __post_init__
         self.error_label.setText(first_error or "")
-        self.error_label.setVisible(bool(first_error))
+        self.error_label.setVisible(bool(first_error) and not self.nested)
         valid = first_error is None
         if valid != self._valid:
             self._valid = valid
@@ -284,10 +338,40 @@ def _decimals(spec: FieldSpec) -> int:
     return min(6, max([2, *places]))
 
 
+def _bounds(spec: FieldSpec, decimals: int, limit: float) -> tuple[Any, Any]:
+    """A spin box's range: the field's limits (an exclusive one moved in by one step;
+    ``form_max`` where there is no top), within what the spin box can hold."""
+    step = 1 if isinstance(limit, int) else 10**-decimals
+    low = spec.min if spec.min is not None else None
+    if spec.above is not None:
+        low = spec.above + step if low is None else max(low, spec.above + step)
+    high = spec.max if spec.max is not None else spec.form_max
+    if spec.below is not None:
+        high = spec.below - step if high is None else min(high, spec.below - step)
+    return _limit(low, -limit), _limit(high, limit)
+
+
 def _limit(bound: float | None, fallback: float) -> Any:
     if bound is None:
         return fallback
     return type(fallback)(max(min(bound, abs(fallback)), -abs(fallback)))
+
+
+def _form_layout(parent: QWidget | None = None) -> QFormLayout:
+    layout = QFormLayout(parent) if parent is not None else QFormLayout()
+    layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    return layout
+
+
+@dataclass
+class CustomEditor:
+    """A caller's editor for one field: the widget, how to read and show the value, and
+    the signal it changes by."""
+
+    widget: QWidget
+    read: Callable[[], Any]
+    write: Callable[[Any], None]
+    changed: Any  # a bound Qt signal
 
 
 class ConfigPage(QWizardPage):
@@ -305,79 +389,3 @@ class ConfigPage(QWizardPage):
 
     def isComplete(self) -> bool:  # Qt's name
         return self.form.is_valid()
-
-
-class PassPicker(QWidget):
-    """The registered passes on the left; the chosen pass's explanation and form on the right.
-
-    ``selection()`` returns ``(PassEntry, config)``. Each pass's module is imported when
-    it is first selected (pass modules import torch only inside ``apply``).
-    """
-
-    pass_changed = Signal(str)
-
-    def __init__(self, registry: Any = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        from workbench.core.catalogue import get_registry
-
-        self.registry = registry or get_registry()
-        self.form: ConfigForm | None = None
-        self.list = QListWidget()
-        self.list.setObjectName("pass-list")
-        for entry in self.registry.passes.values():
-            item = QListWidgetItem(entry.title)
-            item.setData(Qt.ItemDataRole.UserRole, entry.name)
-            item.setToolTip(f"{entry.name} ({entry.source})")
-            self.list.addItem(item)
-        self.title = QLabel()
-        self.title.setStyleSheet("font-weight: bold;")
-        self.description = QLabel()
-        self.description.setWordWrap(True)
-        self.form_holder = QVBoxLayout()
-        right = QWidget()
-        column = QVBoxLayout(right)
-        column.addWidget(self.title)
-        column.addWidget(self.description)
-        column.addLayout(self.form_holder)
-        column.addStretch(1)
-        splitter = QSplitter()
-        splitter.addWidget(self.list)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([220, 540])
-        QVBoxLayout(self).addWidget(splitter)
-        self.list.currentItemChanged.connect(self._on_selected)
-        if self.list.count():
-            self.list.setCurrentRow(0)
-
-    def names(self) -> list[str]:
-        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
-
-    def select(self, name: str) -> None:
-        self.list.setCurrentRow(self.names().index(name))
-
-    def selection(self) -> tuple[Any, Any]:
-        """(the selected PassEntry, its validated config); WorkbenchError if invalid."""
-        item = self.list.currentItem()
-        if item is None or self.form is None:
-            raise WorkbenchError("choose a pass first")
-        return self.registry.pass_(item.data(Qt.ItemDataRole.UserRole)), self.form.value()
-
-    def _on_selected(self, item: QListWidgetItem | None, _previous: Any) -> None:
-        if self.form is not None:
-            self.form.setParent(None)
-            self.form.deleteLater()
-            self.form = None
-        if item is None:
-            return
-        entry = self.registry.pass_(item.data(Qt.ItemDataRole.UserRole))
-        self.title.setText(entry.title)
-        try:
-            cls = entry.load()
-            self.form = ConfigForm(cls.config_class)
-        except WorkbenchError as exc:  # a plugin pass whose code cannot be imported
-            self.description.setText(f"{entry.description}\n\nThis pass cannot be used: {exc}")
-        else:
-            self.description.setText(cls.description or entry.description)
-            self.form_holder.addWidget(self.form)
-        self.pass_changed.emit(entry.name)

@@ -1,32 +1,60 @@
-"""What a training run is told: one dataclass, read by the CLI flags, the tab's form and
-the checkpoint, so each setting is declared once and recorded with the run."""
+"""What a training run is told: one schema config (``workbench.core.config_schema``),
+from which the CLI flags, the Training tab's form and the recipe step are generated, and
+which the checkpoint records, so each setting is declared once with its limits."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
+from workbench.core.config_schema import config_from_dict, config_to_dict, validate_config
 from workbench.core.errors import WorkbenchError
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "step", "cosine", "one-cycle")
 AMP_MODES = ("off", "bf16", "fp16")
 EARLY_METRICS = ("val_accuracy", "val_loss")
+OFF = ("off-at-min",)  # the form shows 0 as "off"
 
 
 class ConfigError(WorkbenchError):
     """A training setting out of range, named with the allowed values."""
 
 
+def _setting(default: Any, label: str, help_text: str = "", **meta: Any) -> Any:
+    """A field with its schema metadata (``workbench.core.config_schema``)."""
+    return field(default=default, metadata={"label": label, "help": help_text, **meta})
+
+
 @dataclass
 class AugmentConfig:
     """Image augmentation, each part switched on by a non-zero value (images only)."""
 
-    crop_padding: int = 0  # random crop after zero-padding this many pixels per side
-    hflip: bool = False  # horizontal flip with probability 1/2
-    rotation: float = 0.0  # uniform rotation within ±degrees
-    brightness: float = 0.0  # add a uniform offset within ±brightness
-    contrast: float = 0.0  # scale around the image mean by 1 ± contrast
+    crop_padding: int = _setting(
+        0, "Crop padding", "random crop after zero-padding this many pixels per side",
+        min=0, form_max=64, display=OFF, suffix=" px", aliases=("--crop",), bare=4,
+    )  # fmt: skip
+    hflip: bool = _setting(False, "Horizontal flip", "flip half the images left to right")
+    rotation: float = _setting(
+        0.0, "Rotation ±", "uniform rotation within ±degrees",
+        min=0, form_max=180, display=OFF, suffix="°", aliases=("--rotate",), decimals=1,
+    )  # fmt: skip
+    brightness: float = _setting(
+        0.0,
+        "Brightness ±",
+        "add a uniform offset within ±brightness",
+        min=0,
+        form_max=1,
+        display=OFF,
+    )
+    contrast: float = _setting(
+        0.0,
+        "Contrast ±",
+        "scale around the image mean by 1 ± contrast",
+        min=0,
+        form_max=1,
+        display=OFF,
+    )
 
     @property
     def enabled(self) -> bool:
@@ -49,94 +77,141 @@ class AugmentConfig:
         return ", ".join(parts) or "none"
 
 
+OPT, SCHED, REG, RUN = "Optimizer", "Schedule", "Regularisation", "Run"
+
+
 @dataclass
 class TrainConfig:
-    """Every setting of a run. Defaults train the demo digits CNN well in seconds."""
+    """Every setting of a run. Defaults train the demo digits CNN well in seconds.
 
-    optimizer: str = "adamw"
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    momentum: float = 0.9  # SGD only
-    schedule: str = "cosine"
-    warmup_epochs: float = 0.0  # linear warm-up; one-cycle uses 30 % of the run when 0
-    step_epochs: int = 0  # "step" schedule: multiply by step_gamma every N epochs (0: a third)
-    step_gamma: float = 0.1
-    epochs: int = 10
-    batch_size: int = 64
-    seed: int = 0
-    device: str = "auto"
-    amp: str = "off"  # CUDA only: bf16 autocast, or fp16 autocast with a gradient scaler
-    grad_clip: float = 0.0  # max global gradient norm; 0 = off
-    label_smoothing: float = 0.0
-    early_stopping: int = 0  # patience in epochs without improvement; 0 = off
-    early_metric: str = "val_accuracy"
-    min_delta: float = 0.0
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    loader_workers: int = 0  # 0: batches sliced from tensors in memory (fastest for small data)
-    eval_batch_size: int = 512
+    A schema config: the CLI flags, the Training tab's form and a recipe's train step
+    are generated from these fields, and validated by their declared limits.
+    """
 
-    def validate(self) -> TrainConfig:
-        """Return self, or raise ConfigError naming the first bad setting."""
-        for name, allowed in (
-            ("optimizer", OPTIMIZERS),
-            ("schedule", SCHEDULES),
-            ("amp", AMP_MODES),
-            ("early_metric", EARLY_METRICS),
+    optimizer: Literal["sgd", "adam", "adamw"] = _setting(
+        "adamw",
+        "Optimizer",
+        "how the weights follow the gradients",
+        group=OPT,
+        labels={"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"},
+    )
+    lr: float = _setting(
+        2e-3, "Learning rate", "peak learning rate", group=OPT, above=0, form_max=10, decimals=6,
+        metavar="X",
+    )  # fmt: skip
+    weight_decay: float = _setting(
+        1e-4, "Weight decay", "decoupled for AdamW", group=OPT, min=0, form_max=1, decimals=6
+    )
+    momentum: float = _setting(
+        0.9, "Momentum (SGD)", "SGD momentum", group=OPT, min=0, form_max=0.999, decimals=3
+    )
+    schedule: Literal["constant", "step", "cosine", "one-cycle"] = _setting(
+        "cosine", "Schedule", "how the learning rate changes over the run", group=SCHED
+    )
+    warmup_epochs: float = _setting(
+        0.0, "Warm-up epochs", "linear warm-up; one-cycle uses 30 % of the run when 0",
+        group=SCHED, min=0, form_max=10_000, flag="--warmup", aliases=("--warmup-epochs",),
+        metavar="EPOCHS",
+    )  # fmt: skip
+    step_epochs: int = _setting(
+        0, "Step every", "'step' schedule: multiply the rate by the step factor every N "
+        "epochs (0: a third of the run)", group=SCHED, min=0, form_max=10_000, suffix=" epochs",
+    )  # fmt: skip
+    step_gamma: float = _setting(
+        0.1, "Step factor", "'step' schedule: the rate is multiplied by this at each step",
+        group=SCHED, min=0, form_max=1,
+    )  # fmt: skip
+    epochs: int = _setting(
+        10, "Epochs", "passes over the training data", group=SCHED, above=0, form_max=100_000
+    )
+    batch_size: int = _setting(
+        64, "Batch size", "samples per step", group=SCHED, above=0, form_max=65_536, metavar="N"
+    )
+    grad_clip: float = _setting(
+        0.0, "Gradient clip", "max global gradient norm (0: off)", group=REG, min=0, form_max=1000,
+        display=OFF, metavar="NORM",
+    )  # fmt: skip
+    label_smoothing: float = _setting(
+        0.0,
+        "Label smoothing",
+        "the share of each target spread over the other classes",
+        group=REG,
+        min=0,
+        below=1,
+        decimals=3,
+    )
+    early_stopping: int = _setting(
+        0, "Early stop after", "stop after this many epochs without improvement (0: off)",
+        group=REG, min=0, form_max=1000, display=OFF, suffix=" epochs", metavar="PATIENCE",
+    )  # fmt: skip
+    early_metric: Literal["val_accuracy", "val_loss"] = _setting(
+        "val_accuracy", "Watching", "what early stopping watches", group=REG,
+        labels={"val_accuracy": "validation accuracy", "val_loss": "validation loss"},
+    )  # fmt: skip
+    min_delta: float = _setting(
+        0.0, "Least improvement", "a change smaller than this is no improvement", group=REG,
+        min=0, form_max=1000, decimals=4,
+    )  # fmt: skip
+    augment: AugmentConfig = field(
+        default_factory=AugmentConfig,
+        metadata={
+            "label": "Augmentation (images)",
+            "group": "Augmentation",
+            "help": "image augmentation, e.g. crop=2,hflip,rotate=10,brightness=0.2,"
+            "contrast=0.2 (or 'none')",
+            "metavar": "LIST",
+        },
+    )
+    seed: int = _setting(0, "Seed", "the run's random seed (shuffling, augmentation)", group=RUN,
+                         min=0, form_max=2**31 - 1)  # fmt: skip
+    device: str = _setting(
+        "auto", "Device", "auto, cpu, cuda:N or mps", group=RUN, metavar="DEVICE"
+    )
+    amp: Literal["off", "bf16", "fp16"] = _setting(
+        "off", "Mixed precision", "mixed precision: CUDA only; ignored (with a note) elsewhere",
+        group=RUN,
+    )  # fmt: skip
+    loader_workers: int = _setting(
+        0, "Loader workers", "data loader workers (0: batches sliced from tensors in memory, "
+        "fastest for small data)", group=RUN, min=0, form_max=64, flag="--workers",
+    )  # fmt: skip
+    eval_batch_size: int = _setting(
+        512, "Evaluation batch", "samples per batch when measuring", group=RUN, above=0,
+        form_max=65_536,
+    )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        """The one rule between fields (config_from_dict reports it as one line)."""
+        numbers = (int, float)
+        if (
+            isinstance(self.warmup_epochs, numbers)
+            and isinstance(self.epochs, numbers)
+            and self.warmup_epochs >= self.epochs > 0
         ):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(
-                    f"{name} {getattr(self, name)!r} is not one of {', '.join(allowed)}"
-                )
-        positive = {"lr": self.lr, "epochs": self.epochs, "batch_size": self.batch_size}
-        positive["eval_batch_size"] = self.eval_batch_size
-        for name, value in positive.items():
-            if not value > 0:
-                raise ConfigError(f"{name} must be positive, not {value}")
-        non_negative = {
-            "weight_decay": self.weight_decay,
-            "momentum": self.momentum,
-            "warmup_epochs": self.warmup_epochs,
-            "step_epochs": self.step_epochs,
-            "grad_clip": self.grad_clip,
-            "early_stopping": self.early_stopping,
-            "min_delta": self.min_delta,
-            "loader_workers": self.loader_workers,
-            "crop_padding": self.augment.crop_padding,
-            "rotation": self.augment.rotation,
-            "brightness": self.augment.brightness,
-            "contrast": self.augment.contrast,
-        }
-        for name, value in non_negative.items():
-            if value < 0:
-                raise ConfigError(f"{name} must not be negative, not {value}")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ConfigError(f"label_smoothing must be in [0, 1), not {self.label_smoothing}")
-        if self.warmup_epochs >= self.epochs:
-            raise ConfigError(
+            raise ValueError(
                 f"warm-up ({self.warmup_epochs:g} epochs) must be shorter than the run "
                 f"({self.epochs} epochs)"
             )
+
+    def validate(self) -> TrainConfig:
+        """Return self, or raise ConfigError naming the first bad setting."""
+        try:
+            validate_config(self)
+            self.__post_init__()
+        except (WorkbenchError, ValueError) as exc:
+            raise ConfigError(str(exc)) from None
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """The inverse of ``to_dict``; unknown keys are refused, not ignored."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown training settings: {', '.join(unknown)}")
-        values = dict(data)
-        augment = values.pop("augment", None) or {}
-        if isinstance(augment, dict):
-            aug_known = {f.name for f in fields(AugmentConfig)}
-            bad = sorted(set(augment) - aug_known)
-            if bad:
-                raise ConfigError(f"unknown augmentation settings: {', '.join(bad)}")
-            augment = AugmentConfig(**augment)
-        return cls(augment=augment, **values)
+        try:
+            return config_from_dict(cls, data, where="training settings")
+        except WorkbenchError as exc:
+            raise ConfigError(exc.message) from None
 
 
 def suggest_config(model: str | None = None, dataset: str | None = None) -> TrainConfig:

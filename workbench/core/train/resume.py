@@ -25,7 +25,7 @@ def apply_resume_config(
     saved = TrainConfig.from_dict(state["config"])
     ignored = []
     for name, value in requested.to_dict().items():
-        if name in RESUMABLE_CHANGES or value == getattr(saved, name, value):
+        if name in RESUMABLE_CHANGES or getattr(requested, name) == getattr(saved, name):
             continue
         if name == "augment":
             value = requested.augment.describe()

@@ -13,17 +13,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSlider,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -35,13 +32,13 @@ from workbench.core.train.config import TrainConfig, suggest_config
 from workbench.core.train.control import TrainControl, TrainResult
 from workbench.core.train.gpu_memory import MemorySampler
 from workbench.core.train.schedules import planned_rates
+from workbench.ui.training.curve_controls import CurveControls
 from workbench.ui.training.curves import TrainingCurves
 from workbench.ui.training.form import TrainingForm
 from workbench.ui.training.runs import TrainingRun, read_runs
 from workbench.ui.workers import EventStreamJob, TaskRunner
 
 TRAINING_NICE = 5  # training threads yield the CPU to the GUI thread (Linux)
-MODES = (("Smoothed", "smooth"), ("Min/max envelope", "envelope"), ("Raw only", "raw"))
 
 
 class TrainingTab(QWidget):
@@ -112,44 +109,7 @@ class TrainingTab(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.curves = TrainingCurves()
-        self.smoothing = QSlider(Qt.Orientation.Horizontal)
-        self.smoothing.setRange(0, 99)
-        self.smoothing.setValue(60)
-        self.smoothing.setMinimumWidth(80)
-        self.smoothing.setMaximumWidth(200)
-        self.smoothing_label = QLabel("0.60")
-        self.mode = QComboBox()
-        for text, value in MODES:
-            self.mode.addItem(text, value)
-        self.log_x = QCheckBox("log x")
-        self.log_y = QCheckBox("log y")
-        self.show_earlier = QCheckBox("earlier runs")
-        self.show_earlier.setChecked(True)
-        # Two rows, so that the tab fits beside the docks at 1280 px (one row needed 630).
-        smoothing_row = QHBoxLayout()
-        smoothing_row.addWidget(QLabel("Smoothing"))
-        smoothing_row.addWidget(self.smoothing, 1)
-        smoothing_row.addWidget(self.smoothing_label)
-        smoothing_row.addSpacing(12)
-        smoothing_row.addWidget(self.mode)
-        smoothing_row.addStretch(0)
-        view_row = QHBoxLayout()
-        for box in (self.log_x, self.log_y, self.show_earlier):
-            view_row.addWidget(box)
-        view_row.addStretch(1)
-        self._smooth_timer = QTimer(self)
-        self._smooth_timer.setSingleShot(True)
-        self._smooth_timer.setInterval(60)
-        self._smooth_timer.timeout.connect(
-            lambda: self.curves.set_smoothing(self.smoothing.value() / 100)
-        )
-        self.smoothing.valueChanged.connect(self._on_smoothing)
-        self.mode.currentIndexChanged.connect(
-            lambda _: self.curves.set_mode(self.mode.currentData())
-        )
-        self.log_x.toggled.connect(self._on_log)
-        self.log_y.toggled.connect(self._on_log)
-        self.show_earlier.toggled.connect(self.curves.set_show_earlier)
+        self.view = CurveControls(self.curves)
 
         self.log = QPlainTextEdit()
         self.log.setObjectName("training-log")
@@ -160,8 +120,7 @@ class TrainingTab(QWidget):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 0, 0, 0)
-        right_layout.addLayout(smoothing_row)
-        right_layout.addLayout(view_row)
+        right_layout.addWidget(self.view)
         right_layout.addWidget(self.curves, 1)
         right_layout.addWidget(self.log)
         splitter = QSplitter()
@@ -448,13 +407,6 @@ class TrainingTab(QWidget):
     def _message(self, text: str, error: bool = False) -> None:
         stamp = time.strftime("%H:%M:%S")
         self.log.appendPlainText(f"{stamp}  {'error: ' if error else ''}{text}")
-
-    def _on_smoothing(self, value: int) -> None:
-        self.smoothing_label.setText(f"{value / 100:.2f}")
-        self._smooth_timer.start()
-
-    def _on_log(self) -> None:
-        self.curves.set_log(self.log_x.isChecked(), self.log_y.isChecked())
 
 
 def _epoch_record(event: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from workbench.core.config_schema import config_to_dict
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
-from workbench.ui.config_form import PassPicker
+from workbench.ui.pass_picker import PassPicker
 from workbench.ui.wizards.base import PassWizard, RunPage, WizardOutcome
 from workbench.ui.workers import TaskRunner
 
