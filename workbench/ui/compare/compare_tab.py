@@ -92,7 +92,9 @@ class CompareTab(QWidget):
         self.pair_box.currentIndexChanged.connect(lambda _i: self._show_pair())
         export = QPushButton("Export report…")
         export.clicked.connect(self.export_dialog)
-        self.measure_all = MeasureAllControl(self.tasks, self.ticked_variants)
+        self.measure_all = MeasureAllControl(
+            self.tasks, self.ticked_variants, project=lambda: self.project
+        )
         self.measure_all.measured.connect(lambda _variants: self.refresh())
         self.measure_all.failed.connect(self.failed.emit)
 
