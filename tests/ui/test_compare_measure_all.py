@@ -78,3 +78,12 @@ def test_cancel_stores_nothing(qtbot, tab, mixed) -> None:
     assert job is not None and "Cancelled" in tab.measure_all.status.text()
     root, child = mixed.variants.values()
     assert set(root.metrics["latency"]) == {"torch"} and set(child.metrics["latency"]) == {"ort"}
+
+
+def test_measured_figures_are_stored_through_the_project(qtbot, tab, mixed) -> None:
+    """Listeners of the project (the inspector, autosave) hear of each variant measured."""
+    changed: list[str] = []
+    mixed.events.variant_changed.connect(lambda variant: changed.append(variant.id))
+    with qtbot.waitSignal(tab.measure_all.measured, timeout=120_000):
+        tab.measure_all.start(QUICK)
+    assert sorted(changed) == sorted(mixed.variants)

@@ -201,7 +201,7 @@ def test_the_minimap_shows_the_last_overlay_after_quick_switches(
 ) -> None:
     import time
 
-    from workbench.ui.graph_view import graph_widget
+    from workbench.ui.graph_view import minimap
     from workbench.ui.graph_view.minimap import overview_boxes, render_overview
 
     _open(qtbot, widget, resnet50)
@@ -214,7 +214,7 @@ def test_the_minimap_shows_the_last_overlay_after_quick_switches(
             time.sleep(0.5)
         return render_overview(*args)
 
-    monkeypatch.setattr(graph_widget, "render_overview", first_render_slow)
+    monkeypatch.setattr(minimap, "render_overview", first_render_slow)
     widget.show_overlay("Parameters")
     widget.show_overlay("MACs")
     qtbot.waitUntil(lambda: not widget.tasks.busy, timeout=WAIT_MS)

@@ -167,7 +167,7 @@ def test_the_demo_graph_shows_and_inspects_before_its_model_has_loaded(
     main_window.open_source(DEMO_SOURCE)
     qtbot.waitUntil(lambda: graph_view.visible_box_count() > 0, timeout=WAIT_MS)
     assert main_window.variants.topLevelItemCount() == 0  # still loading
-    assert main_window.progress.isVisible()
+    assert main_window.status.progress.isVisible()
     assert "digits_cnn" in main_window.windowTitle()
     assert "90,090 parameters" in main_window.summary_label.text()
     model = main_window.inspector.topLevelItem(0)
@@ -186,7 +186,7 @@ def test_the_demo_graph_shows_and_inspects_before_its_model_has_loaded(
     assert graph_view.scene.items() == boxes
     assert graph_view.loaded is not None  # the sparsity overlay can count weights now
     assert graph_view.overlay_box.findText("Weight sparsity") >= 0
-    assert not main_window.progress.isVisible()
+    assert not main_window.status.progress.isVisible()
 
 
 def test_a_preview_whose_model_fails_to_open_is_taken_down(qtbot, main_window, held_open) -> None:

@@ -216,6 +216,7 @@ def test_the_method_page_advises_from_recorded_gpu_measurements(qtbot, main_wind
     for outcome in (int8, fp16):
         window.project.add_child(root, outcome.name(), outcome.step, framework="onnx",
                                  metrics=outcome.variant_metrics())  # fmt: skip
+    window.variants.select(root.id)  # the tree selected each child the project added
     menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Compress")
     before = set(window.findChildren(QuantizationWizard))
     next(a for a in menu.actions() if a.text() == "&Quantize…").trigger()

@@ -3,6 +3,13 @@
 An opened model becomes the root variant; every pass produces a new child variant and
 never mutates its parent. ``project.json`` is written atomically (temp file, fsync,
 rename), so a crash mid-save leaves the previous file intact.
+
+A Project says when it changes: ``project.events`` (psygnal, Qt-free) emits
+``variant_added``, ``variant_changed``, ``variant_removed`` and ``state_changed`` with the
+variant, and ``replaced`` (with the project) when an opened project's variants took the
+place of its own. Views and autosave listen there; whoever changes a variant goes
+through the project (``add``, ``update_variant``, ``changing``, ``set_state``,
+``remove``, ``replace_with``) so that they hear of it.
 """
 
 from __future__ import annotations
@@ -10,10 +17,14 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from psygnal import Signal, SignalGroup
 
 from workbench.core.io.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.io.confine import confined
@@ -26,6 +37,7 @@ __all__ = [
     "PROJECT_FILE",
     "Project",
     "ProjectError",
+    "ProjectEvents",
     "Variant",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -88,6 +100,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class ProjectEvents(SignalGroup):
+    """What a Project emits, each with the Variant concerned (``replaced``: the project)."""
+
+    variant_added = Signal(object)
+    variant_changed = Signal(object)  # its metrics, artifacts, name, ...
+    variant_removed = Signal(object)
+    state_changed = Signal(object)  # ready | running | interrupted | failed
+    replaced = Signal(object)  # every variant at once: an opened project's took their place
+
+
 @dataclass
 class Project:
     """A set of variants of one model, saved as a folder with ``project.json``."""
@@ -95,16 +117,19 @@ class Project:
     name: str = "untitled"
     folder: Path | None = None
     variants: dict[str, Variant] = field(default_factory=dict)
+    events: ProjectEvents = field(
+        default_factory=ProjectEvents, init=False, repr=False, compare=False
+    )
 
-    def add_root(self, loaded: LoadedModel, name: str | None = None) -> Variant:
-        """Make an opened model the root of a new lineage."""
+    def new_root(self, loaded: LoadedModel, name: str | None = None) -> Variant:
+        """The variant an opened model becomes, not yet added (``add`` does that)."""
         source = str(loaded.path) if loaded.path is not None else (loaded.arch or "")
         if loaded.format.value == "zoo":
             source = f"zoo:{loaded.arch}"
         artifacts: dict[str, str] = {}
         if loaded.path is not None:
             artifacts[loaded.framework] = str(loaded.path)
-        variant = Variant(
+        return Variant(
             id=self._new_id(),
             name=name or loaded.display_name,
             framework=loaded.framework,
@@ -115,14 +140,13 @@ class Project:
             created=_now(),
             loaded=loaded,
         )
-        self.variants[variant.id] = variant
-        return variant
 
-    def add_child(self, parent: Variant, name: str, step: dict[str, Any], **fields: Any) -> Variant:
-        """Record a variant made from ``parent`` by ``step``; the parent is not touched."""
+    def new_child(self, parent: Variant, name: str, step: dict[str, Any], **fields: Any) -> Variant:
+        """The variant made from ``parent`` by ``step``, not yet added; the parent is not
+        touched."""
         if parent.id not in self.variants:
             raise KeyError(parent.id)
-        variant = Variant(
+        return Variant(
             id=self._new_id(),
             name=name,
             parent=parent.id,
@@ -133,8 +157,73 @@ class Project:
             created=_now(),
             **fields,
         )
+
+    def add_root(self, loaded: LoadedModel, name: str | None = None) -> Variant:
+        """Make an opened model the root of a new lineage."""
+        return self.add(self.new_root(loaded, name))
+
+    def add_child(self, parent: Variant, name: str, step: dict[str, Any], **fields: Any) -> Variant:
+        """Record a variant made from ``parent`` by ``step``; the parent is not touched."""
+        return self.add(self.new_child(parent, name, step, **fields))
+
+    def add(self, variant: Variant) -> Variant:
+        """Add a variant (from ``new_root`` or ``new_child``); ``variant_added`` follows."""
+        if variant.id in self.variants:
+            raise ProjectError(f"variant {variant.id} is already in the project")
+        if variant.parent is not None and variant.parent not in self.variants:
+            raise KeyError(variant.parent)
         self.variants[variant.id] = variant
+        self.events.variant_added.emit(variant)
         return variant
+
+    def update_variant(self, variant: Variant, **fields: Any) -> Variant:
+        """Set fields of ``variant`` (``metrics=...``); ``variant_changed`` follows."""
+        unknown = set(fields) - set(Variant.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"a Variant has no {', '.join(sorted(unknown))}")
+        with self.changing(variant):
+            for key, value in fields.items():
+                setattr(variant, key, value)
+        return variant
+
+    @contextmanager
+    def changing(self, variant: Variant) -> Iterator[Variant]:
+        """Change ``variant`` inside the block (store metrics on it, say); listeners hear
+        ``variant_changed`` once, after it, even if the block failed halfway."""
+        if self.variants.get(variant.id) is not variant:
+            raise KeyError(variant.id)
+        try:
+            yield variant
+        finally:
+            self.events.variant_changed.emit(variant)
+
+    def set_state(self, variant: Variant, state: str) -> None:
+        """Mark ``variant`` ready, running, interrupted or failed; ``state_changed``
+        follows when that is news."""
+        if self.variants.get(variant.id) is not variant:
+            raise KeyError(variant.id)
+        if variant.state != state:
+            variant.state = state
+            self.events.state_changed.emit(variant)
+
+    def remove(self, variant: Variant) -> list[Variant]:
+        """Remove ``variant`` and every variant made from it (those first); each removal
+        emits ``variant_removed``. Returns the variants removed."""
+        if self.variants.get(variant.id) is not variant:
+            raise KeyError(variant.id)
+        removed: list[Variant] = []
+        for child in self.children(variant.id):
+            removed += self.remove(child)
+        del self.variants[variant.id]
+        self.events.variant_removed.emit(variant)
+        return [*removed, variant]
+
+    def replace_with(self, other: Project) -> None:
+        """Take ``other``'s name, folder and variants (a project just opened) in place of
+        this one's; listeners hear ``replaced`` once and read the project again."""
+        self.name, self.folder = other.name, other.folder
+        self.variants = dict(other.variants)
+        self.events.replaced.emit(self)
 
     def roots(self) -> list[Variant]:
         return [v for v in self.variants.values() if v.parent is None]

@@ -1,4 +1,7 @@
-"""Details of whatever is selected: a node, or a variant with its lineage and summary."""
+"""Details of whatever is selected: a node, or a variant with its lineage and summary.
+
+A variant shown stays current: the inspector follows the project's events and shows it
+again when it changes (new metrics, a new state) and no more once it is removed."""
 
 from __future__ import annotations
 
@@ -30,6 +33,30 @@ class Inspector(QTreeWidget):
         self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.header().setStretchLastSection(True)
         self.setWordWrap(True)
+        self._shown: tuple[Project, Variant, dict | None] | None = None  # the variant shown
+
+    def follow(self, project: Project) -> None:
+        """Keep a variant of ``project`` that is shown up to date with it."""
+        project.events.variant_changed.connect(self._on_variant_changed)
+        project.events.state_changed.connect(self._on_variant_changed)
+        project.events.variant_removed.connect(self._on_variant_removed)
+        project.events.replaced.connect(self._on_replaced)
+
+    def _on_variant_changed(self, variant: Variant) -> None:
+        if self._shown is not None and self._shown[1] is variant:
+            self.show_variant(*self._shown)
+
+    def _on_variant_removed(self, variant: Variant) -> None:
+        if self._shown is not None and self._shown[1] is variant:
+            self.clear()
+
+    def _on_replaced(self, _project: Project) -> None:
+        if self._shown is not None:
+            self.clear()
+
+    def clear(self) -> None:
+        super().clear()
+        self._shown = None
 
     def _section(self, title: str, rows: list[tuple[str, Any]], *, nested: bool = False) -> None:
         """A bold heading over ``rows``; with ``nested``, a list value is a group of rows
@@ -119,6 +146,7 @@ class Inspector(QTreeWidget):
 
     def show_variant(self, project: Project, variant: Variant, summary: dict | None) -> None:
         self.clear()
+        self._shown = (project, variant, summary)
         self._section(
             "Variant",
             [

@@ -3,12 +3,15 @@
 Each ``start_*`` function hands the core call to ``TaskRunner.start_job`` (progress and
 cooperative cancel through the job's RunContext) and, back on the GUI thread, stores
 the result on the variant before calling ``on_done``: the variant is only ever written
-from the GUI thread. ``ExportDialog`` asks for the file and the export options.
+from the GUI thread, and, given its ``project``, through ``Project.changing`` so that the
+project's listeners (inspector, Compare, autosave) hear of it. ``ExportDialog`` asks
+for the file and the export options.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +33,18 @@ from workbench.core.context import RunContext
 from workbench.core.export import ExportOptions, ExportReport
 from workbench.core.measure.metrics import AccuracyReport, Metrics
 from workbench.core.measure.options import MeasureOptions
-from workbench.core.project import Variant
+from workbench.core.project import Project, Variant
 from workbench.ui.workers import JobHandle, TaskRunner
 
 Done = Callable[[Any], None]
 Failed = Callable[[BaseException], None]
 Progress = Callable[[float | None, str], None]
+
+
+@contextmanager
+def _changing(project: Project | None, variant: Variant) -> Iterator[None]:
+    with project.changing(variant) if project is not None else nullcontext():
+        yield
 
 
 def start_benchmark(
@@ -47,6 +56,7 @@ def start_benchmark(
     on_progress: Progress | None = None,
     on_cancelled: Callable[[], None] | None = None,
     options: MeasureOptions | None = None,
+    project: Project | None = None,
 ) -> JobHandle:
     """Benchmark ``variant`` under ``options`` (default: its own runtime, on the CPU);
     stores the Metrics on it."""
@@ -58,7 +68,8 @@ def start_benchmark(
         return benchmark(variant, options, ctx=ctx)
 
     def done(metrics: Metrics) -> None:
-        store_metrics(variant, metrics)
+        with _changing(project, variant):
+            store_metrics(variant, metrics)
         on_done(metrics)
 
     return runner.start_job(
@@ -83,6 +94,7 @@ def start_evaluation(
     on_progress: Progress | None = None,
     on_cancelled: Callable[[], None] | None = None,
     device: str = "cpu",
+    project: Project | None = None,
 ) -> JobHandle:
     """Accuracy of ``variant`` (and agreement with ``parent`` when its model is open).
 
@@ -97,7 +109,8 @@ def start_evaluation(
         return evaluate(variant, data=data, runtime=runtime, parent=compare, device=device, ctx=ctx)
 
     def done(report: AccuracyReport) -> None:
-        store_metrics(variant, Metrics(accuracy={report.runtime: report}))
+        with _changing(project, variant):
+            store_metrics(variant, Metrics(accuracy={report.runtime: report}))
         on_done(report)
 
     return runner.start_job(
@@ -121,6 +134,7 @@ def start_export(
     data: Any = None,
     on_progress: Progress | None = None,
     on_cancelled: Callable[[], None] | None = None,
+    project: Project | None = None,
 ) -> JobHandle:
     """Export ``variant`` to ``out``; the report (parity figures) is stored on the variant.
 
@@ -133,7 +147,8 @@ def start_export(
         return export_onnx(variant, out, options or ExportOptions(), data=data, ctx=ctx)
 
     def done(report: ExportReport) -> None:
-        store_export(variant, report)
+        with _changing(project, variant):
+            store_export(variant, report)
         on_done(report)
 
     return runner.start_job(

@@ -1,9 +1,19 @@
-"""The model's nodes as a tree grouped by scope (module path or ONNX name prefix)."""
+"""The model's nodes as a tree grouped by scope (module path or ONNX name prefix), and
+the Structure tab: that tree under a one-line summary of the model."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench.core.graph.model import Graph, Node
 from workbench.core.units import human_count
@@ -88,3 +98,41 @@ class StructureView(QTreeWidget):
             if item.data(0, NODE_ROLE) == node.id:
                 self.setCurrentItem(item)
                 return
+
+
+class ModelPage(QWidget):
+    """The Structure tab: the summary line over the node tree."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.structure = StructureView()
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("summary")
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary_label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.structure)
+
+    def show_model(self, graph: Graph, summary: dict[str, Any] | None) -> None:
+        self.structure.show_graph(graph)
+        self.summary_label.setText(summary_line(summary))
+
+    def clear(self) -> None:
+        self.structure.clear()
+        self.summary_label.clear()
+
+
+def summary_line(summary: dict[str, Any] | None) -> str:
+    """Name, format, size and inputs of a model in one (rich text) line."""
+    if not summary:
+        return ""
+    inputs = ", ".join(
+        f"{t['name']} {'x'.join('?' if d is None else str(d) for d in (t['shape'] or []))}"
+        for t in summary["inputs"]
+    )
+    return (
+        f"<b>{summary['name']}</b> — {summary['format']}, {summary['node_count']:,} nodes, "
+        f"{summary['parameters']:,} parameters, {human_count(summary['macs'])} MACs; "
+        f"inputs: {inputs}"
+    )

@@ -1,71 +1,66 @@
-"""Menu actions on the selected variant: benchmark, evaluate, export, wizards, new children.
+"""Menu actions on the selected variant: benchmark, evaluate, export, Netron, wizards,
+new children.
 
-Kept apart from main_window.py so the window stays assembly; each action runs its core
-function through the window's TaskRunner and reports into the status bar and inspector.
+Kept apart from main_window.py so the window stays assembly: each action runs its core
+function through the TaskRunner and reports into the status bar. Results are stored
+through the project (``Project.changing``, ``Project.add``), whose listeners (inspector,
+Compare, the tree, autosave) show them; what only the window shows (an overlay for the
+graph, a Netron server) comes out as a signal.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
+from workbench.core.errors import WorkbenchError
 from workbench.core.inspection import Inspection
+from workbench.core.project import atomic_write_text
+from workbench.ui.action_context import ActionContext
+from workbench.ui.netron_tab import NetronServer, stage_proto
 
-if TYPE_CHECKING:
-    from workbench.ui.main_window import MainWindow
 
+class VariantActions(QObject):
+    overlay_ready = Signal(str, object)  # variant id, an Overlay to show on its graph
+    netron_ready = Signal(object, str)  # a NetronServer serving the variant, its name
 
-class VariantActions:
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
+    def __init__(self, ctx: ActionContext) -> None:
+        super().__init__(ctx.parent)
+        self.ctx = ctx
 
-    def _progress(self, _fraction: float | None, message: str) -> None:
-        self.window.task_label.setText(message)
-
-    def _failed(self, title: str):
-        def show(error: BaseException) -> None:
-            self.window.set_busy(None)
-            self.window.show_error(title, error)
-
-        return show
-
-    def _refresh(self, message: str) -> None:
-        window = self.window
-        window.set_busy(None)
-        if window.current is not None:
-            inspection = window.inspections.get(window.current.id)
-            window.inspector.show_variant(
-                window.project, window.current, inspection.summary if inspection else None
-            )
-        window.compare.refresh()  # new figures for the Compare tab
-        window.statusBar().showMessage(message, 8000)
+    def _done(self, message: str) -> None:
+        self.ctx.status.set_busy(None)
+        self.ctx.status.showMessage(message, 8000)
 
     def benchmark(self) -> None:
         from workbench.core.measure import MeasureOptions
         from workbench.ui.measure_actions import start_benchmark
 
-        variant = self.window.current
+        ctx = self.ctx
+        variant = ctx.variants.current
         if variant is None:
             return
-        self.window.set_busy(f"Benchmarking {variant.name}…")
+        ctx.status.set_busy(f"Benchmarking {variant.name}…")
 
         def done(metrics: Any) -> None:
             self._show_latency_share(variant, metrics)
-            self._refresh(f"Benchmarked {variant.name}")
+            self._done(f"Benchmarked {variant.name}")
 
         # ONNX variants get ORT's per-node profile too: its node names are the graph's,
         # so it becomes the "Latency share" overlay.
         start_benchmark(
-            self.window.tasks,
+            ctx.tasks,
             variant,
             done,
-            self._failed("Benchmark"),
-            on_progress=self._progress,
-            on_cancelled=lambda: self.window.set_busy(None),
+            ctx.failure("Benchmark"),
+            on_progress=ctx.status.report,
+            on_cancelled=lambda: ctx.status.set_busy(None),
             options=MeasureOptions(runtime="auto", profile=variant.framework == "onnx"),
+            project=ctx.project,
         )
 
     def _show_latency_share(self, variant: Any, metrics: Any) -> None:
@@ -73,90 +68,120 @@ class VariantActions:
         from workbench.core.measure.profile import attribute_to_graph
 
         report = metrics.latency.get("ort")
-        inspection = self.window.inspections.get(variant.id)
+        inspection = self.ctx.inspections.get(variant.id)
         if report is None or report.profile is None or inspection is None:
             return
         shares = attribute_to_graph(report.profile, inspection.graph)
-        if not shares or self.window.current is not variant:
-            return
-        overlay = value_overlay(
-            "Latency share", shares, "Share of run time (ORT profile)", kind="percent"
-        )
-        self.window.graph_view.add_overlay(overlay)
-        self.window.graph_view.show_overlay(overlay.name)
+        if shares:
+            overlay = value_overlay(
+                "Latency share", shares, "Share of run time (ORT profile)", kind="percent"
+            )
+            self.overlay_ready.emit(variant.id, overlay)
 
     def evaluate(self) -> None:
         from workbench.ui.measure_actions import start_evaluation
 
-        variant = self.window.current
+        ctx = self.ctx
+        variant = ctx.variants.current
         if variant is None:
             return
-        parent = self.window.project.variants.get(variant.parent) if variant.parent else None
-        self.window.set_busy(f"Evaluating {variant.name}…")
+        parent = ctx.project.variants.get(variant.parent) if variant.parent else None
+        ctx.status.set_busy(f"Evaluating {variant.name}…")
         start_evaluation(
-            self.window.tasks,
+            ctx.tasks,
             variant,
-            lambda _report: self._refresh(f"Evaluated {variant.name}"),
-            self._failed("Evaluate"),
+            lambda _report: self._done(f"Evaluated {variant.name}"),
+            ctx.failure("Evaluate"),
             parent=parent,
-            on_progress=self._progress,
-            on_cancelled=lambda: self.window.set_busy(None),
+            on_progress=ctx.status.report,
+            on_cancelled=lambda: ctx.status.set_busy(None),
+            project=ctx.project,
         )
 
     def export(self) -> None:
         from workbench.ui.measure_actions import start_export
 
-        variant = self.window.current
+        ctx = self.ctx
+        variant = ctx.variants.current
         if variant is None:
             return
         path, _ = QFileDialog.getSaveFileName(
-            self.window, "Export ONNX", f"{variant.name}.onnx", "ONNX (*.onnx)"
+            ctx.parent, "Export ONNX", f"{variant.name}.onnx", "ONNX (*.onnx)"
         )
         if not path:
             return
-        self.window.set_busy(f"Exporting {variant.name}…")
+        ctx.status.set_busy(f"Exporting {variant.name}…")
         start_export(
-            self.window.tasks,
+            ctx.tasks,
             variant,
             Path(path),
-            lambda report: self._refresh(f"Exported {variant.name} to {path}"),
-            self._failed("Export ONNX"),
-            on_progress=self._progress,
-            on_cancelled=lambda: self.window.set_busy(None),
+            lambda report: self._done(f"Exported {variant.name} to {path}"),
+            ctx.failure("Export ONNX"),
+            on_progress=ctx.status.report,
+            on_cancelled=lambda: ctx.status.set_busy(None),
+            project=ctx.project,
         )
 
     def export_recipe(self, path: str | None = None) -> None:
         """Write the steps that made the selected variant as a recipe (YAML)."""
-        from workbench.core.project import atomic_write_text
         from workbench.core.recipe import recipe_from_lineage
 
-        window = self.window
-        variant = window.current
+        ctx = self.ctx
+        variant = ctx.variants.current
         if variant is None:
             return
         try:
-            recipe = recipe_from_lineage(window.project, variant.id)
+            recipe = recipe_from_lineage(ctx.project, variant.id)
         except Exception as exc:  # a root variant, or one made before steps were recorded
-            window.show_error("Export recipe", exc)
+            ctx.show_error("Export recipe", exc)
             return
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
-                window, "Export Recipe", f"{variant.name}.yaml", "Recipe (*.yaml *.yml)"
+                ctx.parent, "Export Recipe", f"{variant.name}.yaml", "Recipe (*.yaml *.yml)"
             )
             if not path:
                 return
         # Small text, written at once: no worker needed for this one.
         atomic_write_text(Path(path), recipe.to_yaml())
-        window.statusBar().showMessage(
+        ctx.status.showMessage(
             f"Wrote {len(recipe.steps)} steps to {path}; replay: workbench run {path} --out DIR",
             10000,
         )
 
+    def open_in_netron(self) -> None:
+        """Serve the current variant's ONNX for the Netron tab (staged off the GUI thread)."""
+        ctx = self.ctx
+        variant = ctx.variants.current
+        if variant is None:
+            return
+        inspection = ctx.inspections.get(variant.id)
+        loaded = inspection.loaded if inspection else None
+        if loaded is None or loaded.onnx_model is None or loaded.path is None:
+            ctx.show_error(
+                "Open in Netron",
+                WorkbenchError(
+                    f"{variant.name} is a PyTorch model; Netron shows ONNX files. "
+                    "Export it to ONNX first (File ▸ Export ONNX…)."
+                ),
+            )
+            return
+        proto, name = loaded.onnx_model, Path(loaded.path).name
+        ctx.status.set_busy(f"Starting Netron for {variant.name}…")
+
+        def ready(server: NetronServer) -> None:
+            ctx.status.set_busy(None)
+            self.netron_ready.emit(server, variant.name)
+
+        ctx.tasks.start(
+            lambda: NetronServer(stage_proto(proto, name)),
+            ready,
+            ctx.failure("Open in Netron"),
+        )
+
     def add_trained(self, run: Any) -> None:
         """A finished training run becomes a child variant of the one it trained."""
-        window = self.window
-        parent = window.project.variants.get(run.key)
-        parent_inspection = window.inspections.get(run.key)
+        parent = self.ctx.project.variants.get(run.key)
+        parent_inspection = self.ctx.inspections.get(run.key)
         if parent is None or parent_inspection is None:
             return
         loaded = dataclasses.replace(
@@ -178,22 +203,22 @@ class VariantActions:
         """Open a compression wizard ("module:Class") on the selected variant."""
         from workbench.core.registry import resolve
 
-        window = self.window
-        variant = window.current
-        inspection = window.inspections.get(variant.id) if variant is not None else None
+        ctx = self.ctx
+        variant = ctx.variants.current
+        inspection = ctx.inspections.get(variant.id) if variant is not None else None
         if variant is None or inspection is None:
-            window.statusBar().showMessage("Open a model first", 5000)
+            ctx.status.showMessage("Open a model first", 5000)
             return
         try:
             wizard_class = resolve(reference)
-            wizard = wizard_class(inspection.loaded, window.tasks, parent=window)
+            wizard = wizard_class(inspection.loaded, ctx.tasks, parent=ctx.parent)
         except Exception as exc:  # a wizard that cannot start is a dialog, not a crash
-            window.show_error("Could not start the wizard", exc)
+            ctx.show_error("Could not start the wizard", exc)
             return
         if hasattr(wizard, "show_measurements"):  # what earlier runs measured, per device
             quantized = [
                 (v.name, v.step, v.metrics)
-                for v in window.project.variants.values()
+                for v in ctx.project.variants.values()
                 if v.parent == variant.id and str(v.step.get("pass", "")).startswith("quantize")
             ]
             wizard.show_measurements(variant.metrics, quantized)
@@ -224,25 +249,27 @@ class VariantActions:
         metrics: dict[str, Any],
         artifacts: dict[str, str],
     ) -> None:
-        """Describe ``loaded`` in a worker, then record it as a child of ``parent``."""
+        """Describe ``loaded`` in a worker, then add it to the project as a child of
+        ``parent`` (the tree selects it)."""
         from workbench.core import graph as graph_model
 
-        window = self.window
+        project, inspections = self.ctx.project, self.ctx.inspections
 
         def describe() -> Inspection:
             built = graph_model.from_model(loaded)
             return Inspection(loaded, built, graph_model.summarize(built, loaded))
 
         def added(inspection: Inspection) -> None:
-            variant = window.project.add_child(
+            variant = project.new_child(
                 parent,
                 name,
                 step,
                 framework=loaded.framework,
                 metrics=metrics,
                 artifacts=artifacts,
+                loaded=loaded,
             )
-            variant.loaded = loaded
-            window.add_variant_item(variant, inspection)
+            inspections[variant.id] = inspection  # before the views hear of the variant
+            project.add(variant)
 
-        window.tasks.start(describe, added, self._failed(f"Add {name}"))
+        self.ctx.tasks.start(describe, added, self.ctx.failure(f"Add {name}"))

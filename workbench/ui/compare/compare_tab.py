@@ -7,7 +7,7 @@ run in the TaskRunner; the table itself is plain arithmetic on stored metrics.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -59,6 +59,8 @@ class CompareTab(QWidget):
         self.tasks = tasks or TaskRunner(self)
         self.project: Project | None = None
         self.graphs: dict[str, Graph] = {}
+        # Where graphs already built come from (the window's inspections), by variant id.
+        self.graph_source: Callable[[str], Graph | None] = lambda _variant_id: None
         self.diffs: dict[str, GraphDiff] = {}  # child id -> versus its parent
         self.comparison: Comparison | None = None
         self._building: set[str] = set()
@@ -90,7 +92,9 @@ class CompareTab(QWidget):
         self.pair_box.currentIndexChanged.connect(lambda _i: self._show_pair())
         export = QPushButton("Export report…")
         export.clicked.connect(self.export_dialog)
-        self.measure_all = MeasureAllControl(self.tasks, self.ticked_variants)
+        self.measure_all = MeasureAllControl(
+            self.tasks, self.ticked_variants, project=lambda: self.project
+        )
         self.measure_all.measured.connect(lambda _variants: self.refresh())
         self.measure_all.failed.connect(self.failed.emit)
 
@@ -144,11 +148,40 @@ class CompareTab(QWidget):
     # -- the project ---------------------------------------------------------------------
 
     def set_project(self, project: Project, graphs: Mapping[str, Graph] | None = None) -> None:
-        """Show ``project``'s variants (all ticked); ``graphs`` by variant id where known
-        (others are built from ``variant.loaded`` in the worker when a diff needs them)."""
+        """Show ``project``'s variants (all ticked) and follow its events; ``graphs`` by
+        variant id where known (others come from ``graph_source`` or are built from
+        ``variant.loaded`` in the worker when a diff needs them)."""
+        if self.project is not project:
+            for signal, slot in self._listeners(self.project):
+                signal.disconnect(slot)
+            for signal, slot in self._listeners(project):
+                signal.connect(slot)
         self.project = project
         self.graphs.update(graphs or {})
         self.diffs = {}
+        self.refresh()
+
+    def _listeners(self, project: Project | None) -> list:
+        if project is None:
+            return []
+        events = project.events
+        return [
+            (events.variant_added, self._on_variant_event),
+            (events.variant_changed, self._on_variant_event),  # new figures
+            (events.variant_removed, self._on_variant_removed),
+            (events.replaced, self._on_replaced),
+        ]
+
+    def _on_variant_event(self, _variant) -> None:
+        self.refresh()
+
+    def _on_variant_removed(self, variant) -> None:
+        self.graphs.pop(variant.id, None)
+        self.diffs.pop(variant.id, None)
+        self.refresh()
+
+    def _on_replaced(self, _project: Project) -> None:
+        self.graphs, self.diffs = {}, {}
         self.refresh()
 
     def set_graph(self, variant_id: str, graph: Graph) -> None:
@@ -341,7 +374,7 @@ class CompareTab(QWidget):
         if parent_id is None or child_id in self._building:
             return
         loaded = {i: self.project.variants[i].loaded for i in (parent_id, child_id)}
-        graphs = {i: self.graphs.get(i) for i in (parent_id, child_id)}
+        graphs = {i: self.graphs.get(i) or self.graph_source(i) for i in (parent_id, child_id)}
         if any(graphs[i] is None and loaded[i] is None for i in graphs):
             self.layers.show_diff(None)  # neither a graph nor an open model to build one
             return

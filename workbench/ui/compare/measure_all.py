@@ -20,7 +20,7 @@ from workbench.core.context import RunContext
 from workbench.core.device import onnxruntime_devices
 from workbench.core.measure.metrics import LatencyReport, Metrics, store_metrics
 from workbench.core.measure.side_by_side import SideBySideOptions, measure_side_by_side
-from workbench.core.project import Variant
+from workbench.core.project import Project, Variant
 from workbench.ui.device_combo import DeviceCombo
 from workbench.ui.workers import JobHandle, TaskRunner
 
@@ -33,10 +33,16 @@ class MeasureAllControl(QWidget):
     measured = Signal(list)  # the variants whose metrics were updated
     failed = Signal(object)
 
-    def __init__(self, tasks: TaskRunner, ticked: Callable[[], list[Variant]], parent=None) -> None:
+    def __init__(
+        self,
+        tasks: TaskRunner,
+        ticked: Callable[[], list[Variant]],
+        parent=None,
+        project: Callable[[], Project | None] = lambda: None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("compare-measure-all")
-        self.tasks, self.ticked = tasks, ticked
+        self.tasks, self.ticked, self.project = tasks, ticked, project
         self.job: JobHandle | None = None
         self.button = QPushButton(START_TEXT)
         self.button.setObjectName("compare-measure-all-button")
@@ -91,9 +97,15 @@ class MeasureAllControl(QWidget):
 
         def done(reports: dict[str, LatencyReport]) -> None:
             self._finish(f"Measured {len(reports)} variants on ONNX Runtime ({options.device}).")
+            project = self.project()  # its listeners (the inspector, autosave) hear of it
             for variant in variants:
                 report = reports[variant.id]
-                store_metrics(variant, Metrics(latency={report.key: report}))
+                metrics = Metrics(latency={report.key: report})
+                if project is not None and variant.id in project.variants:
+                    with project.changing(variant):
+                        store_metrics(variant, metrics)
+                else:
+                    store_metrics(variant, metrics)
             self.measured.emit(variants)
 
         def fail(error: BaseException) -> None:

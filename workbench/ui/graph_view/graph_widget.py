@@ -14,7 +14,6 @@ from pathlib import Path
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QToolButton,
@@ -36,14 +35,13 @@ from workbench.ui.graph_view.coloring import Coloring
 from workbench.ui.graph_view.export import export_image, export_or_explain
 from workbench.ui.graph_view.items import BoxItem, TextWidth
 from workbench.ui.graph_view.legend import Legend
-from workbench.ui.graph_view.minimap import Minimap, overview_boxes, render_overview
+from workbench.ui.graph_view.minimap import Minimap
+from workbench.ui.graph_view.overlay_box import FAMILY_OVERLAY, SPARSITY, OverlayBox
 from workbench.ui.graph_view.scene import GraphScene
 from workbench.ui.graph_view.search import SearchBar
 from workbench.ui.graph_view.view import GraphView
 from workbench.ui.workers import TaskRunner
 
-FAMILY_OVERLAY = "Op family"
-SPARSITY = "Weight sparsity"
 EMPTY_TEXT = "Open a model with File ▸ Open… (Ctrl+O), drop a file here, or open the demo"
 
 
@@ -65,9 +63,7 @@ class GraphWidget(QWidget):
         self.minimap = Minimap(self.view, self.view)
         self.legend = Legend(self.view)
         self.search_bar = SearchBar()
-        self.overlay_box = QComboBox()
-        self.overlay_box.setObjectName("graph-overlay")
-        self.overlay_box.setToolTip("Colour the boxes by")
+        self.overlay_box = OverlayBox()
         self.status = QLabel("")
         self.graph: Graph | None = None
         self.loaded: LoadedModel | None = None
@@ -77,7 +73,6 @@ class GraphWidget(QWidget):
         self.overlays: dict[str, Overlay | None] = {}
         self.coloring = Coloring()
         self._generation = 0
-        self._minimap_ticket = 0
         self._job = None
         self._focus_leaf: int | None = None
         self._anchor: tuple[GroupPath, float, float] | None = None
@@ -125,7 +120,7 @@ class GraphWidget(QWidget):
         self.search_bar.matcher = self._match_nodes
         self.search_bar.hit.connect(self._go_to)
         self.search_bar.left.connect(self.view.setFocus)
-        self.overlay_box.currentTextChanged.connect(self._on_overlay_chosen)
+        self.overlay_box.chosen.connect(self._on_overlay_chosen)
         self.scene.colorer = self.coloring.colors
         self.scene.value_text = self.coloring.value_text
         self.scene.built.connect(self._on_built)
@@ -179,8 +174,7 @@ class GraphWidget(QWidget):
         """The model behind the graph shown (a prebuilt preview the load caught up with):
         the layout, view and overlays stay as they are."""
         self.loaded = loaded
-        if self.overlay_box.findText(SPARSITY) < 0:
-            self.overlay_box.addItem(SPARSITY)
+        self.overlay_box.add(SPARSITY)
 
     def clear(self) -> None:
         """Show no graph (a preview whose model then failed to open)."""
@@ -191,7 +185,7 @@ class GraphWidget(QWidget):
     def _supersede(self) -> int:
         """Stop wanting what is still being laid out or rendered; the new generation."""
         self._generation += 1
-        self._minimap_ticket += 1  # a render of the previous layout is no longer wanted
+        self.minimap.ticket += 1  # a render of the previous layout is no longer wanted
         if self._job is not None:
             self._job.cancel()
         return self._generation
@@ -370,12 +364,7 @@ class GraphWidget(QWidget):
     # -- overlays -----------------------------------------------------------------------
 
     def _reset_overlay_box(self) -> None:
-        self.overlay_box.blockSignals(True)
-        self.overlay_box.clear()
-        self.overlay_box.addItems([FAMILY_OVERLAY, "Parameters", "MACs"])
-        if self.loaded is not None:
-            self.overlay_box.addItem(SPARSITY)
-        self.overlay_box.blockSignals(False)
+        self.overlay_box.reset(sparsity=self.loaded is not None)
         self.coloring.overlay = None
 
     def set_overlay(self, name: str, values: dict[str, float], legend_title: str,
@@ -390,24 +379,15 @@ class GraphWidget(QWidget):
 
     def add_overlay(self, overlay: Overlay) -> None:
         self.overlays[overlay.name] = overlay
-        if self.overlay_box.findText(overlay.name) < 0:
-            self.overlay_box.addItem(overlay.name)
+        self.overlay_box.add(overlay.name)
 
     def remove_overlay(self, name: str) -> None:
         self.overlays.pop(name, None)
-        index = self.overlay_box.findText(name)
-        if index >= 0:
-            self.overlay_box.removeItem(index)
+        self.overlay_box.remove(name)
 
     def show_overlay(self, name: str) -> None:
         """Colour by a known overlay ("Op family", "Parameters", "MACs", ...)."""
-        index = self.overlay_box.findText(name)
-        if index < 0:
-            raise KeyError(name)
-        if self.overlay_box.currentIndex() == index:
-            self._on_overlay_chosen(name)
-        else:
-            self.overlay_box.setCurrentIndex(index)
+        self.overlay_box.choose(name)
 
     def _on_overlay_chosen(self, name: str) -> None:
         if not name or self.graph is None:
@@ -439,22 +419,7 @@ class GraphWidget(QWidget):
         self._place_overlays()
 
     def _refresh_minimap(self) -> None:
-        """Redraw the overview in a worker (10,000 boxes take ~50 ms to draw)."""
-        boxes = overview_boxes(self.scene.layout, self.scene.boxes)
-        rect = self.scene.sceneRect()
-        size = (self.minimap.width() - 4, self.minimap.height() - 4)
-        # A recolouring starts a second render while the first may still run; only the
-        # latest request is shown, whichever finishes last (else stale colours stayed).
-        self._minimap_ticket += 1
-        ticket = self._minimap_ticket
-
-        def show(picture) -> None:
-            if ticket == self._minimap_ticket:
-                self.minimap.set_picture(rect, picture)
-                self.minimap.show()
-                self._place_overlays()
-
-        self.tasks.start(lambda: render_overview(rect, boxes, *size), show, self.failed.emit)
+        self.minimap.refresh(self.tasks, self.scene, self._place_overlays, self.failed.emit)
 
     # -- export -------------------------------------------------------------------------
 

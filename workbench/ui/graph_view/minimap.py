@@ -77,7 +77,27 @@ class Minimap(QWidget):
         self._image: QImage | None = None
         self._scene_rect = QRectF()
         self._scale = 1.0
+        self.ticket = 0  # the latest render asked for; an older one is not shown
         view.viewport_changed.connect(self.update)
+
+    def refresh(self, tasks, scene, on_shown, on_failed) -> None:
+        """Redraw the overview of ``scene`` in a worker of ``tasks`` (10,000 boxes take
+        ~50 ms to draw); ``on_shown()`` once it shows."""
+        boxes = overview_boxes(scene.layout, scene.boxes)
+        rect = scene.sceneRect()
+        size = (self.width() - 4, self.height() - 4)
+        # A recolouring starts a second render while the first may still run; only the
+        # latest request is shown, whichever finishes last (else stale colours stayed).
+        self.ticket += 1
+        ticket = self.ticket
+
+        def shown(picture) -> None:
+            if ticket == self.ticket:
+                self.set_picture(rect, picture)
+                self.show()
+                on_shown()
+
+        tasks.start(lambda: render_overview(rect, boxes, *size), shown, on_failed)
 
     def set_picture(self, scene_rect: QRectF, picture: tuple[QImage, float]) -> None:
         """Show an overview made by ``render_overview`` (in a worker, for big graphs)."""

@@ -1,0 +1,93 @@
+"""The views follow the project's events: a variant added to, changed in or removed from
+the project shows in the Variants tree, Compare and the inspector without the window
+being told."""
+
+from __future__ import annotations
+
+from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
+from workbench.core.project import Project
+from workbench.ui.variants_view import VariantsView
+
+
+def _loaded() -> LoadedModel:
+    return LoadedModel(
+        format=ModelFormat.ZOO,
+        path=None,
+        inputs=[InputSpec("input", (1, 1, 8, 8))],
+        arch="digits_cnn",
+        dataset="digits",
+    )
+
+
+def _compare_names(window) -> list[str]:
+    listing = window.compare.variant_list
+    return [listing.item(i).text() for i in range(listing.count())]
+
+
+def _inspector_rows(window) -> dict[str, str]:
+    section = window.inspector.topLevelItem(0)
+    return {section.child(i).text(0): section.child(i).text(1) for i in range(section.childCount())}
+
+
+def test_the_tree_and_compare_follow_the_project(qtbot, main_window) -> None:
+    window = main_window
+    project = window.project
+    root = project.add_root(_loaded(), name="root")
+    assert window.variants.topLevelItemCount() == 1
+    assert window.variants.topLevelItem(0).text(0) == "root"
+    assert window.current is root  # a new variant is selected
+    assert _compare_names(window) == ["root"]
+    assert _inspector_rows(window)["name"] == "root"
+
+    child = project.add_child(root, "pruned", {"pass": "random-prune", "config": {}})
+    top = window.variants.topLevelItem(0)
+    assert top.childCount() == 1 and top.child(0).text(0) == "pruned"
+    assert window.current is child
+    assert _compare_names(window) == ["root", "pruned"]
+
+    project.update_variant(child, name="pruned 50%")
+    assert top.child(0).text(0) == "pruned 50%"
+    assert _compare_names(window) == ["root", "pruned 50%"]
+    assert _inspector_rows(window)["name"] == "pruned 50%"  # the variant shown, again
+
+    project.set_state(child, "running")
+    assert top.child(0).text(1) == "running"
+    assert _inspector_rows(window)["state"] == "running"
+
+    with project.changing(child):
+        child.metrics["size_bytes"] = 1234
+    assert window.compare.comparison is not None  # recomputed with the new figure
+
+    project.remove(child)
+    assert top.childCount() == 0
+    assert _compare_names(window) == ["root"]
+    assert window.current is root
+
+
+def test_replacing_the_variants_rebuilds_the_views(qtbot, main_window) -> None:
+    window = main_window
+    window.project.add_root(_loaded(), name="before")
+    opened = Project(name="opened")
+    root = opened.add_root(_loaded(), name="a")
+    opened.add_child(root, "b", {"pass": "random-prune"})
+    window.project.replace_with(opened)
+    top = window.variants.topLevelItem(0)
+    assert window.variants.topLevelItemCount() == 1 and top.text(0) == "a"
+    assert top.childCount() == 1 and top.child(0).text(0) == "b"
+    assert _compare_names(window) == ["a", "b"]
+    assert window.windowTitle() == "Workbench — opened"
+
+
+def test_a_variants_view_needs_only_the_project(qtbot) -> None:
+    project = Project()
+    view = VariantsView(project)
+    qtbot.addWidget(view)
+    chosen = []
+    view.current_changed.connect(chosen.append)
+    root = project.add_root(_loaded(), name="root")
+    child = project.add_child(root, "child", {})
+    assert view.current is child and chosen == [root, child]
+    view.select(root.id)
+    assert view.current is root
+    project.remove(root)
+    assert view.topLevelItemCount() == 0 and view.current is None and chosen[-1] is None
