@@ -37,12 +37,11 @@ from workbench.ui.recipe_view import RecipeView
 from workbench.ui.settings import (
     open_settings,
     recent_files,
-    restore_window_layout,
-    save_window_layout,
 )
 from workbench.ui.status_bar import StatusBar
 from workbench.ui.variant_actions import VariantActions
 from workbench.ui.variants_view import VariantsView
+from workbench.ui.window_layout import restore_layout, save_layout
 from workbench.ui.wizards import WIZARDS
 from workbench.ui.workers import TaskRunner
 
@@ -55,7 +54,6 @@ class MainWindow(QMainWindow):
         self.setObjectName("main-window")
         self.setWindowTitle("Workbench")
         self.setAcceptDrops(True)
-        self.resize(1280, 800)
         self.settings = open_settings()
         self.tasks = TaskRunner(self)
         self.project = Project()  # one for the window's life: Open Project replaces its variants
@@ -110,7 +108,7 @@ class MainWindow(QMainWindow):
         self.training.run_failed.connect(self.projects.training_failed)
 
         self._build_menus()
-        restore_window_layout(self, self.settings)
+        restore_layout(self, self.settings)
         self.status.detect_device()
 
     @property
@@ -289,7 +287,7 @@ class MainWindow(QMainWindow):
                 return
             self.training.request_stop_and_wait()
         self.projects.end_session()
-        save_window_layout(self, self.settings)
+        save_layout(self, self.settings)
         self.tasks.wait_all()
         self.netron.stop()
         super().closeEvent(event)

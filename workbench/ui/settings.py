@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtCore import QSettings
 
 MAX_RECENT = 10
 
@@ -42,19 +41,3 @@ def remember_file(settings: QSettings, source: str) -> list[str]:
     entries = [source, *(s for s in recent_files(settings) if s != source)][:MAX_RECENT]
     settings.setValue("recent_files", entries)
     return entries
-
-
-def restore_window_layout(window: QMainWindow, settings: QSettings) -> None:
-    """The window's size, place and docks as the last session left them."""
-    geometry = settings.value("window/geometry")
-    state = settings.value("window/state")
-    if isinstance(geometry, QByteArray):
-        window.restoreGeometry(geometry)
-    if isinstance(state, QByteArray):
-        window.restoreState(state)
-
-
-def save_window_layout(window: QMainWindow, settings: QSettings) -> None:
-    settings.setValue("window/geometry", window.saveGeometry())
-    settings.setValue("window/state", window.saveState())
-    settings.sync()

@@ -10,13 +10,14 @@ layout (Qt Creator, VS Code) check what they restore; so does this module.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QRect, QSettings, Qt
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 GEOMETRY_KEY, STATE_KEY = "window/geometry", "window/state"
 DOCK_MIN_WIDTH = 150  # below this the variant names and the inspector's values are cut
 DOCK_WIDTH = 260  # what a dock gets when its restored width is unusable
 PREFERRED = (1280, 800)
+ROOMY_WIDTH = 1100  # a window this wide gives side docks DOCK_WIDTH and the graph the rest
 SCREEN_SHARE = 0.92  # of the available area, on a screen smaller than PREFERRED
 
 
@@ -52,7 +53,10 @@ def restore_layout(window: QMainWindow, settings: QSettings) -> bool:
         window.setGeometry(first_geometry(available))
     if isinstance(state, QByteArray):
         window.restoreState(state)
-    widen_narrow_docks(window)
+    # Dock widths are known once the window is shown and laid out: check them then, and
+    # each time the window grows (docks squeezed in a narrow window get room back).
+    QTimer.singleShot(0, lambda: widen_narrow_docks(window))
+    window.installEventFilter(_WidenOnGrow(window))
     return restored
 
 
@@ -61,13 +65,26 @@ def widen_narrow_docks(window: QMainWindow) -> None:
     narrow = [d for d in docks_of(window) if not d.isFloating() and d.width() < DOCK_WIDTH
               and window.dockWidgetArea(d) in (Qt.DockWidgetArea.LeftDockWidgetArea,
                                                Qt.DockWidgetArea.RightDockWidgetArea)]  # fmt: skip
-    if narrow and window.width() >= 3 * DOCK_WIDTH:
+    if narrow and window.width() >= ROOMY_WIDTH:
         window.resizeDocks(narrow, [DOCK_WIDTH] * len(narrow), Qt.Orientation.Horizontal)
+
+
+class _WidenOnGrow(QObject):
+    """Widens narrow docks after the window is resized wider (a queued check, so the
+    docks have their new sizes by then)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and isinstance(watched, QMainWindow):
+            old, new = event.oldSize().width(), event.size().width()  # type: ignore[attr-defined]
+            if new > old:
+                QTimer.singleShot(0, lambda: widen_narrow_docks(watched))
+        return False
 
 
 def save_layout(window: QMainWindow, settings: QSettings) -> None:
     settings.setValue(GEOMETRY_KEY, window.saveGeometry())
     settings.setValue(STATE_KEY, window.saveState())
+    settings.sync()
 
 
 def _available(window: QMainWindow) -> QRect:
