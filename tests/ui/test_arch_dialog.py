@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from PySide6.QtWidgets import QDialogButtonBox, QLabel
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox
 
 from workbench.core.catalogue import get_registry
 from workbench.core.errors import ArchitectureNeeded
 from workbench.core.io import load
+from workbench.ui import open_actions
+from workbench.ui.app_words import error_line
 from workbench.ui.arch_dialog import ArchitectureDialog
 
 
@@ -41,3 +43,38 @@ def test_open_is_enabled_once_an_architecture_is_named(qtbot, needed) -> None:
     assert open_button.isEnabled() and dialog.architecture() == "mypackage.nets:build"
     dialog.choice.setCurrentIndex(dialog.choice.findText("digits_cnn"))
     assert dialog.architecture() == "digits_cnn"
+
+
+def test_opening_weights_asks_for_their_architecture_and_opens_them(
+    qtbot, main_window, monkeypatch, tmp_path: Path
+) -> None:
+    weights = tmp_path / "mlp.pt"
+    torch.save(get_registry().model("digits_mlp").build(seed=1).state_dict(), weights)
+    asked: list[tuple[str, str, str | None]] = []
+
+    def answer(_parent, label, reason, current=None):
+        asked.append((label, error_line(reason), current))
+        return "digits_cnn" if len(asked) == 1 else "digits_mlp"  # wrong first, then right
+
+    monkeypatch.setattr(open_actions, "ask_architecture", answer)
+    main_window.open_source(str(weights))
+    qtbot.waitUntil(lambda: main_window.variants.topLevelItemCount() == 1, timeout=60_000)
+    assert [a[0] for a in asked] == ["mlp.pt", "mlp.pt"]
+    assert "choose its architecture" in asked[0][1]  # no architecture given
+    assert "does not fit architecture 'digits_cnn'" in asked[1][1] and asked[1][2] == "digits_cnn"
+    (variant,) = main_window.project.variants.values()
+    assert variant.arch == "digits_mlp"
+    assert main_window.findChild(QMessageBox, "error-dialog") is None
+
+
+def test_a_cancelled_architecture_question_opens_nothing(
+    qtbot, main_window, monkeypatch, tmp_path: Path
+) -> None:
+    weights = tmp_path / "w.pt"
+    torch.save(torch.nn.Linear(3, 2).state_dict(), weights)
+    asked: list[str] = []
+    monkeypatch.setattr(open_actions, "ask_architecture", lambda *a, **k: asked.append(a[1]))
+    main_window.open_source(str(weights))
+    qtbot.waitUntil(lambda: asked == ["w.pt"], timeout=60_000)
+    qtbot.waitUntil(lambda: not main_window.tasks.busy, timeout=60_000)
+    assert main_window.project.variants == {}

@@ -7,6 +7,7 @@ import traceback
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from workbench.core.errors import WorkbenchError
+from workbench.ui.app_words import error_line
 
 
 def show_error(parent: QWidget, title: str, error: BaseException) -> QMessageBox:
@@ -16,10 +17,10 @@ def show_error(parent: QWidget, title: str, error: BaseException) -> QMessageBox
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title)
     if isinstance(error, WorkbenchError):
-        box.setText(error.message)
+        box.setText(error_line(error))  # the app's words: no command-line flags
         box.setDetailedText(error.details or "")
     else:  # a bug rather than bad input: keep the traceback for the report
-        box.setText(f"{type(error).__name__}: {error}")
+        box.setText(error_line(error))
         box.setDetailedText("".join(traceback.format_exception(error)))
     box.open()
     return box

@@ -18,12 +18,14 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from workbench.core.errors import TrustRequired
+from workbench.core.errors import ArchitectureError, ArchitectureNeeded, TrustRequired
 from workbench.core.graph.model import Graph
 from workbench.core.graph.prebuilt import preview
 from workbench.core.inspection import Inspection
 from workbench.core.io.isolated import inspect_isolated
 from workbench.ui.action_context import ActionContext
+from workbench.ui.app_words import in_app_words
+from workbench.ui.arch_dialog import ask_architecture
 from workbench.ui.settings import remember_file
 
 MODEL_FILTER = "Models (*.onnx *.pt *.pth *.pt2 *.safetensors *.bin *.ckpt);;All files (*)"
@@ -104,6 +106,17 @@ class OpenActions(QObject):
             if ask_trust(self.ctx.parent, error):
                 self.open_source(source, arch=arch, trust=True)
             return
+        # Weights without an architecture, or with one that does not fit: ask for one.
+        weights_file = not source.startswith("zoo:")
+        if (
+            weights_file
+            and isinstance(error, ArchitectureError)
+            and (isinstance(error, ArchitectureNeeded) or arch is not None)
+        ):
+            chosen = ask_architecture(self.ctx.parent, Path(source).name, error, arch)
+            if chosen:
+                self.open_source(source, arch=chosen, trust=trust)
+            return
         self.ctx.show_error(f"Could not open {source}", error)
 
 
@@ -113,7 +126,7 @@ def ask_trust(parent: Any, error: TrustRequired) -> bool:
     answer = QMessageBox.warning(
         parent,
         "Open a file that runs code?",
-        f"{error}\n\nOpening it runs that code with your permissions. "
+        f"{in_app_words(str(error))}\n\nOpening it runs that code with your permissions. "
         "Only continue if you trust where this file came from.",
         QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Cancel,
