@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from workbench.core.io import load
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
+from workbench.core.measure.inherited import parent_figures
+from workbench.core.measure.latency import latency_under
+from workbench.core.measure.metrics import Metrics
+from workbench.core.measure.options import MeasureOptions
 from workbench.core.project import Project, ProjectError
 
 
@@ -107,3 +112,23 @@ def test_a_stopped_listener_hears_nothing_more(heard) -> None:
     project.events.variant_added.disconnect(seen.append)
     project.add_root(_loaded())
     assert len(seen) == 1
+
+
+def test_names_stay_apart_and_a_child_hands_its_parent_the_figures_it_took() -> None:
+    project = Project()
+    loaded = load("zoo:digits_mlp")
+    first, second = project.add_root(loaded), project.add_root(loaded)
+    assert (first.name, second.name) == ("digits_mlp", "digits_mlp (2)")
+    trained = [project.add_child(first, "digits_mlp (trained)", {"pass": "train"})
+               for _ in range(3)]  # fmt: skip
+    assert [v.name for v in trained] == ["digits_mlp (trained)", "digits_mlp (trained) (2)",
+                                         "digits_mlp (trained) (3)"]  # fmt: skip
+    changed = []
+    project.events.variant_changed.connect(changed.append)
+    before = Metrics()  # what a pass timed of the parent, beside its result
+    report = latency_under(loaded, MeasureOptions(runtime="ort", batches=[1], seconds=0.05))
+    before.latency[report.key] = report
+    child = project.add_child(first, "int8", {"pass": "quantize-static"},
+                              metrics=parent_figures(before))  # fmt: skip
+    assert changed == [first] and first.metrics["latency"]
+    assert child.name == "int8"

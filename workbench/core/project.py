@@ -29,6 +29,7 @@ from psygnal import Signal, SignalGroup
 from workbench.core.io.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.io.confine import confined
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.inherited import inherit_parent_figures
 from workbench.core.project_record import ProjectError, check_project_record
 
 # atomic_write_* moved to core.io.atomic (the variant folder writes with them too);
@@ -172,9 +173,23 @@ class Project:
             raise ProjectError(f"variant {variant.id} is already in the project")
         if variant.parent is not None and variant.parent not in self.variants:
             raise KeyError(variant.parent)
+        variant.name = self._unique_name(variant.name)
         self.variants[variant.id] = variant
         self.events.variant_added.emit(variant)
+        parent = self.variants.get(variant.parent) if variant.parent else None
+        if parent is not None and inherit_parent_figures(parent, variant.metrics):
+            self.events.variant_changed.emit(parent)  # it gained what the child's run took
         return variant
+
+    def _unique_name(self, name: str) -> str:
+        """``name``, or ``name (2)``, ``(3)``...: a model opened twice, or trained three
+        times, gives rows and Compare columns a person can tell apart."""
+        taken = {v.name for v in self.variants.values()}
+        count = 2
+        unique = name
+        while unique in taken:
+            unique, count = f"{name} ({count})", count + 1
+        return unique
 
     def update_variant(self, variant: Variant, **fields: Any) -> Variant:
         """Set fields of ``variant`` (``metrics=...``); ``variant_changed`` follows."""
