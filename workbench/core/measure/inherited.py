@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.core.measure.metrics import Metrics, store_metrics
+from workbench.core.measure.metrics import PARENT_FIGURES, Metrics, store_metrics
 
-PARENT_FIGURES = "parent_figures"  # the key in a child's metrics
+__all__ = ["PARENT_FIGURES", "inherit_parent_figures", "parent_figures"]
 
 
 def parent_figures(before: Metrics | None) -> dict[str, Any]:

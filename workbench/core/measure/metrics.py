@@ -268,6 +268,9 @@ def summary_rows(metrics: dict[str, Any] | Metrics) -> list[tuple[str, str]]:
 
 
 MAX_FIGURE_ROWS = 12  # a nested table longer than this (per-layer, per-node) is not listed
+# Where a child's metrics keep what its run measured of its parent (core.measure.inherited):
+# figures of another model, so never listed as the child's own.
+PARENT_FIGURES = "parent_figures"
 _FRACTIONS = ("accuracy", "agreement", "sparsity")  # figures shown as percentages
 
 
@@ -279,7 +282,7 @@ def figure_rows(metrics: dict[str, Any] | None) -> list[FigureRow]:
     ``Metrics``' own keys (val_accuracy, steps, a quantization's ratios, ...). A nested
     group of plain values becomes (name, its rows), up to two levels down; long tables
     are left to the views that draw them (the graph overlay, the pruning summary)."""
-    own = {f.name for f in dataclasses.fields(Metrics)}
+    own = {f.name for f in dataclasses.fields(Metrics)} | {PARENT_FIGURES}  # the parent's
     extra = {k: v for k, v in (metrics or {}).items() if k not in own}
     return _figure_rows(extra, depth=0)
 
