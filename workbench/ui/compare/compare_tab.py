@@ -38,6 +38,7 @@ from workbench.core.graph.model import Graph
 from workbench.core.graph.overlays import Overlay
 from workbench.core.project import Project
 from workbench.ui.compare.charts import BarChart, ParetoPlot
+from workbench.ui.compare.details_view import DetailsSection
 from workbench.ui.compare.graph_diff import GraphDiffView
 from workbench.ui.compare.layers_table import LayersTable
 from workbench.ui.compare.measure_all import MeasureAllControl
@@ -135,8 +136,10 @@ class CompareTab(QWidget):
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.table)
+        self.details = DetailsSection()  # what each run recorded: folded, apart
+        right.addWidget(self.details)
         right.addWidget(self.pages)
-        right.setSizes([300, 520])
+        right.setSizes([300, 60, 520])
         main = QSplitter()
         main.addWidget(side)
         main.addWidget(right)
@@ -259,6 +262,7 @@ class CompareTab(QWidget):
             self.table.clear()
             self.table.setRowCount(0)
             self.table.setColumnCount(0)
+            self.details.show_entries([])
             self.pick_label.setText("Tick two or more variants to compare them.")
             return
         baseline = self.baseline_box.currentData()
@@ -273,6 +277,7 @@ class CompareTab(QWidget):
             diffs={k: d for k, d in self.diffs.items() if k in ids},
         )
         self._show_table()
+        self.details.show_entries(self.comparison.table.entries)
         self._refresh_bar_metrics()
         self.pareto.show_comparison(self.comparison)
         self.pick_label.setText(self.comparison.pick_text())
