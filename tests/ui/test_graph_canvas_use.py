@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench.core.inspection import inspect_model
@@ -60,3 +60,17 @@ def test_esc_leaves_the_search_and_gives_the_canvas_its_keys(qtbot, widget) -> N
     qtbot.keyClick(field, Qt.Key.Key_Escape)
     assert field.text() == "" and widget.search_bar.matches == []
     qtbot.waitUntil(lambda: widget.view.hasFocus())
+
+
+def test_ctrl_f_on_the_canvas_finds_in_the_graph_it_is_pressed_in(qtbot, main_window) -> None:
+    main_window.open_source("zoo:digits_cnn")
+    qtbot.waitUntil(lambda: main_window.current is not None, timeout=60_000)
+    main_window.activateWindow()
+    canvas = main_window.graph_view.view
+    canvas.setFocus()
+    qtbot.waitUntil(canvas.hasFocus)
+    shortcut = QKeySequence(QKeySequence.StandardKey.Find)[0]
+    qtbot.keyClick(canvas, shortcut.key(), shortcut.keyboardModifiers())
+    qtbot.waitUntil(lambda: main_window.graph_view.search_bar.field.hasFocus())
+    pane = main_window.tabs.compare.graph_diff.right  # a diff pane finds in itself
+    assert pane.search_action.shortcut().isEmpty()  # one owner of Ctrl+F: no ambiguity

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QScrollArea, QTabWidget, QWidget
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication, QScrollArea, QTabWidget, QWidget
 
 from workbench.ui.compare import CompareTab
 from workbench.ui.graph_view import GraphWidget
@@ -28,8 +29,21 @@ class CentralTabs(QTabWidget):
         self.addTab(self.netron, "Netron")
 
     def find_in_graph(self) -> None:
-        self.setCurrentWidget(self.graph_view)
-        self.graph_view.focus_search()
+        """Ctrl+F: the search of the canvas that has focus (a graph-diff pane too), else
+        the Graph tab's. The window's action is the one Ctrl+F: the canvases' own
+        shortcuts are switched off here (two live shortcuts for one key are ambiguous,
+        and Qt then runs neither)."""
+        widget = QApplication.focusWidget()
+        while widget is not None and not isinstance(widget, GraphWidget):
+            widget = widget.parentWidget()
+        if widget is None or not widget.isVisible():
+            self.setCurrentWidget(self.graph_view)
+            widget = self.graph_view
+        widget.focus_search()
+
+    def hand_search_keys_to_window(self) -> None:
+        for canvas in self.findChildren(GraphWidget):
+            canvas.search_action.setShortcut(QKeySequence())
 
     def show_netron(self, server: NetronServer, title: str) -> None:
         self.netron.show_server(server, title)

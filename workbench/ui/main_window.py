@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
         wizards = [(text, lambda r=ref: self.actions.open_wizard(r)) for text, ref in WIZARDS]
         add_menu(bar, "&Compress", wizards).setEnabled(bool(WIZARDS))
         self.find_action = menu_action(self, "&Find in Graph…", self.tabs.find_in_graph, keys.Find)
+        self.tabs.hand_search_keys_to_window()
         self.netron_action = menu_action(
             self, "Open in &Netron", self.actions.open_in_netron, "Ctrl+Shift+N"
         )
