@@ -29,6 +29,7 @@ from workbench.core.project_files import runs_folder
 from workbench.ui.action_context import ActionContext
 from workbench.ui.central_tabs import CentralTabs
 from workbench.ui.error_dialog import show_error
+from workbench.ui.fix_loop import FixLoop
 from workbench.ui.inspector import Inspector
 from workbench.ui.menus import add_menu, menu_action
 from workbench.ui.open_actions import OpenActions
@@ -101,6 +102,8 @@ class MainWindow(QMainWindow):
         self.actions = VariantActions(self.context)
         self.actions.overlay_ready.connect(self._on_overlay)
         self.actions.netron_ready.connect(self.tabs.show_netron)
+        self.fix_loop = FixLoop(self.context, self.actions)  # right-click a node, run again
+        self.graph_view.node_menu.connect(self.fix_loop.show_menu)
         self.training.run_finished.connect(self.actions.add_trained)
         self.training.running_changed.connect(
             lambda running: self.projects.training_changed(self.training.key, running)

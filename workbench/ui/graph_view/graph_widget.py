@@ -47,6 +47,7 @@ EMPTY_TEXT = "Open a model with File ▸ Open… (Ctrl+O), drop a file here, or 
 
 class GraphWidget(QWidget):
     node_selected = Signal(object)  # core Node
+    node_menu = Signal(object, object)  # right-click on a node: core Node, global QPoint
     group_selected = Signal(object)  # group path (tuple of scope names)
     selection_cleared = Signal()
     ready = Signal()  # the current layout is fully on the canvas
@@ -120,6 +121,7 @@ class GraphWidget(QWidget):
         self.search_bar.matcher = self._match_nodes
         self.search_bar.hit.connect(self._go_to)
         self.search_bar.left.connect(self.view.setFocus)
+        self.view.box_menu.connect(self._box_menu)
         self.overlay_box.chosen.connect(self._on_overlay_chosen)
         self.scene.colorer = self.coloring.colors
         self.scene.value_text = self.coloring.value_text
@@ -315,6 +317,10 @@ class GraphWidget(QWidget):
             self.node_selected.emit(self.graph.nodes[item.ref])
         elif item.kind == "group":
             self.group_selected.emit(item.ref)
+
+    def _box_menu(self, item: BoxItem | None, where) -> None:
+        if item is not None and item.kind == "node" and self.graph is not None:
+            self.node_menu.emit(self.graph.nodes[item.ref], where)
 
     def node_item(self, node_id: str) -> BoxItem | None:
         if self.hierarchy is None or node_id not in self.hierarchy.index:

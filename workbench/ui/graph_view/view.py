@@ -16,6 +16,7 @@ class GraphView(QGraphicsView):
     """Zoom with the wheel (around the cursor), +/-/0 (0 fits); pan by dragging or arrows."""
 
     viewport_changed = Signal()  # scrolled, zoomed or resized: the minimap follows
+    box_menu = Signal(object, object)  # right-click: the item under it (or None), QPoint
 
     def __init__(self, scene, parent=None) -> None:
         super().__init__(scene, parent)
@@ -29,6 +30,12 @@ class GraphView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.horizontalScrollBar().valueChanged.connect(self.viewport_changed)
         self.verticalScrollBar().valueChanged.connect(self.viewport_changed)
+
+    def contextMenuEvent(self, event) -> None:  # Qt's name: right-click
+        item = self.itemAt(event.pos())
+        while item is not None and not hasattr(item, "kind"):
+            item = item.parentItem()  # a box's text or badge: the box itself
+        self.box_menu.emit(item, event.globalPos())
 
     @property
     def zoom(self) -> float:
