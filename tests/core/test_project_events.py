@@ -4,24 +4,14 @@ state changes (psygnal, no Qt)."""
 from __future__ import annotations
 
 import pytest
+from fixtures.loaded_stub import digits_loaded
 
 from workbench.core.io import load
-from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 from workbench.core.measure.inherited import parent_figures
 from workbench.core.measure.latency import latency_under
 from workbench.core.measure.metrics import Metrics
 from workbench.core.measure.options import MeasureOptions
 from workbench.core.project import Project, ProjectError
-
-
-def _loaded() -> LoadedModel:
-    return LoadedModel(
-        format=ModelFormat.ZOO,
-        path=None,
-        inputs=[InputSpec("input", (1, 1, 8, 8))],
-        arch="digits_cnn",
-        dataset="digits",
-    )
 
 
 @pytest.fixture
@@ -36,14 +26,14 @@ def heard() -> tuple[Project, list[tuple[str, object]]]:
 
 def test_a_listener_hears_variants_added(heard) -> None:
     project, events = heard
-    root = project.add_root(_loaded())
+    root = project.add_root(digits_loaded())
     child = project.add_child(root, "pruned", {"pass": "prune"})
     assert events == [("variant_added", root.id), ("variant_added", child.id)]
 
 
 def test_a_variant_built_first_is_heard_of_when_added(heard) -> None:
     project, events = heard
-    root = project.new_root(_loaded())
+    root = project.new_root(digits_loaded())
     assert not events and root.id not in project.variants
     project.add(root)
     assert events == [("variant_added", root.id)] and project.variants[root.id] is root
@@ -57,7 +47,7 @@ def test_a_variant_built_first_is_heard_of_when_added(heard) -> None:
 
 def test_a_listener_hears_changes_made_through_the_project(heard) -> None:
     project, events = heard
-    root = project.add_root(_loaded())
+    root = project.add_root(digits_loaded())
     events.clear()
     project.update_variant(root, metrics={"size": 1}, name="renamed")
     assert root.metrics == {"size": 1} and root.name == "renamed"
@@ -71,7 +61,7 @@ def test_a_listener_hears_changes_made_through_the_project(heard) -> None:
 
 def test_a_listener_hears_state_changes_that_are_news(heard) -> None:
     project, events = heard
-    root = project.add_root(_loaded())
+    root = project.add_root(digits_loaded())
     events.clear()
     project.set_state(root, "running")
     project.set_state(root, "running")
@@ -81,7 +71,7 @@ def test_a_listener_hears_state_changes_that_are_news(heard) -> None:
 
 def test_removing_a_variant_removes_what_was_made_from_it(heard) -> None:
     project, events = heard
-    root = project.add_root(_loaded())
+    root = project.add_root(digits_loaded())
     child = project.add_child(root, "pruned", {"pass": "prune"})
     grandchild = project.add_child(child, "int8", {"pass": "quantize"})
     other = project.add_child(root, "other", {"pass": "prune"})
@@ -95,9 +85,9 @@ def test_removing_a_variant_removes_what_was_made_from_it(heard) -> None:
 
 def test_replacing_the_variants_is_one_event(heard) -> None:
     project, events = heard
-    project.add_root(_loaded())
+    project.add_root(digits_loaded())
     opened = Project(name="opened")
-    kept = opened.add_root(_loaded())
+    kept = opened.add_root(digits_loaded())
     events.clear()
     project.replace_with(opened)
     assert events == [("replaced", project)]
@@ -108,9 +98,9 @@ def test_a_stopped_listener_hears_nothing_more(heard) -> None:
     project, _ = heard
     seen: list[str] = []
     project.events.variant_added.connect(seen.append)
-    project.add_root(_loaded())
+    project.add_root(digits_loaded())
     project.events.variant_added.disconnect(seen.append)
-    project.add_root(_loaded())
+    project.add_root(digits_loaded())
     assert len(seen) == 1
 
 

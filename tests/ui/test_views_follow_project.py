@@ -4,19 +4,10 @@ being told."""
 
 from __future__ import annotations
 
-from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
+from fixtures.loaded_stub import digits_loaded
+
 from workbench.core.project import Project
 from workbench.ui.variants_view import VariantsView
-
-
-def _loaded() -> LoadedModel:
-    return LoadedModel(
-        format=ModelFormat.ZOO,
-        path=None,
-        inputs=[InputSpec("input", (1, 1, 8, 8))],
-        arch="digits_cnn",
-        dataset="digits",
-    )
 
 
 def _compare_names(window) -> list[str]:
@@ -32,7 +23,7 @@ def _inspector_rows(window) -> dict[str, str]:
 def test_the_tree_and_compare_follow_the_project(qtbot, main_window) -> None:
     window = main_window
     project = window.project
-    root = project.add_root(_loaded(), name="root")
+    root = project.add_root(digits_loaded(), name="root")
     assert window.variants.topLevelItemCount() == 1
     assert window.variants.topLevelItem(0).text(0) == "root"
     assert window.current is root  # a new variant is selected
@@ -66,9 +57,9 @@ def test_the_tree_and_compare_follow_the_project(qtbot, main_window) -> None:
 
 def test_replacing_the_variants_rebuilds_the_views(qtbot, main_window) -> None:
     window = main_window
-    window.project.add_root(_loaded(), name="before")
+    window.project.add_root(digits_loaded(), name="before")
     opened = Project(name="opened")
-    root = opened.add_root(_loaded(), name="a")
+    root = opened.add_root(digits_loaded(), name="a")
     opened.add_child(root, "b", {"pass": "random-prune"})
     window.project.replace_with(opened)
     top = window.variants.topLevelItem(0)
@@ -84,7 +75,7 @@ def test_a_variants_view_needs_only_the_project(qtbot) -> None:
     qtbot.addWidget(view)
     chosen = []
     view.current_changed.connect(chosen.append)
-    root = project.add_root(_loaded(), name="root")
+    root = project.add_root(digits_loaded(), name="root")
     child = project.add_child(root, "child", {})
     assert view.current is child and chosen == [root, child]
     view.select(root.id)
