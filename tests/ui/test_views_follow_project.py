@@ -67,6 +67,10 @@ def test_replacing_the_variants_rebuilds_the_views(qtbot, main_window) -> None:
     assert top.childCount() == 1 and top.child(0).text(0) == "b"
     assert _compare_names(window) == ["a", "b"]
     assert window.windowTitle() == "Workbench — opened"
+    # The selected variant of the opened project is shown, not cleared after the tree chose it.
+    assert window.current is not None and window.current.name == "b"
+    assert _inspector_rows(window)["name"] == "b"
+    assert "random-prune" in window.recipe_view.toPlainText()
 
 
 def test_a_variants_view_needs_only_the_project(qtbot) -> None:

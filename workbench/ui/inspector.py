@@ -50,8 +50,9 @@ class Inspector(QTreeWidget):
         if self._shown is not None and self._shown[1] is variant:
             self.clear()
 
-    def _on_replaced(self, _project: Project) -> None:
-        if self._shown is not None:
+    def _on_replaced(self, project: Project) -> None:
+        # The tree may already have selected a variant of the new project (it heard first).
+        if self._shown is not None and self._shown[1] not in project.variants.values():
             self.clear()
 
     def clear(self) -> None:

@@ -26,7 +26,7 @@ class RecipeView(QPlainTextEdit):
         """Keep the recipe shown in step with ``project``'s variants."""
         project.events.variant_changed.connect(self._on_variant_changed)
         project.events.variant_removed.connect(self._on_gone)
-        project.events.replaced.connect(lambda _project: self._on_gone(None))
+        project.events.replaced.connect(self._on_replaced)
 
     def _on_variant_changed(self, variant: Variant) -> None:
         if self._shown is None:
@@ -36,6 +36,11 @@ class RecipeView(QPlainTextEdit):
             return
         if any(v is variant for v in project.lineage(shown.id)):
             self.show_variant(project, shown)
+
+    def _on_replaced(self, project: Any) -> None:
+        # The tree may already have selected a variant of the new project (it heard first).
+        if self._shown is not None and self._shown[1] not in project.variants.values():
+            self._on_gone(None)
 
     def _on_gone(self, variant: Variant | None) -> None:
         if self._shown is not None and (variant is None or variant is self._shown[1]):
