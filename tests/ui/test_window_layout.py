@@ -29,13 +29,13 @@ def _window(qtbot) -> QMainWindow:
     return window
 
 
-def test_the_first_window_fits_a_small_screen_and_keeps_its_size_on_a_large_one() -> None:
+def test_the_first_window_fits_a_small_screen_and_grows_on_a_large_one() -> None:
     small = first_geometry(QRect(0, 0, 1366, 736))  # a 1366x768 laptop less its panel
     assert (
         small.width() == 1256 and small.height() <= 736 and QRect(0, 0, 1366, 736).contains(small)
     )
     large = first_geometry(QRect(0, 0, 1920, 1050))
-    assert (large.width(), large.height()) == (1280, 800)
+    assert (large.width(), large.height()) == (1536, 840)  # 80% of it, above 1280x800
     assert large.center() == QRect(0, 0, 1920, 1050).center()
 
 

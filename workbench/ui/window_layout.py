@@ -19,12 +19,16 @@ DOCK_WIDTH = 260  # what a dock gets when its restored width is unusable
 PREFERRED = (1280, 800)
 ROOMY_WIDTH = 1100  # a window this wide gives side docks DOCK_WIDTH and the graph the rest
 SCREEN_SHARE = 0.92  # of the available area, on a screen smaller than PREFERRED
+LARGE_SHARE = 0.8  # of a large screen: Compare's table and plots want the room
 
 
 def first_geometry(available: QRect) -> QRect:
-    """PREFERRED, or as much of the available screen as fits, centred on it."""
-    width = min(PREFERRED[0], int(available.width() * SCREEN_SHARE))
-    height = min(PREFERRED[1], int(available.height() * SCREEN_SHARE))
+    """PREFERRED, or as much of the available screen as fits, centred on it; on a large
+    screen LARGE_SHARE of it, leaving the desktop visible around the window."""
+    width = min(max(PREFERRED[0], int(available.width() * LARGE_SHARE)),
+                int(available.width() * SCREEN_SHARE))  # fmt: skip
+    height = min(max(PREFERRED[1], int(available.height() * LARGE_SHARE)),
+                 int(available.height() * SCREEN_SHARE))  # fmt: skip
     rect = QRect(0, 0, width, height)
     rect.moveCenter(available.center())
     return rect
