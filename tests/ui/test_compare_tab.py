@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from fixtures.compare_variants import cached_project
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView
 
 from workbench.core.compare.graph_match import CHANGED_OVERLAY
 from workbench.core.compare.table import format_value
@@ -51,8 +52,9 @@ def cell(tab, label: str, column: int):
 def test_table_shows_the_stored_metrics_of_three_variants(tab, project):
     variants = list(project.variants.values())
     assert tab.table.columnCount() == 3
-    header = [tab.table.horizontalHeaderItem(c).text() for c in range(3)]
-    assert header[0] == f"{variants[0].name} (baseline)"
+    header = [tab.table.horizontalHeaderItem(c) for c in range(3)]
+    assert header[0].toolTip() == f"{variants[0].name} (baseline)"
+    assert header[0].text() == f"{variants[0].name}\n(baseline)"
     label = tab.comparison.table.row(P50).spec.label
     for column, variant in enumerate(variants):
         stored = variant.metrics["latency"]["ort"]["batches"][0]["latency"]["p50_ms"]
@@ -147,3 +149,15 @@ def test_variant_list_ticks_choose_what_is_compared(tab, project, qtbot):
     item.setCheckState(Qt.CheckState.Unchecked)
     assert tab.table.columnCount() == 2
     assert tab.comparison.table.names == [v.name for v in list(project.variants.values())[:2]]
+
+
+def test_every_figure_is_whole_in_a_narrow_table(qtbot, tab) -> None:
+    """Columns are as wide as their figures: a narrow table scrolls instead of eliding."""
+    table = tab.table
+    for width in (420, 1600):
+        table.resize(width, 400)
+        qtbot.wait(50)
+        for column in range(table.columnCount()):
+            assert table.columnWidth(column) >= table.sizeHintForColumn(column)
+    stretched = table.horizontalHeader().sectionResizeMode(0)
+    assert stretched == QHeaderView.ResizeMode.Stretch  # wide enough: the columns fill it

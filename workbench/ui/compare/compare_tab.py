@@ -17,13 +17,11 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QTabWidget,
     QTextBrowser,
@@ -39,6 +37,7 @@ from workbench.core.graph.overlays import Overlay
 from workbench.core.project import Project
 from workbench.ui.compare.charts import BarChart, ParetoPlot
 from workbench.ui.compare.details_view import DetailsSection
+from workbench.ui.compare.figure_table import FigureTable
 from workbench.ui.compare.graph_diff import GraphDiffView
 from workbench.ui.compare.layers_table import LayersTable
 from workbench.ui.compare.measure_all import MeasureAllControl
@@ -111,10 +110,7 @@ class CompareTab(QWidget):
         form.addRow("Changes of", self.pair_box)
         form.addRow(export)
 
-        self.table = QTableWidget()
-        self.table.setObjectName("compare-table")
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(True)
+        self.table = FigureTable()
         self.bars = BarChart()
         self.bar_metric = QComboBox()
         self.bar_metric.currentIndexChanged.connect(lambda _i: self._show_bars())
@@ -290,7 +286,7 @@ class CompareTab(QWidget):
         table.setRowCount(len(c.rows))
         table.setColumnCount(len(c.entries))
         headers = [n + (" (baseline)" if i == c.baseline else "") for i, n in enumerate(c.names)]
-        table.setHorizontalHeaderLabels(headers)
+        table.set_variant_names(headers)
         table.setVerticalHeaderLabels([r.spec.label for r in c.rows])
         bold = QFont()
         bold.setBold(True)
@@ -308,10 +304,7 @@ class CompareTab(QWidget):
                     item.setForeground(QBrush(MISSING_TEXT))
                     item.setToolTip("not measured")
                 table.setItem(r, col, item)
-        table.resizeColumnsToContents()
-        table.resizeRowsToContents()
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        table.fit_columns()
 
     def _refresh_bar_metrics(self) -> None:
         current = self.bar_metric.currentData()
