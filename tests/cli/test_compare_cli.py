@@ -92,7 +92,7 @@ def test_models_are_measured_on_the_spot_and_the_html_report_has_its_charts(
     )
     assert code == 0, err
     assert err.count("on the spot (ort)") == 3
-    assert "latency p50 ort/CPUExecutionProvider b1" in out and "top-1 ort (digits)" in out
+    assert "latency p50 ort/CPU b1" in out and "top-1 ort (digits)" in out
     assert "best under size ≤ 200.0 KiB:" in out
     assert "layers of digits_cnn_int8.onnx vs digits_cnn.onnx" in out
 
@@ -186,15 +186,15 @@ def test_gpu_and_cpu_measured_variants_compare_only_like_with_like(tmp_path, cap
     table = out.split("* best of the row")[0]
     labels = [line.split("  ")[0] for line in table.splitlines()[1:]]
     assert not [x for x in labels if x.startswith(("teacher", "student", "macs ", "params "))]
-    assert "latency p50 ort/CUDAExecutionProvider cuda:0 b1" in labels
-    assert "latency p50 ort/CPUExecutionProvider b1" in labels
+    assert "latency p50 ort/CUDA cuda:0 b1" in labels
+    assert "latency p50 ort/CPU b1" in labels
     recorded = out.split("recorded by each variant's own run (not compared):")[1]
     assert "teacher macs 1.82 M" in recorded and "macs before 1.85 M" in recorded
     why = out.split("why (not) faster:")[1]
     assert "no latency measured on a common runtime" not in why
     assert (
         "digits_cnn (FP16) is 1.32× faster than digits_cnn (INT8 static) (p50 "
-        "ort/CUDAExecutionProvider cuda:0 b1: 0.930 → 0.707 ms)" in why
+        "ort/CUDA cuda:0 b1: 0.930 → 0.707 ms)" in why
     )
     assert (
         "no latency measured under the same conditions: digits_cnn (pruned: l1 50% channels) "
@@ -211,7 +211,7 @@ def test_gpu_and_cpu_measured_variants_compare_only_like_with_like(tmp_path, cap
     why = out.split("why (not) faster:")[1]
     headlines = [line for line in why.splitlines() if line and not line.startswith("  ")]
     assert len(headlines) == 3 and all("(p50 ort b1: " in line for line in headlines)
-    assert "latency p50 ort/CUDAExecutionProvider cuda:0 b1" in out  # the GPU rows remain
+    assert "latency p50 ort/CUDA cuda:0 b1" in out  # the GPU rows remain
 
 
 def test_measure_gives_each_project_variant_the_conditions_asked_for(project, capsys):
@@ -223,6 +223,6 @@ def test_measure_gives_each_project_variant_the_conditions_asked_for(project, ca
     assert code == 0, err
     assert err.count("model on the spot (ort)") == 3  # none had a 1-thread figure
     lines = out.splitlines()
-    pinned = next(x for x in lines if x.startswith("latency p50 ort/CPUExecutionProvider 1t b1"))
+    pinned = next(x for x in lines if x.startswith("latency p50 ort/CPU 1t b1"))
     assert "—" not in pinned
-    assert any(x.startswith("latency p50 ort/CPUExecutionProvider b1 ") for x in lines)  # kept
+    assert any(x.startswith("latency p50 ort/CPU b1 ") for x in lines)  # kept

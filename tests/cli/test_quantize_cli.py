@@ -222,7 +222,5 @@ def test_the_results_advise_per_device_from_the_recorded_provider(tmp_path: Path
     assert (
         "INT8 in QDQ form runs dequantized on ONNX Runtime's CUDA execution provider" in dequantized
     )
-    assert (
-        "[0.57x at b1, 0.77x at b256 vs float32 on ort/CUDAExecutionProvider cuda:0]" in dequantized
-    )
+    assert "[0.57x at b1, 0.77x at b256 vs float32 on ort/CUDA cuda:0]" in dequantized
     assert "on cuda:0: choose FP16 (tensor cores)" in choose

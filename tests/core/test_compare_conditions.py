@@ -42,7 +42,7 @@ def test_a_row_holds_figures_of_one_set_of_conditions() -> None:
     e = entries()
     table = build_table([e["fp32"], e["int8"], e["cpu"]])
     gpu, cpu = table.row(GPU_P50), table.row(CPU_P50)
-    assert gpu.spec.label == "latency p50 ort/CUDAExecutionProvider cuda:0 b1"
+    assert gpu.spec.label == "latency p50 ort/CUDA cuda:0 b1"
     assert gpu.values()[:2] == pytest.approx([0.53, 0.53 / 0.57]) and gpu.values()[2] is None
     assert cpu.values()[:2] == [None, None] and cpu.values()[2] is not None
     assert table.row("latency.ort@cuda:0.b256.p50_ms").values()[2] is None
@@ -52,7 +52,7 @@ def test_static_int8_on_the_cuda_provider_is_explained_as_dequantized() -> None:
     e = entries()
     result = explain(e["int8"], e["fp32"])
     assert result.verdict == SLOWER
-    assert "(p50 ort/CUDAExecutionProvider cuda:0 b1: 0.530 → 0.930 ms)" in result.headline
+    assert "(p50 ort/CUDA cuda:0 b1: 0.530 → 0.930 ms)" in result.headline
     text = result.to_text()
     assert "runs dequantized on ONNX Runtime's CUDA execution provider" in text
     assert "on cuda:0: choose FP16" in text
@@ -90,7 +90,7 @@ def test_no_common_conditions_says_which_each_side_has() -> None:
     # compare() of the three: the GPU pair is explained, the CPU one says why not
     reasons = compare([e["int8"], e["fp16"], e["cpu"]]).explanations
     assert reasons[0].verdict == FASTER
-    assert "ort/CUDAExecutionProvider cuda:0 b1" in reasons[0].headline
+    assert "ort/CUDA cuda:0 b1" in reasons[0].headline
     assert reasons[1].verdict == UNKNOWN and "CPUExecutionProvider" in reasons[1].headline
 
 
@@ -102,7 +102,7 @@ def test_other_shared_conditions_are_said_too() -> None:
         **e["int8"].metrics["latency"], **cpu_latency}}, step=e["int8"].step)  # fmt: skip
     text = explain(both, both_base).to_text()
     assert "p50 ort b1" in text  # the CPU figure leads (ort on the CPU sorts first)
-    assert "measured on ort/CUDAExecutionProvider cuda:0 too: 0.57× at b1, 0.77× at b256" in text
+    assert "measured on ort/CUDA cuda:0 too: 0.57× at b1, 0.77× at b256" in text
 
 
 def test_measure_keeps_stored_figures_only_when_they_fit() -> None:

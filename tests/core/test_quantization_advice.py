@@ -30,7 +30,7 @@ def test_static_int8_on_the_cuda_provider_says_it_runs_dequantized(tmp_path) -> 
     text = _texts(outcome.advice())
     assert "runs dequantized on ONNX Runtime's CUDA execution provider" in text
     assert "INT8 pays through TensorRT (bench --tensorrt) or on the CPU" in text
-    assert "0.57x at b1, 0.77x at b256 vs float32 on ort/CUDAExecutionProvider cuda:0" in text
+    assert "0.57x at b1, 0.77x at b256 vs float32 on ort/CUDA cuda:0" in text
     assert "on cuda:0: choose FP16" in text
     # variant.json: the advice, and the latency filed under its conditions for compare
     paths = write_quantized_variant(outcome, tmp_path / "int8", source="zoo:digits_cnn")
@@ -85,7 +85,7 @@ def test_the_method_page_reads_recorded_conditions(tmp_path) -> None:
     lines = for_method_page(source, children)
     assert lines[0].startswith("digits_cnn (INT8 static) measured 0.57x at b1")
     assert "runs dequantized" in lines[0] and "FP16 loses at batch 1" in lines[1]
-    assert lines[-1].startswith("Benchmarked on ort/CUDAExecutionProvider cuda:0; on cuda:0")
+    assert lines[-1].startswith("Benchmarked on ort/CUDA cuda:0; on cuda:0")
     assert recommended_method(source) == "fp16"
     cpu_source = {"latency": {"ort": quantized_digits("static").before.latency}}
     assert recommended_method(cpu_source) is None

@@ -228,7 +228,7 @@ def test_the_method_page_advises_from_recorded_gpu_measurements(qtbot, main_wind
     assert "runs dequantized on ONNX Runtime's CUDA execution provider" in text
     assert "digits_cnn (FP16) measured 0.75x at b1, 1.29x at b256" in text
     assert "FP16 loses at batch 1" in text and "it pays from batch 256 on" in text
-    assert "Benchmarked on ort/CUDAExecutionProvider cuda:0; on cuda:0: choose FP16" in text
+    assert "Benchmarked on ort/CUDA cuda:0; on cuda:0: choose FP16" in text
     wizard.reject()
 
 

@@ -72,9 +72,11 @@ class Conditions:
         return self.key + (f"/{self.threads}t" if self.threads else "")
 
     def label(self, batch: int | None = None) -> str:
-        """Short, for table rows: "ort/CPUExecutionProvider b1", "torch/cuda:0 b256",
-        "ort/CUDAExecutionProvider cuda:0 4t b1"."""
-        text = f"{self.runtime}/{self.provider or '?'}"
+        """Short, for table rows: "ort/CPU b1", "torch/cuda:0 b256", "ort/CUDA cuda:0 4t b1"
+        (ONNX Runtime's provider without its "ExecutionProvider" suffix: the row labels
+        are the table's widest column)."""
+        provider = (self.provider or "?").removesuffix("ExecutionProvider")
+        text = f"{self.runtime}/{provider}"
         if self.device != "cpu" and self.device != self.provider:
             text += f" {self.device or 'device ?'}"
         if self.threads:
