@@ -156,3 +156,18 @@ def test_an_untrained_teacher_is_a_warning_on_stderr(tmp_path: Path, capsys) -> 
     assert "near chance" not in captured.out  # stderr only: stdout stays the summary
     notes = json.loads((out / "variant.json").read_text())["notes"]
     assert any("near chance" in note for note in notes)  # kept with the student
+
+
+def test_round_to_keeps_a_pruned_students_channels_multiples_of_it(tmp_path: Path, capsys) -> None:
+    from workbench.cli import main
+
+    out = tmp_path / "rounded"
+    code = main(["distill", "--teacher", "zoo:digits_cnn", "--student", "pruned:0.85",
+                 "--round-to", "8", "--epochs", "1", "--train-samples", "200", "--no-measure",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    variant = json.loads((out / "variant.json").read_text())
+    assert variant["step"]["config"]["round_to"] == 8  # the recipe replays it
+    reopened = load(out / "model.pt", arch="digits_cnn")
+    widths = [m.out_channels for m in reopened.module.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert widths and all(w % 8 == 0 for w in widths), widths

@@ -278,3 +278,23 @@ def test_a_teacher_near_chance_is_warned_about() -> None:
     assert chance_warning(0.54, 2) is not None and chance_warning(0.60, 2) is None
     assert chance_warning(0.0, 0) is None and chance_warning(0.0, 1) is None  # unknown
     assert TeacherScore(0.1, 2.3, 10).warning == warning
+
+
+def test_a_pruned_student_rounds_its_channel_counts() -> None:
+    """Multiples of 8 run faster than odd counts (issue #22): round_to keeps them so."""
+    teacher = load("zoo:digits_cnn")
+    example = torch.zeros(1, 1, 8, 8)
+
+    def widths(student) -> list[int]:
+        return [m.out_channels for m in student.module.modules() if isinstance(m, torch.nn.Conv2d)]
+
+    plain = widths(build_student(teacher, "pruned:0.85", example=example))
+    rounded = build_student(teacher, "pruned:0.85", example=example, round_to=8)
+    assert any(w % 8 for w in plain)  # 85% of 32/64/64 channels leaves odd counts
+    assert all(w % 8 == 0 and w > 0 for w in widths(rounded)), widths(rounded)
+    assert "multiples of 8" in rounded.description
+    assert rounded.module(example).shape == (1, 10)
+    config = config_from_dict(DistillConfig, {"student": "pruned:0.85", "round_to": 8})
+    assert config.round_to == 8
+    with pytest.raises(WorkbenchError):
+        config_from_dict(DistillConfig, {"round_to": 0})

@@ -149,3 +149,18 @@ def test_the_curves_name_the_teacher_and_baseline_and_leave_out_the_hidden_rate(
     assert [label.text for _, label in legend.items] == ["baseline (no teacher)", "teacher"]
     assert "validation" in curves.key.text()
     assert "learning rate" not in curves.key.text()  # the rate plot is hidden here
+
+
+def test_a_pruned_student_rounds_its_channels_from_the_student_page(qtbot) -> None:
+    from workbench.core.io import load
+
+    wizard = _wizard(qtbot, load("zoo:digits_cnn"))
+    wizard.next()  # teacher -> student
+    student = wizard.student
+    student.buttons["pruned"].click()
+    student.ratio.setValue(0.85)
+    student.round_to.setValue(8)
+    qtbot.waitUntil(lambda: "multiples of 8" in student.figures.text(), timeout=30_000)
+    assert wizard.config().round_to == 8 and wizard.config().student == "pruned:0.85"
+    student.buttons["zoo"].click()
+    assert wizard.config().round_to == 1  # only a pruned copy has counts to round

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
     QWizardPage,
@@ -121,7 +122,12 @@ class StudentPage(ExplainedChoicePage):
         zoo_row = _row(QLabel("Architecture"), self.arch, QLabel("width ×"), self.width,
                        QLabel("depth ×"), self.depth, self.options)  # fmt: skip
         self.ratio = _spin(0.05, 0.95, 0.5, "student-ratio")
-        pruned_row = _row(QLabel("Fraction of channels removed"), self.ratio)
+        self.round_to = QSpinBox()
+        self.round_to.setObjectName("student-round-to")
+        self.round_to.setRange(1, 64)
+        self.round_to.setToolTip("8 suits CPU vector units and tensor cores; 1: any count")
+        pruned_row = _row(QLabel("Fraction of channels removed"), self.ratio,
+                          QLabel("channels a multiple of"), self.round_to)  # fmt: skip
         self.factory = QLineEdit()
         self.factory.setObjectName("student-factory")
         self.factory.setPlaceholderText("package.module:factory")
@@ -148,7 +154,8 @@ class StudentPage(ExplainedChoicePage):
         self.figures_for: str | None = None  # the spec whose figures are shown
         for signal in (self.arch.currentTextChanged, self.width.valueChanged,
                        self.depth.valueChanged, self.options.textChanged,
-                       self.ratio.valueChanged, self.factory.textChanged,
+                       self.ratio.valueChanged, self.round_to.valueChanged,
+                       self.factory.textChanged,
                        self.group.buttonToggled):  # fmt: skip
             signal.connect(self._changed)
         self._changed()
@@ -168,6 +175,10 @@ class StudentPage(ExplainedChoicePage):
         options += [f"depth={self.depth.value():g}"] if "depth" in accepted else []
         options += [o.strip() for o in self.options.text().split(",") if o.strip()]
         return f"zoo:{arch}" + (":" + ",".join(options) if options else "")
+
+    def rounding(self) -> int:
+        """``round_to``: only a pruned copy has channel counts to round."""
+        return self.round_to.value() if self.value() == "pruned" else 1
 
     def init(self) -> str:
         return "teacher" if self.from_teacher.isChecked() else "scratch"
@@ -206,10 +217,11 @@ class StudentPage(ExplainedChoicePage):
 
         self._generation += 1
         generation, spec, source = self._generation, self.spec(), self.source
+        rounding = self.rounding()
         self._measuring, self._again = True, False
 
         def work() -> dict[str, Any]:
-            return describe_student(source, spec)
+            return describe_student(source, spec, round_to=rounding)
 
         wizard.start(  # type: ignore[attr-defined]
             work,

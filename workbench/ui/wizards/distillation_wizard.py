@@ -266,7 +266,8 @@ class DistillationWizard(PassWizard):
 
     def config(self) -> DistillConfig:
         """The settings of every page as one validated config (WorkbenchError if not)."""
-        values = {"student": self.student.spec(), "init": self.student.init()}
+        values = {"student": self.student.spec(), "init": self.student.init(),
+                  "round_to": self.student.rounding()}  # fmt: skip
         values.update(self.loss.form.values())
         values.update(self.budget.form.values())
         return config_from_dict(DistillConfig, values, where="distill")

@@ -12,7 +12,7 @@ STUDENT_HELP = (
 )
 
 # Which fields each wizard page shows (the run reads them all from one config).
-STUDENT_FIELDS = ("student", "init")
+STUDENT_FIELDS = ("student", "init", "round_to")
 LOSS_FIELDS = ("alpha", "temperature", "alpha_end", "hint_layers", "hint_weight", "cache_teacher")
 BUDGET_FIELDS = (
     "data",
@@ -33,6 +33,17 @@ class DistillConfig:
 
     student: str = field(
         default="pruned:0.5", metadata={"help": STUDENT_HELP, "label": "Student", "arch": True}
+    )
+    round_to: int = field(
+        default=1,
+        metadata={
+            "help": "a pruned:RATIO student keeps each layer's channel count a multiple of "
+            "this (8 suits CPU vector units and tensor cores: 9/19/38 channels can run "
+            "slower than 16/24/40); 1: any count; other students ignore it",
+            "min": 1,
+            "max": 64,
+            "label": "Channels a multiple of",
+        },
     )
     init: Literal["teacher", "scratch"] = field(
         default="teacher",

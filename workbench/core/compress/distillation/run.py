@@ -159,6 +159,7 @@ def distill(
         example=example_input(teacher, dataset),
         num_classes=dataset.num_classes,
         trusted=ctx.trust,
+        round_to=config.round_to,
     )
     notes += student.notes
     teacher_module = copy.deepcopy(teacher.module).to(device).eval()

@@ -37,11 +37,13 @@ def build_student(
     example: Any = None,
     num_classes: int | None = None,
     trusted: bool = False,
+    round_to: int = 1,
 ) -> Student:
     """The student ``spec`` names (see ``DistillConfig.student``); ``teacher`` is unchanged.
 
     ``trusted``: the spec was typed by the user (or comes from a file they trusted), so a
-    ``module:factory`` in it may be imported; a zoo student needs no trust.
+    ``module:factory`` in it may be imported; a zoo student needs no trust. ``round_to``:
+    a pruned copy's channel counts are multiples of it.
     """
     import torch
 
@@ -49,9 +51,11 @@ def build_student(
     if spec.startswith("pruned:"):
         ratio = _ratio(spec)
         module = copy.deepcopy(teacher.module).cpu().eval()
-        notes = _prune_channels(module, ratio, example)
+        notes = _prune_channels(module, ratio, example, round_to)
         # arch: the teacher's; its layers' pruned shapes are saved beside the weights.
-        description = f"teacher with {ratio:.0%} of channels pruned"
+        description = f"teacher with {ratio:.0%} of channels pruned" + (
+            f", counts multiples of {round_to}" if round_to > 1 else ""
+        )
         student = Student(module, "pruned", teacher.arch, description)
         student.notes += notes
         if init == "scratch":
@@ -91,8 +95,9 @@ def _ratio(spec: str) -> float:
     return ratio
 
 
-def _prune_channels(module: Any, ratio: float, example: Any) -> list[str]:
-    """Remove ``ratio`` of every prunable layer's channels (Torch-Pruning, L1 magnitude).
+def _prune_channels(module: Any, ratio: float, example: Any, round_to: int = 1) -> list[str]:
+    """Remove ``ratio`` of every prunable layer's channels (Torch-Pruning, L1 magnitude),
+    keeping counts multiples of ``round_to``.
 
     The last Linear (the classifier) keeps its outputs: the student answers the same
     classes. Dependencies (residual adds, BatchNorms) are followed by DepGraph.
@@ -111,6 +116,7 @@ def _prune_channels(module: Any, ratio: float, example: Any) -> list[str]:
             importance=tp.importance.GroupMagnitudeImportance(p=1),
             pruning_ratio=ratio,
             ignored_layers=ignored,
+            round_to=round_to if round_to > 1 else None,
         )
         pruner.step()
     except Exception as exc:
@@ -203,6 +209,7 @@ def describe_student(
     dataset: Any = None,
     latency: bool = True,
     ctx: Any = None,
+    round_to: int = 1,
 ) -> dict[str, Any]:
     """The figures of the student ``spec`` names and of the teacher, before training.
 
@@ -211,8 +218,9 @@ def describe_student(
     example = example_input(teacher, dataset)
     classes = getattr(dataset, "num_classes", None) or teacher.num_classes
     student = build_student(
-        teacher, spec, init="scratch", example=example, num_classes=classes, trusted=True
-    )
+        teacher, spec, init="scratch", example=example, num_classes=classes, trusted=True,
+        round_to=round_to,
+    )  # fmt: skip
     model = student_model(teacher, student)
     return {
         **measure_pair(model, teacher, latency=latency, ctx=ctx),
