@@ -33,6 +33,7 @@ from workbench.core.measure import (
 from workbench.core.measure.accuracy import agreement, cross_entropy
 from workbench.core.measure.environment import _cpuinfo, describe_environment
 from workbench.core.measure.latency import PeakMemory
+from workbench.core.measure.metrics import AccuracyReport
 from workbench.core.measure.providers import (
     CPU,
     create_session,
@@ -371,3 +372,10 @@ def test_profile_node_times_add_up_to_the_latency_and_map_onto_the_graph(tmp_pat
     conv_share = sum(v for k, v in shares.items() if ids[k].op_type == "Conv")
     assert conv_share > 0.8
     assert len([k for k in shares if ids[k].op_type == "Conv"]) >= 10  # spread, not lumped
+
+
+def test_an_accuracy_without_a_loss_reads_as_top1_only() -> None:
+    # Pruning scores before and after by top-1 alone; the inspector lists it all the same.
+    score = AccuracyReport("torch", "cpu", "digits", "classification", 360, top1=0.5)
+    rows = dict(summary_rows(Metrics(accuracy={"torch": score}).to_json()))
+    assert rows["accuracy torch (digits, 360)"] == "top-1 50.00%"

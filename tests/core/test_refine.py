@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import onnx
 import pytest
 
 from workbench.core.catalogue import get_registry
 from workbench.core.compress import run_pass
-from workbench.core.compress.refine import Refinement, refined_step, refinements
+from workbench.core.compress.refine import Refinement, node_changes, refined_step, refinements
+from workbench.core.compress.rerun import run_again
 from workbench.core.config_schema import config_from_dict
-from workbench.core.context import RunContext
+from workbench.core.context import Cancelled, RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io import load
 
@@ -65,3 +68,56 @@ def test_keep_in_float_runs_again_from_the_parent_and_keeps_that_node_float() ->
               if t.data_type == onnx.TensorProto.FLOAT}  # fmt: skip
     node = next(n for n in second.model.onnx_model.graph.node if n.name == conv)
     assert node.input[1] in floats  # its weight stays float32, not dequantized INT8
+
+
+@pytest.fixture(scope="module")
+def digits_graph():
+    """zoo:digits_cnn and its torch.export graph, as the Graph tab shows it."""
+    from workbench.core.graph import from_model
+
+    model = load("zoo:digits_cnn")
+    return model, from_model(model)
+
+
+def _node(graph, name: str):
+    return next(n for n in graph.nodes if n.name == name)
+
+
+def test_a_pruning_step_names_the_conv_layer_behind_a_graph_node(digits_graph) -> None:
+    model, graph = digits_graph
+    step = {"pass": "channel-prune", "config": {"amount": 0.5}}
+    conv = node_changes(step, _node(graph, "features.1.0"), model.module)
+    assert conv.target == "features.1.0" and conv.why_none == ""
+    assert [c.label for c in conv.changes] == ["Leave features.1.0 unpruned",
+        "Prune features.1.0 by 25%", "Prune features.1.0 by 75%"]  # fmt: skip
+    # An ONNX export keeps the module path only in its weights' names: the same layer.
+    renamed = dataclasses.replace(_node(graph, "features.1.0"), name="/features/1/0/Conv")
+    assert node_changes(step, renamed, model.module).target == "features.1.0"
+
+
+def test_nodes_pruning_does_not_touch_offer_no_pruning_change(digits_graph) -> None:
+    model, graph = digits_graph
+    step = {"pass": "channel-prune", "config": {"amount": 0.5, "ignore": ["features.1"]}}
+    for name in ("features.0.1", "features.0.2", "features.2", "head.0"):  # BN, ReLU, pool
+        found = node_changes(step, _node(graph, name), model.module)
+        assert found.changes == [] and found.why_none == "", name
+    classifier = node_changes(step, _node(graph, "fc"), model.module)
+    assert classifier.changes == [] and "classifier" in classifier.why_none
+    inside = node_changes(step, _node(graph, "features.1.0"), model.module)
+    assert inside.changes == [] and inside.why_none == "left unpruned with features.1"
+    assert node_changes(step, _node(graph, "head.1"), None).why_none == "its model is not loaded"
+
+
+def test_a_layer_left_unpruned_can_be_pruned_again() -> None:
+    step = {"pass": "magnitude-prune", "config": {"ignore": ["conv1", "conv2"]}}
+    assert _labels(step, "conv2") == ["Prune conv2 again"]
+    back = refined_step(step, refinements(step, "conv2")[0])
+    assert back["config"]["ignore"] == ["conv1"]
+
+
+def test_a_cancelled_re_run_stops_and_makes_nothing() -> None:
+    ctx = RunContext()
+    ctx.cancel.cancel()
+    step = {"pass": "channel-prune", "config": {"amount": 0.5}}
+    with pytest.raises(Cancelled):
+        run_again(load("zoo:digits_cnn"), step, ctx)

@@ -7,7 +7,9 @@ per-channel weights, another calibration; for channel pruning, leave the layer a
 give it its own amount). The re-run is the same pass with that one setting changed,
 measured as the wizard measures (before and after on ONNX Runtime), and its result is
 added beside the previous one: Compare sets them side by side, the tree selects it and
-its graph shows its own error overlay.
+its graph shows its own overlay (quantization error; channels kept after pruning).
+Pruning names layers, not graph nodes: a node maps to its layer through
+``core.compress.refine.node_changes``, and only a layer the pass prunes gets changes.
 """
 
 from __future__ import annotations
@@ -17,19 +19,14 @@ from typing import Any
 from PySide6.QtCore import QObject, QPoint
 from PySide6.QtWidgets import QMenu
 
-from workbench.core.catalogue import get_registry
-from workbench.core.compress import run_pass
-from workbench.core.compress.quantization.workflow import quantize_variant
-from workbench.core.compress.refine import Refinement, refined_step, refinements
-from workbench.core.config_schema import config_from_dict
+from workbench.core.compress.refine import Refinement, node_changes, refined_step
+from workbench.core.compress.rerun import Rerun, run_again
 from workbench.core.context import RunContext
 from workbench.core.graph.model import Node
 from workbench.core.project import Variant
 from workbench.ui.action_context import ActionContext
 from workbench.ui.variant_actions import VariantActions
 from workbench.ui.workers import JobHandle
-
-QUANTIZE = "quantize-"  # the quantization passes run through quantize_variant (measured)
 
 
 class FixLoop(QObject):
@@ -50,14 +47,17 @@ class FixLoop(QObject):
         the variant was made by no step that has any (a root, a training run)."""
         if variant.parent is None:
             return None
-        changes = refinements(variant.step, node.name)
-        if not changes:
+        found = node_changes(variant.step, node, self._module(variant))
+        if not found.changes and not found.why_none:
             return None
         self.menu = QMenu(self.ctx.parent)
         self.menu.setObjectName("fix-loop-menu")
-        title = self.menu.addAction(f"{node.name}: run {variant.step['pass']} again with…")
+        if found.why_none:  # a layer the pass leaves alone: say why, offer nothing
+            self.menu.addAction(f"{found.target}: {found.why_none}").setEnabled(False)
+            return self.menu
+        title = self.menu.addAction(f"{found.target}: run {variant.step['pass']} again with…")
         title.setEnabled(False)
-        for change in changes:
+        for change in found.changes:
             action = self.menu.addAction(change.label)
             action.triggered.connect(lambda _=False, c=change: self.rerun(variant, c))
         return self.menu
@@ -73,13 +73,13 @@ class FixLoop(QObject):
         step = refined_step(variant.step, change)
         name = f"{variant.name.split(' · ')[0]} · {change.label.lower()}"
 
-        def job(ctx: RunContext) -> dict[str, Any]:
-            return _run(source, step, ctx)
+        def job(ctx: RunContext) -> Rerun:
+            return run_again(source, step, ctx)
 
-        def done(made: dict[str, Any]) -> None:
+        def done(made: Rerun) -> None:
             self.ctx.status.set_busy(None)
-            self.actions.add_child(parent, made["model"], name=name, step=made["step"],
-                                   metrics=made["metrics"], artifacts={})  # fmt: skip
+            self.actions.add_child(parent, made.model, name=name, step=made.step,
+                                   metrics=made.metrics, artifacts={})  # fmt: skip
 
         def failed(error: BaseException) -> None:
             self.ctx.status.set_busy(None)
@@ -93,18 +93,11 @@ class FixLoop(QObject):
         inspection = self.ctx.inspections.get(variant.id)
         return variant.loaded or (inspection.loaded if inspection is not None else None)
 
-
-def _run(source: Any, step: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-    """The pass of ``step`` on ``source``: a quantization measured before and after, as
-    its wizard does; any other pass as a recipe step runs."""
-    name = step["pass"]
-    if name.startswith(QUANTIZE):
-        outcome = quantize_variant(source, name.removeprefix(QUANTIZE), step["config"],
-                                   batches=(1,), seconds=0.5, ctx=ctx)  # fmt: skip
-        made = {"pass": outcome.pass_name, "config": outcome.config}
-        return {"model": outcome.model, "step": made, "metrics": outcome.variant_metrics()}
-    pass_class = get_registry().pass_(name).load()
-    config = config_from_dict(pass_class.config_class, step["config"])
-    ctx.data = source.dataset
-    result = run_pass(pass_class, source, config, ctx)
-    return {"model": result.model, "step": step, "metrics": dict(result.metrics)}
+    def _module(self, variant: Variant) -> Any:
+        """The ``nn.Module`` whose layer names a pruning step uses: the variant's own (the
+        graph shown), else its parent's; None for a model that is no PyTorch module."""
+        for candidate in (variant, self.ctx.project.variants.get(variant.parent or "")):
+            loaded = self._loaded(candidate) if candidate is not None else None
+            if loaded is not None and loaded.module is not None:
+                return loaded.module
+        return None

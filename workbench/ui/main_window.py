@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench import __version__
+from workbench.core.compress.pruning.graph_nodes import channels_overlay
 from workbench.core.graph.model import Graph
 from workbench.core.graph.overlays import Overlay
 from workbench.core.inspection import Inspection
@@ -221,6 +222,9 @@ class MainWindow(QMainWindow):
                 from workbench.core.compress.quantization.node_error import error_overlay
 
                 self.graph_view.add_overlay(error_overlay(errors, inspection.graph))
+            kept = channels_overlay(variant.metrics.get("layer_channels") or {}, inspection.graph)
+            if kept is not None:  # channel pruning: each layer's share of channels kept
+                self.graph_view.add_overlay(kept)
             loaded = inspection.loaded
             self.training.set_variant(
                 variant.id,

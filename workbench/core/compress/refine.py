@@ -17,8 +17,11 @@ from typing import Any
 
 from workbench.core.catalogue import get_registry
 from workbench.core.compress.pruning.config import parse_layer_amounts
+from workbench.core.compress.pruning.graph_nodes import layer_of
+from workbench.core.compress.pruning.layers import prunable_layers
 from workbench.core.config_schema import config_from_dict, config_to_dict, fields_of
 from workbench.core.errors import WorkbenchError
+from workbench.core.graph.model import Node
 
 LAYER_AMOUNTS = (0.25, 0.5, 0.75)  # the per-layer amounts offered in a menu
 
@@ -55,8 +58,10 @@ def refinements(step: dict[str, Any], node: str) -> list[Refinement]:
                   for choice in spec.choices or () if choice != config.calibration]  # fmt: skip
     if "ignore" in names:
         ignored = list(config.ignore)
-        if node not in ignored:
-            found.append(Refinement(f"Leave {node} unpruned", "ignore", [*ignored, node]))
+        if node in ignored:  # the way back; an own amount means nothing while it is left alone
+            return [*found, Refinement(f"Prune {node} again", "ignore",
+                                       [n for n in ignored if n != node])]  # fmt: skip
+        found.append(Refinement(f"Leave {node} unpruned", "ignore", [*ignored, node]))
     if "layer_amounts" in names:
         amounts = parse_layer_amounts(list(config.layer_amounts))
         for amount in LAYER_AMOUNTS:
@@ -65,6 +70,42 @@ def refinements(step: dict[str, Any], node: str) -> list[Refinement]:
                 found.append(Refinement(f"Prune {node} by {amount:.0%}", "layer_amounts",
                                         [f"{k}={v:g}" for k, v in chosen.items()]))  # fmt: skip
     return found
+
+
+@dataclass(frozen=True)
+class NodeChanges:
+    """What the fix loop offers for one node of the graph."""
+
+    target: str  # the name the step's config uses for it: an ONNX node, or a layer
+    changes: list[Refinement]
+    why_none: str = ""  # why a layer the menu names gets no change (a disabled line)
+
+
+def node_changes(step: dict[str, Any], node: Node, module: Any = None) -> NodeChanges:
+    """The changes for a graph ``node`` of the variant ``step`` made.
+
+    Quantization names ONNX nodes, as the graph of a quantized variant does; pruning
+    names layers (module paths), found from the node in ``module`` (the variant's or its
+    parent's ``nn.Module``): only a convolution or linear layer the pass would prune gets
+    changes; the classifier it keeps and a layer inside an ignored one say why not, and
+    any other node (a ReLU, a BatchNorm that follows its convolution) gets nothing.
+    """
+    config = _config(step)
+    names = {spec.name for spec in fields_of(type(config))} if config is not None else set()
+    if "ignore" not in names:
+        return NodeChanges(node.name, refinements(step, node.name))
+    if module is None:
+        return NodeChanges(node.name, [], "its model is not loaded")
+    layers = {layer.name: layer for layer in prunable_layers(module)}
+    name = layer_of(node, layers)
+    if name is None:
+        return NodeChanges(node.name, [])
+    if layers[name].classifier and config.keep_classifier:
+        return NodeChanges(name, [], "the classifier keeps its outputs (the classes)")
+    covering = next((n for n in config.ignore if name.startswith(f"{n}.")), None)
+    if covering is not None:
+        return NodeChanges(name, [], f"left unpruned with {covering}")
+    return NodeChanges(name, refinements(step, name))
 
 
 def refined_step(step: dict[str, Any], change: Refinement) -> dict[str, Any]:

@@ -246,7 +246,9 @@ def summary_rows(metrics: dict[str, Any] | Metrics) -> list[tuple[str, str]]:
             rows.append((f"CUDA peak {runtime}", human_bytes(report.cuda_max_allocated_bytes)))
     for runtime, acc in m.accuracy.items():
         if acc.top1 is not None:
-            text = f"top-1 {acc.top1:.2%}, loss {acc.loss:.4f}"
+            text = f"top-1 {acc.top1:.2%}"
+            if acc.loss is not None:  # pruning's before/after scores record no loss
+                text += f", loss {acc.loss:.4f}"
         else:
             text = f"MSE {acc.mse:.5g}"
         rows.append((f"accuracy {runtime} ({acc.dataset}, {acc.samples})", text))
