@@ -171,3 +171,30 @@ def test_round_to_keeps_a_pruned_students_channels_multiples_of_it(tmp_path: Pat
     reopened = load(out / "model.pt", arch="digits_cnn")
     widths = [m.out_channels for m in reopened.module.modules() if isinstance(m, torch.nn.Conv2d)]
     assert widths and all(w % 8 == 0 for w in widths), widths
+
+
+def test_an_existing_pruned_variant_is_the_student(tmp_path: Path, capsys) -> None:
+    """prune -> distill composes: the pruned variant's folder is the student, kept as it is."""
+    from workbench.cli import main
+
+    pruned = tmp_path / "pruned"
+    code = main(["prune", "zoo:digits_cnn", "--method", "l1", "--amount", "0.5", "--round-to", "8",
+                 "--no-measure", "--no-onnx", "--out", str(pruned)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    widths = [
+        m.out_channels for m in load(pruned).module.modules() if isinstance(m, torch.nn.Conv2d)
+    ]
+    out = tmp_path / "distilled"
+    code = main(["distill", "--teacher", "zoo:digits_cnn", "--student", str(pruned), "--epochs",
+                 "1", "--train-samples", "200", "--no-measure", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    student = load(out)
+    kept = [m.out_channels for m in student.module.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert kept == widths and widths != [32, 64, 64]  # the pruned shapes, trained further
+    onnx_student = tmp_path / "model.onnx"
+    code = main(["export", "zoo:digits_cnn", "--out", str(onnx_student)])
+    assert code == 0, capsys.readouterr().err
+    code = main(["distill", "--teacher", "zoo:digits_cnn", "--student", str(onnx_student),
+                 "--epochs", "1", "--out", str(tmp_path / "no")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "must be a PyTorch model" in err and "Traceback" not in err

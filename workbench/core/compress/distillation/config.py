@@ -8,7 +8,8 @@ from typing import Literal
 
 STUDENT_HELP = (
     "zoo:NAME[:width=0.5,depth=0.5] (a smaller architecture), pruned:RATIO (a copy of "
-    "the teacher with that fraction of its channels removed) or module:factory"
+    "the teacher with that fraction of its channels removed), module:factory, or an "
+    "existing PyTorch variant: its folder or model file (e.g. a pruned copy, kept as it is)"
 )
 
 # Which fields each wizard page shows (the run reads them all from one config).

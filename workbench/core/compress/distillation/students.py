@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from workbench.core.catalogue import get_registry
@@ -22,7 +23,7 @@ from workbench.core.zoo import parse_zoo_ref
 @dataclass
 class Student:
     module: Any  # a fresh nn.Module (never one of the teacher's)
-    kind: str  # "zoo", "pruned" or "factory"
+    kind: str  # "zoo", "pruned", "factory" or "variant"
     arch: str | None  # how to rebuild it (a pruned copy: the teacher's, with its own shapes)
     description: str  # "resnet_shapes:width=0.5", "teacher with 50% of channels pruned"
     notes: list[str] = field(default_factory=list)
@@ -45,8 +46,6 @@ def build_student(
     ``module:factory`` in it may be imported; a zoo student needs no trust. ``round_to``:
     a pruned copy's channel counts are multiples of it.
     """
-    import torch
-
     spec = spec.strip()
     if spec.startswith("pruned:"):
         ratio = _ratio(spec)
@@ -59,14 +58,12 @@ def build_student(
         student = Student(module, "pruned", teacher.arch, description)
         student.notes += notes
         if init == "scratch":
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                for layer in module.modules():
-                    if hasattr(layer, "reset_parameters"):
-                        layer.reset_parameters()
+            _reset(module, seed)
             student.notes.append("the pruned copy's weights were re-initialised (scratch)")
         return student
 
+    if is_variant_spec(spec):
+        return _existing_student(spec, init, seed, example, num_classes)
     ref = parse_arch(spec, trusted=trusted, origin="the student")
     is_zoo = not ref.is_code
     if is_zoo and num_classes and "num_classes" not in parse_zoo_ref(spec)[1]:
@@ -82,6 +79,54 @@ def build_student(
     if init == "teacher":
         student.notes.append(copy_matching_weights(teacher.module, built.module))
     return student
+
+
+def is_variant_spec(spec: str) -> bool:
+    """A path to a model file or variant folder, rather than a zoo:, pruned: or
+    module:factory name (which never name an existing file)."""
+    return not spec.startswith(("zoo:", "pruned:")) and Path(spec).exists()
+
+
+def _existing_student(
+    spec: str, init: str, seed: int, example: Any, num_classes: int | None
+) -> Student:
+    """An existing PyTorch variant (a pruned one, with its architecture) as the student:
+    chaining prune -> distill. Opened weights-only, as any file is without --trust; its
+    own weights are where it starts (they came from the teacher already)."""
+    import torch
+
+    from workbench.core.io import load
+
+    loaded = load(spec)
+    if loaded.module is None:
+        raise WorkbenchError(
+            f"{spec}: a student must be a PyTorch model to be trained, not {loaded.format.value}"
+        )
+    module = copy.deepcopy(loaded.module).cpu().eval()
+    if example is not None and num_classes:
+        with torch.no_grad():
+            answers = module(example).shape[-1]
+        if answers != num_classes:
+            raise WorkbenchError(
+                f"{spec}: the student answers {answers} classes, the data has {num_classes}"
+            )
+    student = Student(module, "variant", loaded.arch, f"the variant {loaded.display_name}")
+    if init == "scratch":
+        _reset(module, seed)
+        student.notes.append("the variant's weights were re-initialised (scratch)")
+    else:
+        student.notes.append(f"the student starts from {loaded.display_name}'s own weights")
+    return student
+
+
+def _reset(module: Any, seed: int) -> None:
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for layer in module.modules():
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
 
 
 def _ratio(spec: str) -> float:
