@@ -4,6 +4,10 @@ Layouts are computed in a worker (``TaskRunner``, the window's own when given): 
 GUI thread only measures nothing, builds items in time slices and paints. Expanding or
 collapsing a group lays out again in the worker too; the core reuses the layouts of the
 groups that did not change, so this takes milliseconds for ordinary models.
+
+"Hide shape arithmetic" shows the graph less the nodes that only compute reshape targets
+(``core.graph.shape_math``); ``graph`` stays the model's whole graph (the inspector reads
+it), ``hierarchy.graph`` is what the canvas shows, and box refs index the latter.
 """
 
 from __future__ import annotations
@@ -11,15 +15,9 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QToolBar, QVBoxLayout, QWidget
 
 from workbench.core.graph.group_layout import GraphLayout, HierarchyLayout
 from workbench.core.graph.hierarchy import ROOT, GroupPath, Hierarchy
@@ -30,8 +28,11 @@ from workbench.core.graph.overlays import (
     parameter_overlay,
     sparsity_overlay,
 )
+from workbench.core.graph.shape_math import shape_math_nodes, without_shape_math
 from workbench.core.io.loaded import LoadedModel
+from workbench.ui.graph_view.chrome import CanvasChrome
 from workbench.ui.graph_view.coloring import Coloring
+from workbench.ui.graph_view.elided_label import ElidedLabel
 from workbench.ui.graph_view.export import export_image, export_or_explain
 from workbench.ui.graph_view.items import BoxItem, TextWidth
 from workbench.ui.graph_view.legend import Legend
@@ -40,7 +41,26 @@ from workbench.ui.graph_view.overlay_box import FAMILY_OVERLAY, SPARSITY, Overla
 from workbench.ui.graph_view.scene import GraphScene
 from workbench.ui.graph_view.search import SearchBar
 from workbench.ui.graph_view.view import GraphView
+from workbench.ui.settings import open_settings
 from workbench.ui.workers import TaskRunner
+
+SHAPE_MATH_KEY = "graph/hide_shape_math"  # "auto" until the user toggles it
+AUTO_HIDE_SHARE = 0.2
+
+
+def hide_by_default(graph: Graph, hidden: set[str]) -> bool:
+    """Whether to hide the shape arithmetic of a graph the user has made no choice for.
+
+    Yes when it computes shapes at run time (``Shape``/``Size``) and the nodes that do
+    are at least AUTO_HIDE_SHARE of the graph: then they are the clutter (a BERT export
+    is ~65% Shape/Gather/Unsqueeze/Concat/Constant: 454 boxes become 159). A CNN's few
+    (a flatten's target shape) or a ResNet export's Identity nodes passing weights on
+    stay as exported, so an ordinary graph on the canvas matches its file node for node.
+    """
+    if len(hidden) < AUTO_HIDE_SHARE * len(graph.nodes):
+        return False
+    return any(n.op_type in ("Shape", "Size") for n in graph.nodes if n.id in hidden)
+
 
 EMPTY_TEXT = "Open a model with File ▸ Open… (Ctrl+O), drop a file here, or open the demo"
 
@@ -54,19 +74,29 @@ class GraphWidget(QWidget):
     failed = Signal(object)  # the exception of a failed layout
 
     def __init__(
-        self, tasks: TaskRunner | None = None, parent=None, empty_text: str = EMPTY_TEXT
+        self,
+        tasks: TaskRunner | None = None,
+        parent=None,
+        empty_text: str = EMPTY_TEXT,
+        settings: QSettings | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("graph-widget")
         self.tasks = tasks or TaskRunner(self)
+        self.settings = settings if settings is not None else open_settings()
         self.scene = GraphScene(self)
         self.view = GraphView(self.scene)
         self.minimap = Minimap(self.view, self.view)
         self.legend = Legend(self.view)
         self.search_bar = SearchBar()
         self.overlay_box = OverlayBox()
-        self.status = QLabel("")
-        self.graph: Graph | None = None
+        self.status = ElidedLabel("")
+        self.status.setObjectName("graph-status")
+        self.chrome = CanvasChrome(self.view, self.legend, self.minimap, self.settings)
+        self.graph: Graph | None = None  # the model's whole graph
+        self.shape_math_count = 0  # nodes of ``graph`` that only compute shapes
+        self._idle_status = ""  # what the status says once nothing runs
+        self._reveal: str | None = None  # a hidden node to select once it is shown
         self.loaded: LoadedModel | None = None
         self.hierarchy: Hierarchy | None = None
         self.layout_engine: HierarchyLayout | None = None
@@ -84,34 +114,43 @@ class GraphWidget(QWidget):
         self.placeholder.setStyleSheet("color: palette(mid);")
         self.placeholder.adjustSize()
         self._build_ui()
-        self.minimap.hide()  # nothing to overview or explain before the first graph
-        self.legend.hide()
+        self.chrome.set_active(False)  # nothing to overview or explain before a graph
 
     # -- construction -------------------------------------------------------------------
 
     def _build_ui(self) -> None:
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 4, 4, 2)
-        bar.addWidget(self.search_bar, 2)
-        bar.addSpacing(12)
-        bar.addWidget(QLabel("Colour by"))
+        # A QToolBar: what does not fit a narrow canvas (the side-by-side diff, a window
+        # with wide docks) moves into its » menu instead of widening the window.
+        bar = QToolBar()
+        bar.setObjectName("graph-toolbar")
+        bar.setMovable(False)
+        bar.addWidget(self.search_bar)
+        bar.addSeparator()
+        bar.addWidget(QLabel("Colour by "))
         bar.addWidget(self.overlay_box)
+        self.shape_math_action = bar.addAction("Hide shape arithmetic")
+        self.shape_math_action.setObjectName("graph-hide-shape-math")
+        self.shape_math_action.setCheckable(True)
+        self.shape_math_action.setEnabled(False)  # until a graph that has some is shown
+        self.shape_math_action.setToolTip(
+            "Hide the nodes that only compute shapes (Shape, Gather, Unsqueeze, Concat, "
+            "Constant feeding a Reshape): the layers' own operations stay"
+        )
+        self.shape_math_action.toggled.connect(self.set_hide_shape_math)
         for text, tip, slot in (
             ("Fit", "Show the whole graph (0)", self.view.fit),
             ("Expand all", "Expand every group", self.expand_all),
             ("Collapse all", "Collapse every group", self.collapse_all),
             ("Export…", "Save the graph as PNG or SVG", self.export_dialog),
         ):
-            button = QToolButton()
-            button.setText(text)
-            button.setToolTip(tip)
-            button.clicked.connect(slot)
-            bar.addWidget(button)
-        bar.addWidget(self.status, 1)
+            action = bar.addAction(text, slot)
+            action.setToolTip(tip)
+        bar.addWidget(self.status)
+        self.toolbar = bar
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.view, 1)
         self.search_action = QAction("Find in Graph…", self)
         self.search_action.setShortcut(QKeySequence.StandardKey.Find)
@@ -132,10 +171,8 @@ class GraphWidget(QWidget):
         self._reset_overlay_box()
 
     def _place_overlays(self) -> None:
+        self.chrome.place()
         viewport = self.view.viewport().geometry()
-        self.minimap.move(viewport.right() - self.minimap.width() - 8,
-                          viewport.bottom() - self.minimap.height() - 8)  # fmt: skip
-        self.legend.move(viewport.left() + 8, viewport.bottom() - self.legend.height() - 8)
         self.placeholder.move(viewport.center() - self.placeholder.rect().center())
 
     def resizeEvent(self, event) -> None:
@@ -156,21 +193,49 @@ class GraphWidget(QWidget):
         (about 300 boxes). ``loaded`` enables the weight-sparsity overlay.
         """
         self._forget(graph, loaded)
+        self._open(graph, self._hide_preference(), expanded)
+
+    def _hide_preference(self) -> bool | None:
+        """The user's last choice for "Hide shape arithmetic"; None: not made yet."""
+        value = str(self.settings.value(SHAPE_MATH_KEY, "auto")).lower()
+        return None if value == "auto" else value == "true"
+
+    def _open(self, graph: Graph, hide: bool | None, expanded, keep=frozenset()) -> None:
+        """Lay out ``graph`` (less its shape arithmetic if ``hide``; None: as
+        ``hide_by_default`` says) in a worker. ``keep``: groups to open too."""
         text_width = TextWidth()
 
         def job(ctx):
             gc.freeze()  # the graph stays: keep it out of the collector's full passes
-            hierarchy = Hierarchy(graph)
+            hidden = shape_math_nodes(graph)
+            hiding = hide if hide is not None else hide_by_default(graph, hidden)
+            shown = without_shape_math(graph) if hiding and hidden else graph
+            hierarchy = Hierarchy(shown)
             engine = HierarchyLayout(hierarchy, text_width)
             if expanded == "all":
                 chosen = hierarchy.all_groups()
             elif expanded is None:
-                chosen = hierarchy.default_expanded()
+                chosen = hierarchy.default_expanded() | (set(keep) & hierarchy.all_groups())
             else:
                 chosen = set(expanded)
-            return hierarchy, engine, chosen, engine.compute(chosen, ctx)
+            return len(hidden), hierarchy, engine, chosen, engine.compute(chosen, ctx)
 
         self._run(job, self._on_opened)
+
+    @property
+    def hiding_shape_math(self) -> bool:
+        """The canvas shows the graph less its shape arithmetic."""
+        return self.hierarchy is not None and self.hierarchy.graph is not self.graph
+
+    def set_hide_shape_math(self, hide: bool, remember: bool = True) -> None:
+        """Show the graph with or without its shape arithmetic (laid out in the worker;
+        ``ready`` follows); the overlays and the groups the user opened stay."""
+        if remember:
+            self.settings.setValue(SHAPE_MATH_KEY, "true" if hide else "false")
+        if self.graph is None or self.hierarchy is None:
+            return
+        self._first_view = True
+        self._open(self.graph, hide, None, keep=self.expanded)
 
     def attach_model(self, loaded: LoadedModel) -> None:
         """The model behind the graph shown (a prebuilt preview the load caught up with):
@@ -182,7 +247,7 @@ class GraphWidget(QWidget):
         """Show no graph (a preview whose model then failed to open)."""
         self._forget(None, None)
         self._supersede()
-        self.status.setText("")
+        self._set_status("")
 
     def _supersede(self) -> int:
         """Stop wanting what is still being laid out or rendered; the new generation."""
@@ -198,8 +263,10 @@ class GraphWidget(QWidget):
         self.hierarchy = self.layout_engine = None
         self.scene.clear_items()
         self.minimap.clear()
-        self.minimap.hide()  # both come back once a graph is drawn
-        self.legend.hide()
+        self.chrome.set_active(False)  # back once a graph is drawn
+        self.shape_math_count = 0
+        self.shape_math_action.setEnabled(False)  # until this graph's layout says
+        self._reveal = None
         self.placeholder.setVisible(graph is None)
         self.overlays = {}
         self._first_view = True
@@ -216,13 +283,19 @@ class GraphWidget(QWidget):
 
         def failure(error: BaseException) -> None:
             if generation == self._generation:
-                self.status.setText("layout failed")
+                self._set_status("layout failed")
                 self.failed.emit(error)
 
         self._job = self.tasks.start_job(job, success, failure)
 
+    def _set_status(self, text: str) -> None:
+        """What the status says once nothing runs (a finished job leaves no stale text)."""
+        self._idle_status = text
+        self.status.setText(text)
+
     def _on_opened(self, result) -> None:
-        self.hierarchy, self.layout_engine, self.expanded, layout = result
+        self.shape_math_count, self.hierarchy, self.layout_engine, self.expanded, layout = result
+        self._show_node_count()
         # The model, its hierarchy and layout live as long as the view shows them:
         # moving them out of the cyclic collector's reach keeps its full passes (50+ ms
         # each with 10,000 nodes) from stalling the scene build. The next set_graph
@@ -234,6 +307,23 @@ class GraphWidget(QWidget):
         )  # fmt: skip
         self._show(layout)
 
+    def _show_node_count(self) -> None:
+        """The toggle as the graph has it, and how many of its nodes the canvas shows."""
+        action, hiding = self.shape_math_action, self.hiding_shape_math
+        action.blockSignals(True)  # showing the state is no choice of the user's
+        action.setChecked(hiding)
+        action.blockSignals(False)
+        action.setEnabled(self.shape_math_count > 0)
+        total = len(self.graph.nodes)
+        shown = len(self.hierarchy.graph.nodes)
+        self.chrome.count.setText(
+            f"{shown:,} of {total:,} nodes shown" if hiding else f"{total:,} nodes"
+        )
+        self.chrome.count.setToolTip(
+            f"{total - shown:,} nodes that only compute shapes are hidden "
+            "(toolbar: Hide shape arithmetic)" if hiding else ""
+        )  # fmt: skip
+
     def _show(self, layout: GraphLayout) -> None:
         self.expanded = set(layout.expanded)
         self.coloring.prepare(self.hierarchy, layout)
@@ -242,7 +332,7 @@ class GraphWidget(QWidget):
 
     def _on_built(self) -> None:
         layout = self.scene.layout
-        self.status.setText(f"{len(layout.boxes):,} boxes")
+        self._set_status(f"{len(layout.boxes):,} boxes")
         if self._first_view:
             self._first_view = False
             self.view.show_top()
@@ -255,11 +345,17 @@ class GraphWidget(QWidget):
                 bar_h.setValue(bar_h.value() + int(here.x() - dx))
                 bar_v.setValue(bar_v.value() + int(here.y() - dy))
         self._anchor = None
+        self.chrome.active = True  # the legend now; the overview once rendered
         self._refresh_minimap()
         self._refresh_legend()
         if self._focus_leaf is not None:
             leaf, self._focus_leaf = self._focus_leaf, None
             self._focus(leaf)
+        if self._reveal is not None:
+            node_id, self._reveal = self._reveal, None
+            self.select_node(node_id)  # lays out again if a group hides it: ready follows
+            if self._focus_leaf is not None:
+                return
         self.ready.emit()
 
     @property
@@ -314,13 +410,13 @@ class GraphWidget(QWidget):
         item = items[0]
         self.scene.highlight_neighbours(item)
         if item.kind == "node":
-            self.node_selected.emit(self.graph.nodes[item.ref])
+            self.node_selected.emit(self.hierarchy.graph.nodes[item.ref])
         elif item.kind == "group":
             self.group_selected.emit(item.ref)
 
     def _box_menu(self, item: BoxItem | None, where) -> None:
         if item is not None and item.kind == "node" and self.graph is not None:
-            self.node_menu.emit(self.graph.nodes[item.ref], where)
+            self.node_menu.emit(self.hierarchy.graph.nodes[item.ref], where)
 
     def node_item(self, node_id: str) -> BoxItem | None:
         if self.hierarchy is None or node_id not in self.hierarchy.index:
@@ -328,9 +424,15 @@ class GraphWidget(QWidget):
         return self.scene.boxes.get(("node", self.hierarchy.index[node_id]))
 
     def select_node(self, node_id: str) -> None:
-        """Select and centre a node, expanding the groups that hide it."""
-        if self.hierarchy is not None and node_id in self.hierarchy.index:
+        """Select and centre a node, expanding the groups that hide it (and showing the
+        shape arithmetic, for now, if it is a node of that)."""
+        if self.hierarchy is None:
+            return
+        if node_id in self.hierarchy.index:
             self._go_to(self.hierarchy.index[node_id])
+        elif self.hiding_shape_math and any(n.id == node_id for n in self.graph.nodes):
+            self._reveal = node_id
+            self.set_hide_shape_math(False, remember=False)
 
     def _match_nodes(self, text: str) -> list[int]:
         return self.hierarchy.search(text) if self.hierarchy is not None else []
@@ -361,11 +463,11 @@ class GraphWidget(QWidget):
     def find_next(self) -> Node | None:
         """Select and centre the next match (expanding what hides it)."""
         leaf = self.search_bar.step(1)
-        return self.graph.nodes[leaf] if leaf is not None else None
+        return self.hierarchy.graph.nodes[leaf] if leaf is not None else None
 
     def find_previous(self) -> Node | None:
         leaf = self.search_bar.step(-1)
-        return self.graph.nodes[leaf] if leaf is not None else None
+        return self.hierarchy.graph.nodes[leaf] if leaf is not None else None
 
     # -- overlays -----------------------------------------------------------------------
 
@@ -401,11 +503,17 @@ class GraphWidget(QWidget):
         if name == SPARSITY and name not in self.overlays and self.loaded is not None:
             graph, loaded = self.graph, self.loaded
             self.status.setText("counting zero weights…")
-            self.tasks.start_job(
-                lambda ctx: sparsity_overlay(graph, loaded, ctx),
-                lambda overlay: (self.add_overlay(overlay), self._on_overlay_chosen(name)),
-                self.failed.emit,
-            )
+
+            def counted(overlay: Overlay) -> None:
+                self.status.setText(self._idle_status)
+                self.add_overlay(overlay)
+                self._on_overlay_chosen(name)
+
+            def failed(error: BaseException) -> None:
+                self.status.setText(self._idle_status)
+                self.failed.emit(error)
+
+            self.tasks.start_job(lambda ctx: sparsity_overlay(graph, loaded, ctx), counted, failed)
             return
         self.coloring.overlay = self.overlays.get(name)
         if self.scene.layout is not None:
@@ -421,7 +529,6 @@ class GraphWidget(QWidget):
 
     def _refresh_legend(self) -> None:
         self.coloring.show_in(self.legend)
-        self.legend.show()
         self._place_overlays()
 
     def _refresh_minimap(self) -> None:

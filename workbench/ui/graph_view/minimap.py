@@ -71,7 +71,7 @@ class Minimap(QWidget):
         super().__init__(parent)
         self.setObjectName("graph-minimap")
         self.view = view
-        self.setFixedSize(170, 210)
+        self.setFixedSize(120, 160)  # in its own column beside the canvas (chrome.py)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
         self._image: QImage | None = None
@@ -94,8 +94,7 @@ class Minimap(QWidget):
         def shown(picture) -> None:
             if ticket == self.ticket:
                 self.set_picture(rect, picture)
-                self.show()
-                on_shown()
+                on_shown()  # whether it shows is the canvas chrome's call
 
         tasks.start(lambda: render_overview(rect, boxes, *size), shown, on_failed)
 
@@ -104,6 +103,10 @@ class Minimap(QWidget):
         self._scene_rect = QRectF(scene_rect)
         self._image, self._scale = picture
         self.update()
+
+    @property
+    def has_picture(self) -> bool:
+        return self._image is not None
 
     def clear(self) -> None:
         self._image = None

@@ -37,6 +37,15 @@ class GraphView(QGraphicsView):
             item = item.parentItem()  # a box's text or badge: the box itself
         self.box_menu.emit(item, event.globalPos())
 
+    def set_margins(self, right: int, bottom: int) -> None:
+        """Room beside the viewport for the legend, node count and minimap (chrome.py)."""
+        if (right, bottom) != self.margins():
+            self.setViewportMargins(0, 0, right, bottom)
+
+    def margins(self) -> tuple[int, int]:
+        margins = self.viewportMargins()
+        return margins.right(), margins.bottom()
+
     @property
     def zoom(self) -> float:
         return self.transform().m11()
