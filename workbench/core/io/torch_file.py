@@ -49,7 +49,12 @@ _MISSING_ATTR = re.compile(r"Can't get attribute '([^']+)' on <module '([^']+)'"
 def load_zoo(reference: str, *, shapes: Shapes | None, seed: int) -> LoadedModel:
     """``zoo:NAME[:k=v]``: a built-in architecture with fresh weights from ``seed``."""
     text = reference if reference.startswith("zoo:") else f"zoo:{reference}"
-    built = build_arch(parse_arch(text, trusted=False, origin=reference), seed=seed)
+    return load_fresh(parse_arch(text, trusted=False, origin=reference), shapes=shapes, seed=seed)
+
+
+def load_fresh(ref: ArchRef, *, shapes: Shapes | None, seed: int) -> LoadedModel:
+    """An architecture with no weights file: as its factory initialises it, from ``seed``."""
+    built = build_arch(ref, seed=seed)
     return _finish(ModelFormat.ZOO, None, built.module, built=built, shapes=shapes, size=0)
 
 
