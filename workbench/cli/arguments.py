@@ -17,6 +17,12 @@ def shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
 
 
 ARCH_METAVAR = "NAME|module:factory|file.py:factory"
+SHAPE_METAVAR = "NAME=1x3x224x224[:DTYPE]"
+SHAPE_HELP = (
+    "concrete shape for an input whose size the file does not fix (repeatable); "
+    "':int64' (or int32, int8, uint8, bool, float16, float64) gives the dtype of an input "
+    "the model does not declare (default float32), e.g. input_ids=1x32:int64"
+)
 
 
 def add_model_arguments(
@@ -53,6 +59,6 @@ def add_model_arguments(
         type=shape_arg,
         action="append",
         default=[],
-        metavar="NAME=1x3x224x224",
-        help="concrete shape for an input whose size the file does not fix (repeatable)",
+        metavar=SHAPE_METAVAR,
+        help=SHAPE_HELP,
     )

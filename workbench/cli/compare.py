@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.arguments import ARCH_METAVAR, shape_arg
+from workbench.cli.arguments import ARCH_METAVAR, SHAPE_METAVAR, shape_arg
 from workbench.cli.bench import batch_list, stderr_progress
 
 ORDER = 47
@@ -92,7 +92,7 @@ def register(commands: Any) -> None:
     measure.add_argument("--arch", metavar=ARCH_METAVAR)
     measure.add_argument("--trust", action="store_true")
     measure.add_argument(
-        "--shape", type=shape_arg, action="append", default=[], metavar="NAME=1x3x224x224"
+        "--shape", type=shape_arg, action="append", default=[], metavar=SHAPE_METAVAR
     )
     parser.set_defaults(handler=run)
 
