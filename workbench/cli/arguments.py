@@ -16,17 +16,36 @@ def shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
         raise argparse.ArgumentTypeError(exc.message) from None
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, *, nargs: str | None = None) -> None:
-    """MODEL plus --arch, --trust and --shape: how every command opens a model."""
+ARCH_METAVAR = "NAME|module:factory|file.py:factory"
+SHAPE_METAVAR = "NAME=1x3x224x224[:DTYPE]"
+SHAPE_HELP = (
+    "concrete shape for an input whose size the file does not fix (repeatable); "
+    "':int64' (or int32, int8, uint8, bool, float16, float64) gives the dtype of an input "
+    "the model does not declare (default float32), e.g. input_ids=1x32:int64"
+)
+
+
+def add_model_arguments(
+    parser: argparse.ArgumentParser, *, nargs: str | None = None, fresh: bool = False
+) -> None:
+    """MODEL plus --arch, --trust and --shape: how every command opens a model.
+
+    ``fresh``: MODEL may be left out when --arch is given; the architecture is then
+    built with fresh weights (train, run)."""
     parser.add_argument(
         "model",
-        nargs=nargs,
-        help="a model file (.onnx, .pt, .pt2, .safetensors) or zoo:NAME[:key=value,...]",
+        nargs="?" if fresh else nargs,
+        help="a model file (.onnx, .pt, .pt2, .safetensors), a variant folder or "
+        "zoo:NAME[:key=value,...]"
+        + ("; leave out to train --arch from fresh weights" if fresh else ""),
     )
     parser.add_argument(
         "--arch",
-        metavar="NAME|module:factory",
-        help="architecture for a weights-only file (state_dict, safetensors)",
+        metavar=ARCH_METAVAR,
+        help="architecture for a weights-only file (state_dict, safetensors): a zoo name, "
+        "package.module:factory or path/to/file.py:factory (a function that takes no "
+        "arguments and returns an nn.Module)"
+        + ("; without MODEL, built with its factory's own fresh weights" if fresh else ""),
     )
     parser.add_argument(
         "--trust",
@@ -40,6 +59,6 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, nargs: str | None = 
         type=shape_arg,
         action="append",
         default=[],
-        metavar="NAME=1x3x224x224",
-        help="concrete shape for an input whose size the file does not fix (repeatable)",
+        metavar=SHAPE_METAVAR,
+        help=SHAPE_HELP,
     )

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.arguments import shape_arg
+from workbench.cli.arguments import ARCH_METAVAR, SHAPE_METAVAR, shape_arg
 from workbench.cli.bench import batch_list, stderr_progress
 
 ORDER = 47
@@ -89,10 +89,10 @@ def register(commands: Any) -> None:
     measure.add_argument("--profile", action="store_true", help="per-op profile (ort)")
     measure.add_argument("--data", metavar="D", help="dataset for accuracy (default: the model's)")
     measure.add_argument("--samples", type=int, metavar="N", help="evaluate the first N samples")
-    measure.add_argument("--arch", metavar="NAME|module:factory")
+    measure.add_argument("--arch", metavar=ARCH_METAVAR)
     measure.add_argument("--trust", action="store_true")
     measure.add_argument(
-        "--shape", type=shape_arg, action="append", default=[], metavar="NAME=1x3x224x224"
+        "--shape", type=shape_arg, action="append", default=[], metavar=SHAPE_METAVAR
     )
     parser.set_defaults(handler=run)
 

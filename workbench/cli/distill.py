@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from workbench.cli.arguments import ARCH_METAVAR
 from workbench.cli.help import ManPageFormatter
 
 ORDER = 35
@@ -52,7 +53,7 @@ def register(commands: Any) -> None:
         "--teacher", required=True, metavar="MODEL", help="a PyTorch model file or zoo:NAME"
     )
     parser.add_argument(
-        "--arch", metavar="NAME|module:factory", help="architecture of a weights-only teacher"
+        "--arch", metavar=ARCH_METAVAR, help="architecture of a weights-only teacher"
     )
     parser.add_argument(
         "--trust", action="store_true", help="allow a teacher format that runs code on load"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from workbench.cli.arguments import ARCH_METAVAR
 from workbench.cli.help import ManPageFormatter
 
 ORDER = 0
@@ -31,7 +32,7 @@ def register(commands: Any) -> None:
         formatter_class=ManPageFormatter,
     )
     parser.add_argument("model", nargs="?", help="a model file or zoo:NAME to open")
-    parser.add_argument("--arch", metavar="NAME|module:factory", help="architecture for weights")
+    parser.add_argument("--arch", metavar=ARCH_METAVAR, help="architecture for weights")
     parser.add_argument("--trust", action="store_true", help="allow code-running formats")
     parser.set_defaults(handler=run)
 

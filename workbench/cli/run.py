@@ -25,6 +25,11 @@ recipe as replayed to DIR/recipe.yaml, a table of what each step measured to
 DIR/summary.md, and all of them side by side to DIR/comparison.html and .md (as
 `workbench compare` writes them; --measure benchmarks and evaluates each first).
 
+With no model, 'arch: nets.py:build' (a file beside the recipe, or package.module:
+factory or a zoo name) is built with fresh weights; with a state_dict model, it is the
+architecture the weights fit. A recipe is a file: an 'arch:' that names code runs only
+with --trust (an --arch you type needs none).
+
 example recipe:
   recipe: 1
   model: zoo:digits_cnn
@@ -39,6 +44,7 @@ examples:
   workbench run prune.yaml --out runs/prune
   workbench run prune.yaml zoo:digits_cnn --data digits --out runs/again
   workbench run prune.yaml --check          validate, open the model; nothing runs
+  workbench run train.yaml --arch nets.py:build --out runs/fresh
 """
 
 
@@ -52,7 +58,7 @@ def register(commands: Any) -> None:
         formatter_class=ManPageFormatter,
     )
     parser.add_argument("recipe", help="the recipe file (YAML)")
-    add_model_arguments(parser, nargs="?")
+    add_model_arguments(parser, fresh=True)
     parser.add_argument("--data", help="data for steps that need it (overrides the recipe's)")
     parser.add_argument("--out", help="folder for the variants (required unless --check)")
     parser.add_argument("--check", action="store_true", help="validate the recipe and stop")
@@ -113,15 +119,18 @@ def _replay(args: argparse.Namespace, main_process: bool) -> int:
 
     recipe = read_recipe(Path(args.recipe))
     validate_recipe(recipe, trusted=args.trust)
-    source = args.model or recipe.model
-    if not source:
+    model = args.model or recipe.model
+    arch = args.arch or recipe.arch_ref(trusted=args.trust)  # --arch is the user's own
+    if not model and arch is None:
         raise WorkbenchError(
-            "name the model: workbench run RECIPE MODEL, or 'model:' in the recipe"
+            "name the model: workbench run RECIPE MODEL, or 'model:' in the recipe "
+            "(or 'arch:' to start from fresh weights)"
         )
     if not args.out and not args.check:
         raise WorkbenchError("name the output folder with --out DIR")
-    # --check opens the model too: a recipe whose model cannot be opened is not runnable.
-    loaded = load(source, arch=args.arch, trust=args.trust, shapes=dict(args.shape or []))
+    # --check opens the model too (builds the architecture): else it is not runnable.
+    loaded = load(model, arch=arch, trust=args.trust, shapes=dict(args.shape or []))
+    source = model or str(loaded.arch)
     if args.check:
         print(f"{args.recipe}: {len(recipe.steps)} steps, all valid; {source} opens")
         return 0
@@ -144,7 +153,7 @@ def _replay(args: argparse.Namespace, main_process: bool) -> int:
         return 0
     from workbench.core.project import atomic_write_text
 
-    recipe.model = source
+    recipe.model, recipe.arch = model, loaded.arch if not model or arch else None
     recipe.data = args.data or recipe.data
     atomic_write_text(out / "recipe.yaml", recipe.to_yaml())
     atomic_write_text(out / "summary.md", _summary(rows))

@@ -1,4 +1,5 @@
-"""`workbench train MODEL --data D --out DIR`: train or fine-tune, with a progress line."""
+"""`workbench train MODEL --data D --out DIR`: train or fine-tune, with a progress line;
+`workbench train --arch nets.py:build --data D --out DIR` starts from fresh weights."""
 
 from __future__ import annotations
 
@@ -21,13 +22,15 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "train",
         help="train or fine-tune a model; writes the trained variant and its history",
-        description="Train MODEL on a dataset and write the result to --out: model.pt "
+        description="Train MODEL on a dataset, or with no MODEL, the --arch architecture "
+        "from fresh weights (its factory's own initialisation), and write the result to "
+        "--out: model.pt "
         "(a state_dict: reopen with --arch), variant.json (settings, metrics), "
         "history.json/.csv, steps.csv and checkpoint.pt (resume with --resume). Settings "
         "not given default to ones suited to the model and dataset. Ctrl+C stops after "
         "the current step and keeps a checkpoint.",
     )
-    add_model_arguments(parser)
+    add_model_arguments(parser, fresh=True)
     parser.add_argument(
         "--data",
         metavar="NAME|PATH",
@@ -86,6 +89,11 @@ def _train(args: argparse.Namespace, group: Any) -> int:
     from workbench.core.train.distributed import process_device
     from workbench.core.train.outputs import write_trained_variant
 
+    if args.model is None and args.arch is None:
+        raise WorkbenchError(
+            "name the model to train (a file, a variant folder or zoo:NAME), or an "
+            "architecture to train from fresh weights with --arch"
+        )
     loaded = load(args.model, arch=args.arch, trust=args.trust, shapes=dict(args.shape))
     if loaded.framework != "pytorch" or loaded.module is None:
         raise WorkbenchError(
@@ -130,7 +138,12 @@ def _train(args: argparse.Namespace, group: Any) -> int:
         )
         return 130
     paths = write_trained_variant(
-        result, out, source=args.model, arch=loaded.arch, dataset=dataset.name
+        result,
+        out,
+        source=args.model or str(loaded.arch),
+        arch=loaded.arch,
+        dataset=dataset.name,
+        kind=None if args.model else "trained",
     )
     if args.json:
         print(json.dumps({"status": result.status, "metrics": result.metrics}, indent=2))

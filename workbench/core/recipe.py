@@ -3,7 +3,9 @@
 A recipe is Olive's shape: a list of passes, each with its config::
 
     recipe: 1
-    model: zoo:resnet_shapes      # optional; `workbench run --model` overrides it
+    model: zoo:resnet_shapes      # optional; `workbench run RECIPE MODEL` overrides it
+    arch: nets.py:build           # optional: with no model, trained from fresh weights;
+                                  # with a state_dict model, the architecture it fits
     data: shapes                  # optional; `--data` overrides it
     seed: 0
     steps:
@@ -31,11 +33,11 @@ from workbench.core.compress.base import run_pass
 from workbench.core.config_schema import config_from_dict, config_to_dict
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
-from workbench.core.io.arch_ref import require_trust_for_code
+from workbench.core.io.arch_ref import ArchRef, anchor_file, parse_arch, require_trust_for_code
 from workbench.core.train.train_pass import TRAIN_KINDS, TRAIN_STEP, Train
 
 RECIPE_VERSION = 1
-_TOP_KEYS = {"recipe", "model", "data", "seed", "steps"}
+_TOP_KEYS = ("recipe", "model", "arch", "data", "seed", "steps")
 _STEP_KEYS = {"pass", "config", "data", "name"}
 
 
@@ -63,6 +65,13 @@ class Recipe:
     data: str | None = None
     seed: int = 0
     source: str = "recipe"  # the file name, for messages
+    arch: str | None = None  # a file reference is absolute once read (see read_recipe)
+
+    def arch_ref(self, *, trusted: bool) -> ArchRef | None:
+        """``arch:`` as a reference from this file: code in it is built only when trusted."""
+        if self.arch is None:
+            return None
+        return parse_arch(self.arch, trusted=trusted, origin=f"{self.source} field 'arch'")
 
     def to_yaml(self) -> str:
         import yaml
@@ -70,6 +79,8 @@ class Recipe:
         document: dict[str, Any] = {"recipe": RECIPE_VERSION}
         if self.model:
             document["model"] = self.model
+        if self.arch:
+            document["arch"] = self.arch
         if self.data:
             document["data"] = self.data
         document["seed"] = self.seed
@@ -94,7 +105,10 @@ def read_recipe(path: Path) -> Recipe:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RecipeError(f"cannot read recipe {path}: {exc}") from None
-    return parse_recipe(text, source=path.name)
+    recipe = parse_recipe(text, source=path.name)
+    if recipe.arch:  # nets.py:build names the file beside the recipe, wherever it runs from
+        recipe.arch = anchor_file(recipe.arch, path.resolve().parent)
+    return recipe
 
 
 def parse_recipe(text: str, source: str = "recipe") -> Recipe:
@@ -110,10 +124,10 @@ def parse_recipe(text: str, source: str = "recipe") -> Recipe:
         raise RecipeError(f"{source}{at}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(document, dict):
         raise RecipeError(f"{source}: a recipe is a mapping with a 'steps' list")
-    unknown = sorted(set(document) - _TOP_KEYS)
+    unknown = sorted(set(document) - set(_TOP_KEYS))
     if unknown:
         raise RecipeError(
-            f"{source}: unknown keys {', '.join(unknown)} (known: recipe, model, data, seed, steps)"
+            f"{source}: unknown keys {', '.join(unknown)} (known: {', '.join(_TOP_KEYS)})"
         )
     version = document.get("recipe", RECIPE_VERSION)
     if version != RECIPE_VERSION:
@@ -138,7 +152,10 @@ def parse_recipe(text: str, source: str = "recipe") -> Recipe:
     seed = document.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise RecipeError(f"{source}: seed must be a non-negative whole number")
-    return Recipe(steps, document.get("model"), document.get("data"), seed, source)
+    arch = document.get("arch")
+    if arch is not None and (not isinstance(arch, str) or not arch.strip()):
+        raise RecipeError(f"{source}: 'arch' must be an architecture name, like nets.py:build")
+    return Recipe(steps, document.get("model"), document.get("data"), seed, source, arch)
 
 
 def _step_lines(root: Any) -> list[int]:

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench.core.errors import ArchitectureError, ArchitectureNeeded, TrustRequired
+from workbench.core.folder_history import Recorded, folder_history, history_variants
 from workbench.core.graph.model import Graph
 from workbench.core.graph.prebuilt import preview
 from workbench.core.inspection import Inspection
@@ -60,8 +61,12 @@ class OpenActions(QObject):
                 lambda _error: None,  # no preview; the open itself reports what failed
             )
         ctx.tasks.start_job(
-            lambda run: inspect_isolated(source, arch=arch, trust=trust, ctx=run),
-            lambda inspection: self._opened(source, inspection),
+            # A variant folder's records are read here too, off the GUI thread (JSON only).
+            lambda run: (
+                inspect_isolated(source, arch=arch, trust=trust, ctx=run),
+                folder_history(source),
+            ),
+            lambda opened: self._opened(source, *opened),
             lambda error: self._failed(source, arch, trust, error),
             on_progress=ctx.status.report,
             on_cancelled=lambda: (ctx.status.set_busy(None), self._end_preview(source)),
@@ -87,13 +92,15 @@ class OpenActions(QObject):
             return Inspection(inspection.loaded, shown, inspection.summary)
         return inspection
 
-    def _opened(self, source: str, inspection: Inspection) -> None:
+    def _opened(self, source: str, inspection: Inspection, history: list[Recorded]) -> None:
         ctx = self.ctx
         ctx.status.set_busy(None)
         inspection = self._end_preview(source, inspection)
-        variant = ctx.project.new_root(inspection.loaded)
+        # A variant folder keeps the lineage, steps, metrics and dataset it records.
+        *earlier, variant = history_variants(ctx.project, inspection.loaded, history)
         ctx.inspections[variant.id] = inspection  # before the views hear of the variant
-        ctx.project.add(variant)
+        for item in [*earlier, variant]:
+            ctx.project.add(item)
         if not source.startswith("zoo:"):
             remember_file(ctx.settings, str(Path(source).resolve()))
             self.file_opened.emit(str(Path(source).resolve()))

@@ -29,7 +29,7 @@ __all__ = [
 
 
 def load(
-    source: str | Path,
+    source: str | Path | None,
     *,
     arch: ArchRef | str | None = None,
     trust: bool = False,
@@ -45,10 +45,19 @@ def load(
     what the file itself would run: TorchScript, .pt2, pickled modules, and a
     ``module:factory`` a variant folder names. ``shapes`` gives input shapes by input
     name where the file leaves them open. ``seed`` seeds fresh zoo weights.
+
+    With no ``source``, ``arch`` alone is built with fresh weights (its factory's own
+    initialisation, seeded): ``workbench train --arch nets.py:build`` starts from there.
     """
-    label = str(source)
     arch = user_arch(arch)
+    label = str(source if source is not None else arch)
     try:
+        if source is None:
+            from workbench.core.io.torch_file import load_fresh
+
+            if arch is None:
+                raise ModelLoadError("name a model file, or an architecture to build fresh")
+            return load_fresh(arch, shapes=shapes, seed=seed)
         if isinstance(source, str) and source.startswith("zoo:"):
             from workbench.core.io.torch_file import load_zoo
 

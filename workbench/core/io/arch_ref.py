@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from workbench.core.config_schema import fields_of
@@ -79,10 +80,23 @@ def parse_arch(text: str, *, trusted: bool, origin: str = USER_ORIGIN) -> ArchRe
 
 
 def user_arch(text: str | ArchRef | None) -> ArchRef | None:
-    """An architecture the caller chose itself (``--arch``, a form): trusted as typed."""
+    """An architecture the caller chose itself (``--arch``, a form): trusted as typed.
+
+    A file reference is made absolute here, so the variant.json that records it still
+    names the file when it is reopened from another folder."""
     if text is None or isinstance(text, ArchRef):
         return text
-    return parse_arch(text, trusted=True)
+    return parse_arch(anchor_file(text, Path.cwd()), trusted=True)
+
+
+def anchor_file(text: str, folder: Path) -> str:
+    """``nets.py:build`` relative to ``folder`` as an absolute file reference; any other
+    reference (a zoo name, ``package.module:factory``, an absolute path) as it is."""
+    match = _FILE.fullmatch(text.strip())
+    if match is None:
+        return text
+    path = Path(match.group(1)).expanduser()
+    return text if path.is_absolute() else f"{(folder / path).resolve()}:{match.group(2)}"
 
 
 def require_trust_for_code(config: Any, *, trusted: bool, where: str) -> None:

@@ -7,15 +7,40 @@ from collections.abc import Iterable, Sequence
 from workbench.core.errors import ModelLoadError, WorkbenchError
 from workbench.core.io.loaded import InputSpec
 
-Shapes = dict[str, tuple[int, ...]]
+# Input dtypes a --shape may name: what ONNX Runtime, torch and numpy all know by name.
+DTYPES = ("float32", "float16", "float64", "int64", "int32", "int8", "uint8", "bool")
+
+
+class GivenShape(tuple[int, ...]):
+    """A ``--shape`` value: its dimensions, and the dtype when the user named one."""
+
+    dtype: str | None
+
+    def __new__(cls, dims: Iterable[int], dtype: str | None = None) -> GivenShape:
+        shape = super().__new__(cls, dims)
+        shape.dtype = dtype
+        return shape
+
+
+Shapes = dict[str, tuple[int, ...]]  # a value may be a GivenShape that carries a dtype
 
 
 def parse_shape(text: str) -> tuple[str, tuple[int, ...]]:
-    """``"input=1x3x32x32"`` -> ``("input", (1, 3, 32, 32))``: the CLI's ``--shape`` value."""
-    name, eq, dims = text.partition("=")
+    """``"input=1x3x32x32"`` -> ``("input", (1, 3, 32, 32))``: the CLI's ``--shape`` value.
+
+    ``"input_ids=1x32:int64"`` names the dtype too (``GivenShape.dtype``); without one a
+    new input is float32, and an input the model declares keeps its own dtype.
+    """
+    name, eq, rest = text.partition("=")
     name = name.strip()
     if not eq or not name:
-        raise WorkbenchError(f"--shape {text!r} is not of the form name=1x3x32x32")
+        raise WorkbenchError(f"--shape {text!r} is not of the form name=1x3x32x32[:dtype]")
+    dims, colon, dtype = rest.partition(":")
+    dtype = dtype.strip().lower() or None
+    if colon and dtype not in DTYPES:
+        raise WorkbenchError(
+            f"--shape {text!r}: dtype {dtype or '(none)'!r} is not one of {', '.join(DTYPES)}"
+        )
     parts = dims.lower().replace(",", "x").split("x")
     try:
         shape = tuple(int(part) for part in parts)
@@ -25,7 +50,12 @@ def parse_shape(text: str) -> tuple[str, tuple[int, ...]]:
         ) from None
     if any(d <= 0 for d in shape):
         raise WorkbenchError(f"--shape {text!r}: every dimension must be at least 1")
-    return name, shape
+    return name, GivenShape(shape, dtype)
+
+
+def given_input(name: str, shape: tuple[int, ...]) -> InputSpec:
+    """An input the model does not declare, as ``--shape`` gave it (float32 by default)."""
+    return InputSpec(name, tuple(shape), getattr(shape, "dtype", None) or "float32")
 
 
 def parse_shapes(items: Iterable[str] | None) -> Shapes:
@@ -59,6 +89,12 @@ def apply_shapes(
     result = []
     for spec in specs:
         shape = shapes.get(spec.name)
-        result.append(spec if shape is None else InputSpec(spec.name, shape, spec.dtype))
-    result += [InputSpec(name, shape) for name, shape in shapes.items() if name not in by_name]
+        dtype = getattr(shape, "dtype", None)
+        if dtype is not None and dtype != spec.dtype:  # the model's declaration is the truth
+            raise ModelLoadError(
+                f"{label}: --shape {spec.name}=...:{dtype}, but the model declares "
+                f"{spec.name!r} as {spec.dtype}; leave the dtype out"
+            )
+        result.append(spec if shape is None else InputSpec(spec.name, tuple(shape), spec.dtype))
+    result += [given_input(name, shape) for name, shape in shapes.items() if name not in by_name]
     return result

@@ -15,7 +15,7 @@ class ModelFormat(str, enum.Enum):
     STATE_DICT = "state-dict"  # torch.save of tensors, paired with an architecture
     SAFETENSORS = "safetensors"  # paired with an architecture
     PICKLED_MODULE = "pickled-module"  # torch.save(nn.Module): opens only with trust
-    ZOO = "zoo"  # a built-in architecture with fresh seeded weights
+    ZOO = "zoo"  # an architecture (built-in or --arch) with fresh seeded weights
 
     @property
     def framework(self) -> str:

@@ -36,7 +36,7 @@ from workbench.core.io.arch import (
     zoo_names,
 )
 from workbench.core.io.arch_ref import ArchRef, parse_arch
-from workbench.core.io.inputs import Shapes, apply_shapes
+from workbench.core.io.inputs import Shapes, apply_shapes, given_input
 from workbench.core.io.limits import check_zip_file
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 from workbench.core.io.pickle_scan import is_torch_legacy_stream, unsafe_globals
@@ -49,7 +49,12 @@ _MISSING_ATTR = re.compile(r"Can't get attribute '([^']+)' on <module '([^']+)'"
 def load_zoo(reference: str, *, shapes: Shapes | None, seed: int) -> LoadedModel:
     """``zoo:NAME[:k=v]``: a built-in architecture with fresh weights from ``seed``."""
     text = reference if reference.startswith("zoo:") else f"zoo:{reference}"
-    built = build_arch(parse_arch(text, trusted=False, origin=reference), seed=seed)
+    return load_fresh(parse_arch(text, trusted=False, origin=reference), shapes=shapes, seed=seed)
+
+
+def load_fresh(ref: ArchRef, *, shapes: Shapes | None, seed: int) -> LoadedModel:
+    """An architecture with no weights file: as its factory initialises it, from ``seed``."""
+    built = build_arch(ref, seed=seed)
     return _finish(ModelFormat.ZOO, None, built.module, built=built, shapes=shapes, size=0)
 
 
@@ -260,7 +265,7 @@ def _finish(
     inputs = list(built.inputs) if built else []
     names = forward_arg_names(module)
     if not inputs and shapes and len(shapes) == 1 and len(names) <= 1:
-        inputs = [InputSpec(name, shape) for name, shape in shapes.items()]
+        inputs = [given_input(name, shape) for name, shape in shapes.items()]
     elif inputs or shapes:
         inputs = apply_shapes(label, inputs, shapes, names=names)
     else:

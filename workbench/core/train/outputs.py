@@ -26,13 +26,17 @@ def write_trained_variant(
     arch: str | None,
     dataset: str,
     name: str | None = None,
+    kind: str | None = None,
 ) -> dict[str, Path]:
-    """Write the weights, the history files and ``variant.json``; returns their paths."""
+    """Write the weights, the history files and ``variant.json``; returns their paths.
+
+    ``kind`` is told from ``source`` unless given ("trained" for an ``--arch`` built fresh).
+    """
     folder = Path(folder)
     files = result.history.write(folder)
     if result.checkpoint is not None:
         files["checkpoint"] = Path(result.checkpoint)
-    kind = variant_kind(source)
+    kind = kind or variant_kind(source)
     label = arch or Path(source).stem
     record = VariantRecord(
         name=name or f"{label} ({kind} on {dataset})",
