@@ -21,6 +21,7 @@ examples:
   workbench inspect zoo:resnet_shapes:width=0.5 --top 5
   workbench inspect weights.safetensors --arch digits_cnn
   workbench inspect bert.onnx --shape input_ids=1x128 --shape attention_mask=1x128
+  workbench inspect ./my-bert            (a Hugging Face save_pretrained folder)
   workbench inspect model.onnx --json | python -m json.tool
 """
 

@@ -187,6 +187,10 @@ def _export(
     if not out.parent.is_dir():
         raise WorkbenchError(f"{out}: the folder {out.parent} does not exist")
     dataset = resolve_dataset(data, target)
+    if not shapes and target.loaded.dynamic_axes:
+        # The model's example sizes fill the axes it declares dynamic (a Hugging Face
+        # model's sequence) when the export and its parity check need concrete ones.
+        shapes = {spec.name: spec.shape for spec in target.loaded.inputs}
     sample = tuple(dataset.x_val.shape[1:]) if dataset is not None else None
     ctx.report(0.05, f"exporting {target.name}")
     converted = convert(
@@ -237,7 +241,8 @@ def _export(
             (o.version for o in converted.model.opset_import if o.domain in ("", "ai.onnx")), 0
         ),
         ir_version=converted.model.ir_version,
-        dynamic_batch=options.dynamic_batch,
+        dynamic_batch=options.dynamic_batch
+        or any(0 in target.loaded.dynamic_axes.get(s.name, {}) for s in target.loaded.inputs),
         simplified=options.simplify,
         fp16=options.fp16,
         nodes_before=converted.nodes_before,

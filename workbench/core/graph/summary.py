@@ -45,7 +45,7 @@ def summarize(graph: Graph, loaded: LoadedModel | None = None, top: int = 10) ->
         "framework": graph.framework,
         "file_size": loaded.file_size if loaded is not None else 0,
         "inputs": [_tensor(graph, name) for name in graph.inputs],
-        "outputs": [_tensor(graph, name) for name in graph.outputs],
+        "outputs": _outputs(graph, loaded),
         "node_count": len(graph.nodes),
         "op_histogram": graph.op_histogram(),
         "parameters": sum(w.numel for w in weights if w.trainable),
@@ -61,6 +61,17 @@ def summarize(graph: Graph, loaded: LoadedModel | None = None, top: int = 10) ->
         "producer": graph.producer,
         "notes": [*(loaded.notes if loaded is not None else []), *graph.notes],
     }
+
+
+def _outputs(graph: Graph, loaded: LoadedModel | None) -> list[dict[str, Any]]:
+    """The graph's outputs, under the names the model gives them (a Hugging Face model's
+    ``logits``) where it names them all, rather than the tracer's node names."""
+    entries = [_tensor(graph, name) for name in graph.outputs]
+    names = loaded.output_names if loaded is not None else None
+    if names and len(names) == len(entries):
+        for entry, name in zip(entries, names, strict=True):
+            entry["name"] = name
+    return entries
 
 
 def _tensor(graph: Graph, name: str) -> dict[str, Any]:

@@ -71,6 +71,12 @@ def load(
             model = _load_file(chosen.path, arch=chosen.arch, trust=trust, shapes=shapes, seed=seed)
             model.notes[:0] = chosen.notes
             return model
+        from workbench.core.io.hf_folder import is_hf_folder, load_hf_folder
+
+        if is_hf_folder(path):  # a Hugging Face save_pretrained folder
+            if arch:
+                raise ModelLoadError(f"{label} is a Hugging Face folder; it needs no --arch")
+            return load_hf_folder(path, trust=trust, shapes=shapes)
         return _load_file(path, arch=arch, trust=trust, shapes=shapes, seed=seed)
     except WorkbenchError:
         raise

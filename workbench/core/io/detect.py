@@ -44,7 +44,8 @@ def check_file(path: Path) -> int:
     try:
         if path.is_dir():
             raise ModelLoadError(
-                f"{path.name} is a folder, not a model file; give the file inside it"
+                f"{path.name} is a folder, not a model file (nor a variant folder with "
+                "variant.json or a Hugging Face folder with config.json); give the file inside it"
             )
         size = path.stat().st_size
     except FileNotFoundError:

@@ -16,6 +16,7 @@ class ModelFormat(str, enum.Enum):
     SAFETENSORS = "safetensors"  # paired with an architecture
     PICKLED_MODULE = "pickled-module"  # torch.save(nn.Module): opens only with trust
     ZOO = "zoo"  # an architecture (built-in or --arch) with fresh seeded weights
+    HF_FOLDER = "hf-folder"  # a Hugging Face save_pretrained folder (config.json + weights)
 
     @property
     def framework(self) -> str:
@@ -53,6 +54,10 @@ class LoadedModel:
     num_classes: int | None = None
     file_size: int = 0
     notes: list[str] = field(default_factory=list)
+    # Names for the module's outputs and the axes export keeps dynamic, by input or
+    # output name (e.g. {"input_ids": {0: "batch", 1: "sequence"}}); None/empty: unknown.
+    output_names: list[str] | None = None
+    dynamic_axes: dict[str, dict[int, str]] = field(default_factory=dict)
 
     @property
     def framework(self) -> str:

@@ -68,8 +68,11 @@ def torch_to_onnx(
     shapes: Shapes | None = None,
     sample_shape: tuple[int, ...] | None = None,
 ) -> Converted:
-    """torch.onnx export of a PyTorch variant into an in-memory ModelProto."""
-    import onnx
+    """torch.onnx export of a PyTorch variant into an in-memory ModelProto.
+
+    With the TorchScript-based exporter ("auto"), a model it cannot export (GPT-2's
+    ``aten::diff`` in older transformers) is exported by dynamo instead, with a note.
+    """
     import torch
 
     if loaded.module is None:
@@ -79,11 +82,19 @@ def torch_to_onnx(
     use_dynamo = exporter == "dynamo" or (
         exporter == "auto" and not hasattr(torch.onnx, "TrainingMode")  # TorchScript exporter gone
     )
-    opset = opset or (DYNAMO_MIN_OPSET if use_dynamo else DEFAULT_OPSET)
+    # A model that declares its dynamic axes (a Hugging Face folder's batch and
+    # sequence) keeps them; others get a dynamic batch when asked.
+    axes = dict(loaded.dynamic_axes) or None
     # torch.export treats a size-1 dimension as fixed: trace a dynamic batch at 2.
-    example_batch = 2 if dynamic_batch else None
+    batch_free = dynamic_batch or any(
+        0 in loaded.dynamic_axes.get(s.name, {}) for s in loaded.inputs
+    )
     wanted = concrete_shapes(
-        loaded, label=label, batch=example_batch, shapes=shapes, sample_shape=sample_shape
+        loaded,
+        label=label,
+        batch=2 if batch_free else None,
+        shapes=shapes,
+        sample_shape=sample_shape,
     )
     feed = feed_for(wanted)
     names = list(wanted)
@@ -91,52 +102,109 @@ def torch_to_onnx(
     module = loaded.module
     was_training = getattr(module, "training", False)
     module.eval()
+    notes: list[str] = []
     try:
         with torch.inference_mode():
             count = len(flatten_outputs(module(*args)))
         outputs = ["output"] if count == 1 else [f"output_{i}" for i in range(count)]
-        buffer = io.BytesIO()
+        if loaded.output_names and len(loaded.output_names) == count:
+            outputs = list(loaded.output_names)
+        if axes is None and dynamic_batch:
+            axes = {name: {0: "batch"} for name in [*names, *outputs]}
+        export = _Export(module, args, names, outputs, axes)
+        if use_dynamo:
+            model = export.dynamo(opset or DYNAMO_MIN_OPSET)
+        else:
+            try:
+                model = export.torchscript(opset or DEFAULT_OPSET)
+            except Exception as exc:
+                if exporter == "torchscript":
+                    raise WorkbenchError(
+                        f"{label} cannot be exported to ONNX by the TorchScript-based exporter: "
+                        f"{_first_line(exc)} (the dynamo exporter may handle it: "
+                        "--exporter dynamo)"
+                    ) from exc
+                notes.append(
+                    "the TorchScript-based exporter failed "
+                    f"({_first_line(exc)}); exported with dynamo instead"
+                )
+                use_dynamo = True
+                model = export.dynamo(max(opset or 0, DYNAMO_MIN_OPSET))
+    except WorkbenchError:
+        raise
+    except Exception as exc:
+        raise WorkbenchError(f"{label} cannot be exported to ONNX: {_first_line(exc)}") from exc
+    finally:
+        module.train(was_training)
+    kind = "torch.onnx dynamo" if use_dynamo else "torch.onnx TorchScript-based (dynamo=False)"
+    return Converted(model, kind, len(model.graph.node), notes)
+
+
+@dataclass
+class _Export:
+    """One module and its example inputs, exported by either of torch.onnx's exporters."""
+
+    module: Any
+    args: tuple[Any, ...]
+    names: list[str]
+    outputs: list[str]
+    axes: dict[str, dict[int, str]] | None  # by input/output name: {axis: dim name}
+
+    @contextlib.contextmanager
+    def _quiet(self) -> Iterator[None]:
         with (
             warnings.catch_warnings(),
             native_stdout_silenced(),  # first: it needs the real sys.stdout's descriptor
             contextlib.redirect_stdout(io.StringIO()),
         ):
             warnings.simplefilter("ignore")  # deprecation and tracer notices, not for users
-            if use_dynamo:
-                dims = {0: torch.export.Dim("batch")} if dynamic_batch else None
-                program = torch.onnx.export(
-                    module,
-                    args,
-                    dynamo=True,
-                    opset_version=opset,
-                    input_names=names,
-                    output_names=outputs,
-                    verbose=False,
-                    dynamic_shapes=tuple(dims for _ in names) if dims else None,
-                )
-                model = program.model_proto
-            else:
-                axes = {n: {0: "batch"} for n in [*names, *outputs]} if dynamic_batch else None
-                torch.onnx.export(
-                    module,
-                    args,
-                    buffer,
-                    dynamo=False,
-                    opset_version=opset,
-                    input_names=names,
-                    output_names=outputs,
-                    dynamic_axes=axes,
-                )
-                model = onnx.load_from_string(buffer.getvalue())
-    except WorkbenchError:
-        raise
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WorkbenchError(f"{label} cannot be exported to ONNX: {first}") from exc
-    finally:
-        module.train(was_training)
-    kind = "torch.onnx dynamo" if use_dynamo else "torch.onnx TorchScript-based (dynamo=False)"
-    return Converted(model, kind, len(model.graph.node))
+            yield
+
+    def torchscript(self, opset: int) -> Any:
+        import onnx
+        import torch
+
+        buffer = io.BytesIO()
+        with self._quiet():
+            torch.onnx.export(
+                self.module,
+                self.args,
+                buffer,
+                dynamo=False,
+                opset_version=opset,
+                input_names=self.names,
+                output_names=self.outputs,
+                dynamic_axes=self.axes,
+            )
+        return onnx.load_from_string(buffer.getvalue())
+
+    def dynamo(self, opset: int) -> Any:
+        import torch
+
+        dynamic = None
+        if self.axes:  # one Dim per axis name, shared by every input that has it
+            dims = {n: torch.export.Dim(n) for a in self.axes.values() for n in a.values()}
+            dynamic = tuple(
+                {axis: dims[dim] for axis, dim in self.axes.get(name, {}).items()} or None
+                for name in self.names
+            )
+        with self._quiet():
+            program = torch.onnx.export(
+                self.module,
+                self.args,
+                dynamo=True,
+                opset_version=opset,
+                input_names=self.names,
+                output_names=self.outputs,
+                verbose=False,
+                dynamic_shapes=dynamic,
+            )
+        return program.model_proto
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def flatten_outputs(result: Any) -> list[Any]:
