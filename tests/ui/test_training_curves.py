@@ -46,3 +46,22 @@ def test_small_plots_carry_no_legend_and_the_key_names_earlier_runs_only_when_sh
     assert "earlier&nbsp;runs" in curves.key.text()
     curves.set_show_earlier(False)
     assert "earlier" not in curves.key.text()
+
+
+def test_every_plot_title_shows_whole_at_the_smallest_size_the_layout_allows(qtbot) -> None:
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.resize(curves.minimumSizeHint())
+    curves.show()
+    qtbot.waitExposed(curves)
+    qtbot.wait(50)
+    plots = (curves.loss_plot, curves.epoch_plot, curves.acc_plot, curves.lr_plot)
+    for plot in plots:
+        title = plot.getPlotItem().titleLabel
+        shown = title.item.mapRectToScene(title.item.boundingRect())
+        assert title.item.toPlainText()  # the title is there, and within the plot's view
+        assert shown.left() >= 0 and shown.right() <= plot.viewport().width(), (
+            title.item.toPlainText(),
+            shown,
+            plot.viewport().width(),
+        )

@@ -5,9 +5,10 @@ being told."""
 from __future__ import annotations
 
 from fixtures.loaded_stub import digits_loaded
+from PySide6.QtCore import Qt
 
 from workbench.core.project import Project
-from workbench.ui.variants_view import VariantsView
+from workbench.ui.variants_view import VARIANT_ROLE, VariantsView
 
 
 def _compare_names(window) -> list[str]:
@@ -86,3 +87,34 @@ def test_a_variants_view_needs_only_the_project(qtbot) -> None:
     assert view.current is root
     project.remove(root)
     assert view.topLevelItemCount() == 0 and view.current is None and chosen[-1] is None
+
+
+def test_a_narrow_tree_keeps_siblings_apart_and_tells_the_whole_name(qtbot) -> None:
+    project = Project()
+    view = VariantsView(project)
+    qtbot.addWidget(view)
+    view.resize(170, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    root = project.add_root(digits_loaded(), name="digits_cnn")
+    names = ("digits_cnn · keep Conv_3 in float", "digits_cnn · quantize weights per channel")
+    for name in names:
+        project.add_child(root, name, {"pass": "quantize-static", "config": {}})
+    items = [view.topLevelItem(0).child(i) for i in range(2)]
+    assert [item.toolTip(0) for item in items] == [
+        f"{name}\nmade by quantize-static from digits_cnn" for name in names
+    ]
+    assert view.topLevelItem(0).toolTip(0).startswith("digits_cnn\n")
+
+    # The column is too narrow for either name: what shows is cut in the middle, so each
+    # row keeps its own ending ("…in float", "…per channel") beside the shared prefix.
+    assert view.textElideMode() == Qt.TextElideMode.ElideMiddle
+    width = view.visualItemRect(items[0]).width()
+    shown = [
+        view.fontMetrics().elidedText(item.text(0), view.textElideMode(), width) for item in items
+    ]
+    assert all("…" in text for text in shown) and shown[0] != shown[1]
+    assert [text[-5:] for text in shown] == [name[-5:] for name in names]
+
+    project.update_variant(project.variants[items[0].data(0, VARIANT_ROLE)], name="renamed")
+    assert items[0].toolTip(0).startswith("renamed\n")

@@ -62,7 +62,7 @@ class Variant:
     source: str = ""  # what was opened: a path or zoo:NAME
     arch: str | None = None
     dataset: str | None = None
-    state: str = "ready"  # ready | running | interrupted | failed
+    state: str = "ready"  # ready | running | paused | interrupted | failed
     created: str = ""
     # The opened model while the app runs; never written to project.json.
     loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
@@ -107,7 +107,7 @@ class ProjectEvents(SignalGroup):
     variant_added = Signal(object)
     variant_changed = Signal(object)  # its metrics, artifacts, name, ...
     variant_removed = Signal(object)
-    state_changed = Signal(object)  # ready | running | interrupted | failed
+    state_changed = Signal(object)  # ready | running | paused | interrupted | failed
     replaced = Signal(object)  # every variant at once: an opened project's took their place
 
 
@@ -213,7 +213,7 @@ class Project:
             self.events.variant_changed.emit(variant)
 
     def set_state(self, variant: Variant, state: str) -> None:
-        """Mark ``variant`` ready, running, interrupted or failed; ``state_changed``
+        """Mark ``variant`` ready, running, paused, interrupted or failed; ``state_changed``
         follows when that is news."""
         if self.variants.get(variant.id) is not variant:
             raise KeyError(variant.id)

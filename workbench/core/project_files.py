@@ -51,8 +51,8 @@ def open_project(
     """The project and an ``Inspection`` per variant (graph and summary built).
 
     Temp files a crash left behind are swept first, and a variant still marked
-    ``running`` (the app died during its run) becomes ``interrupted``: its run folder
-    keeps the last checkpoint, which the Training tab offers to resume.
+    ``running`` or ``paused`` (the app died during its run) becomes ``interrupted``: its
+    run folder keeps the last checkpoint, which the Training tab offers to resume.
     """
     from workbench.core.io.isolated import inspect_isolated
 
@@ -61,7 +61,7 @@ def open_project(
     project = Project.open(folder)
     sweep_temp_files(folder)
     for variant in project.variants.values():
-        if variant.state == "running":
+        if variant.state in ("running", "paused"):
             variant.state = "interrupted"
     inspections: dict[str, Any] = {}
     variants = list(project.variants.values())

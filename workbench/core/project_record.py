@@ -22,7 +22,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.io.confine import OutsideFolder, confined
 
 ID_PATTERN = re.compile(r"[0-9a-f]{8,32}")  # what Project._new_id makes (uuid4 hex)
-STATES = ("ready", "running", "interrupted", "failed")
+STATES = ("ready", "running", "paused", "interrupted", "failed")
 _TEXT = (str,)
 _OPTIONAL_TEXT = (str, type(None))
 # field -> the types it may hold; "id", "parent" and "artifacts" are checked further.

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.config_schema import FieldSpec, config_from_dict, config_to_dict, fields_of
 from workbench.core.errors import WorkbenchError
+from workbench.ui.app_words import in_app_words
 
 INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
 FLOAT_LIMIT = 1e12
@@ -84,7 +85,7 @@ class ConfigForm(QWidget):
         for spec in self.specs.values():
             editor = self._editor(spec)
             editor.setObjectName(f"field-{spec.name}")
-            editor.setToolTip(editor.toolTip() or spec.help)
+            editor.setToolTip(editor.toolTip() or _help(spec))
             self.editors[spec.name] = editor
             if spec.kind == "config":
                 box = QGroupBox(spec.label)
@@ -100,7 +101,7 @@ class ConfigForm(QWidget):
                     column.addWidget(box)
                 rows = boxes[spec.group]
             label = QLabel(spec.label + ("" if not spec.required else " *"))
-            label.setToolTip(spec.help)
+            label.setToolTip(_help(spec))
             rows.addRow(label, self._cell(spec, editor))
         self.error_label = QLabel()
         self.error_label.setObjectName("config-error")
@@ -124,8 +125,8 @@ class ConfigForm(QWidget):
             self.sliders[spec.name] = _slider(editor)
             column.addWidget(self.sliders[spec.name])
         if spec.help and not self.compact:
-            help_label = QLabel(spec.help)
-            help_label.setWordWrap(True)
+            help_label = HelpLabel(_help(spec))
+            help_label.setObjectName(f"help-{spec.name}")
             help_label.setStyleSheet("color: palette(placeholder-text);")
             column.addWidget(help_label)
         return cell
@@ -355,6 +356,31 @@ def _limit(bound: float | None, fallback: float) -> Any:
     if bound is None:
         return fallback
     return type(fallback)(max(min(bound, abs(fallback)), -abs(fallback)))
+
+
+class HelpLabel(QLabel):
+    """Word-wrapped help that claims the height its lines need at its width.
+
+    A form row is sized from its cell's size hint, which Qt takes for a wrapped label
+    at a guessed width; at the real (narrower) width the extra lines were drawn behind
+    the next field. Setting the minimum height from ``heightForWidth`` on each resize
+    makes the layout give them room (the form scrolls when that is taller than the page).
+    """
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def resizeEvent(self, event: Any) -> None:  # Qt's name
+        super().resizeEvent(event)
+        needed = self.heightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
+def _help(spec: FieldSpec) -> str:
+    """The field's help as the app says it: a help text may name a CLI flag."""
+    return in_app_words(spec.help)
 
 
 def _form_layout(parent: QWidget | None = None) -> QFormLayout:

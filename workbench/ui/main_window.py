@@ -110,6 +110,9 @@ class MainWindow(QMainWindow):
             lambda running: self.projects.training_changed(self.training.key, running)
         )
         self.training.run_failed.connect(self.projects.training_failed)
+        self.training.state_changed.connect(
+            lambda state: self.projects.training_paused(self.training.key, state)
+        )
 
         self._build_menus()
         restore_layout(self, self.settings)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -50,9 +51,16 @@ class PassPicker(QWidget):
         column.addWidget(self.description)
         column.addLayout(self.form_holder)
         column.addStretch(1)
+        # A long form scrolls rather than squeezing each field's help behind the next.
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("pass-form-scroll")
+        self.scroll.setWidget(right)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         splitter = QSplitter()
         splitter.addWidget(self.list)
-        splitter.addWidget(right)
+        splitter.addWidget(self.scroll)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([220, 540])
         QVBoxLayout(self).addWidget(splitter)

@@ -169,6 +169,14 @@ class ProjectActions:
         state = "running" if running else "failed" if self._run_failed else "ready"
         self.ctx.project.set_state(variant, state)  # the tree shows it; autosave saves it
 
+    def training_paused(self, variant_id: str | None, state: str) -> None:
+        """A paused run shows "paused" in the tree and the inspector, "running" again
+        once resumed (the start and the end go through ``training_changed``)."""
+        live = ("paused", "running")
+        variant = self.ctx.project.variants.get(variant_id or "")
+        if variant is not None and state in live and variant.state in live:
+            self.ctx.project.set_state(variant, state)
+
     def _failed(self, title: str, error: BaseException) -> None:
         self._saving = False
         self.ctx.failure(title)(error)

@@ -22,6 +22,10 @@ class VariantsView(QTreeWidget):
         super().__init__(parent)
         self.setObjectName("variants")
         self.setHeaderLabels(("Variant", "State"))
+        # Siblings share their parent's name as a prefix ("digits_cnn · keep Conv_3 in
+        # float", "… per channel"): cut in the middle so their ends stay apart, and the
+        # tooltip gives the whole name.
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.project = project
         self.currentItemChanged.connect(self._on_current_item)
         events = project.events
@@ -55,6 +59,7 @@ class VariantsView(QTreeWidget):
     def _on_added(self, variant: Variant) -> None:
         item = QTreeWidgetItem([variant.name, variant.state])
         item.setData(0, VARIANT_ROLE, variant.id)
+        self._set_tooltip(item, variant)
         parent_item = self.item_of(variant.parent) if variant.parent else None
         if parent_item is not None:
             parent_item.addChild(item)
@@ -68,6 +73,21 @@ class VariantsView(QTreeWidget):
         if item is not None:
             item.setText(0, variant.name)
             item.setText(1, variant.state)
+            self._set_tooltip(item, variant)
+
+    def _set_tooltip(self, item: QTreeWidgetItem, variant: Variant) -> None:
+        """The whole name, and the step that made it from which variant."""
+        parent = self.project.variants.get(variant.parent) if variant.parent else None
+        made = (
+            f"made by {variant.step.get('pass', 'a step')} from {parent.name}"
+            if parent is not None
+            else f"opened from {variant.source}"
+            if variant.source
+            else ""
+        )
+        tip = f"{variant.name}\n{made}" if made else variant.name
+        item.setToolTip(0, tip)
+        item.setToolTip(1, tip)
 
     def _on_removed(self, variant: Variant) -> None:
         item = self.item_of(variant.id)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 RAW = "#9ab8d8"
@@ -23,6 +24,8 @@ VAL = "#1f5fa8"
 LR = "#2e8b57"
 PLANNED = "#b8d8c4"
 EARLIER = "#a0a0a0"
+TITLE_POINTS = 9
+TITLE_MARGIN = 24  # px either side of a title pyqtgraph keeps free (axis, padding)
 ENVELOPE_BUCKETS = 600
 MAX_OVERLAYS = 5
 
@@ -196,7 +199,12 @@ class TrainingCurves(QWidget):
         plot = pg.PlotWidget(background="w")
         plot.setToolTip(f"{title} ({y} by {x})")
         item = plot.getPlotItem()
-        item.setTitle(f"<span style='color:#333;font-size:9pt'>{title}</span>")
+        item.setTitle(f"<span style='color:#333;font-size:{TITLE_POINTS}pt'>{title}</span>")
+        # A plot narrower than its title cut it ("Learning ra"): the layout may not
+        # squeeze a plot below the width its title needs.
+        font = QFont(self.font())
+        font.setPointSize(TITLE_POINTS)
+        plot.setMinimumWidth(QFontMetrics(font).horizontalAdvance(title) + 2 * TITLE_MARGIN)
         item.setLabel("bottom", x)
         item.showGrid(x=True, y=True, alpha=0.15)
         if legend:

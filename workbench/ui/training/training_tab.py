@@ -47,6 +47,7 @@ class TrainingTab(QWidget):
     run_finished = Signal(object)  # TrainingRun
     run_failed = Signal(object)  # the exception (already shown in the tab)
     running_changed = Signal(bool)
+    state_changed = Signal(str)  # idle | running | paused | stopping
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +60,7 @@ class TrainingTab(QWidget):
         self.arch: str | None = None
         self.source = ""
         self.runs_dir: Path | None = None
+        self._unsaved_runs: Path | None = None  # this session's runs of unsaved variants
         self.earlier: list[dict[str, Any]] = []
         self._total_steps = 0
         self._epochs = 0
@@ -151,12 +153,15 @@ class TrainingTab(QWidget):
         """Show ``model`` (a torch nn.Module, or None) as the one to train.
 
         Form defaults come from the architecture and dataset names; ``runs_dir`` is
-        where its run folders go (default: a temporary folder).
+        where its run folders go (default: the variant's folder in a temporary one kept
+        for the session, so that selecting it again still finds its earlier runs).
         """
         if self.is_running():
             return
         self.key, self.model, self.arch, self.source = key, model, arch, source
-        self.runs_dir = Path(runs_dir) if runs_dir else Path(tempfile.mkdtemp(prefix="wb-runs-"))
+        if runs_dir is None and self._unsaved_runs is None:
+            self._unsaved_runs = Path(tempfile.mkdtemp(prefix="wb-runs-"))
+        self.runs_dir = Path(runs_dir) if runs_dir else self._unsaved_runs / (key or "variant")
         trainable = model is not None and hasattr(model, "parameters")
         self.title.setText(
             f"{name or arch or key} · {dataset or 'choose a dataset'}"
@@ -199,7 +204,7 @@ class TrainingTab(QWidget):
             self._message(exc.message, error=True)
             return
         resume = self.form.resume.isChecked() and getattr(self, "_resumable", None) is not None
-        run_dir = self._resumable if resume else self.runs_dir / time.strftime("run-%Y%m%d-%H%M%S")
+        run_dir = self._resumable if resume else _new_run_dir(self.runs_dir)
         self._run_dir = run_dir
         spec, options = self.form.dataset_spec(), self.form.data_options()
         model, key, arch, source = self.model, self.key, self.arch, self.source
@@ -402,11 +407,24 @@ class TrainingTab(QWidget):
         self.resume_button.setEnabled(state == "paused")
         self.stop_button.setEnabled(state in ("running", "paused"))
         self.form.setEnabled(not running)
+        changed = getattr(self, "state", None) != state
         self.state = state
+        if changed:
+            self.state_changed.emit(state)
 
     def _message(self, text: str, error: bool = False) -> None:
         stamp = time.strftime("%H:%M:%S")
         self.log.appendPlainText(f"{stamp}  {'error: ' if error else ''}{text}")
+
+
+def _new_run_dir(runs_dir: Path) -> Path:
+    """A fresh ``run-DATE-TIME`` folder name; two short runs may start in one second."""
+    stamp = time.strftime("run-%Y%m%d-%H%M%S")
+    run_dir, count = runs_dir / stamp, 1
+    while run_dir.exists():
+        count += 1
+        run_dir = runs_dir / f"{stamp}-{count}"
+    return run_dir
 
 
 def _epoch_record(event: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget, QWizardPage
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget, QWizardPage
 
 from workbench.core.config_schema import config_to_dict
 from workbench.core.context import RunContext
@@ -30,6 +30,9 @@ class PickPassPage(QWizardPage):
         self.picker.setObjectName("pass-picker")
         self.picker.pass_changed.connect(lambda _name: self._watch_form())
         QVBoxLayout(self).addWidget(self.picker)
+        # QWizard puts a stretch under each page: this one takes the height instead, so
+        # the list and the (scrolling) form fill the dialog.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self._watch_form()
 
     def _watch_form(self) -> None:

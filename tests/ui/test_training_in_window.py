@@ -1,0 +1,80 @@
+"""Training in the window with real runs: the tree and the inspector follow a pause, and an
+unsaved project's second run shows the first as an earlier run."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+
+def _inspector_state(window) -> str:
+    section = window.inspector.topLevelItem(0)
+    rows = {section.child(i).text(0): section.child(i).text(1) for i in range(section.childCount())}
+    return rows["state"]
+
+
+def _open_for_training(qtbot, window, source: str = "zoo:digits_cnn"):
+    window.open_source(source)
+    qtbot.waitUntil(lambda: window.current is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.training.start_button.isEnabled(), timeout=30_000)
+    qtbot.waitUntil(lambda: not window.training.tasks.busy, timeout=10_000)
+    return window.current
+
+
+def test_a_paused_run_shows_paused_in_the_tree_and_the_inspector(qtbot, main_window) -> None:
+    window, tab = main_window, main_window.training
+    root = _open_for_training(qtbot, window)
+    item = window.variants.item_of(root.id)
+    tab.form.editors["epochs"].setValue(200)
+    tab.start()
+    try:
+        _pause_resume_stop(qtbot, window, item, root)
+    finally:  # a failed check must not leave the run going (closing would ask)
+        assert tab.request_stop_and_wait()
+        qtbot.waitUntil(lambda: not tab.is_running(), timeout=30_000)
+
+
+def _pause_resume_stop(qtbot, window, item, root) -> None:
+    tab = window.training
+    qtbot.waitUntil(lambda: tab.curves.losses.size >= 3, timeout=60_000)
+    assert item.text(1) == "running" and _inspector_state(window) == "running"
+
+    qtbot.mouseClick(tab.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "paused after step" in tab.log.toPlainText(), timeout=30_000)
+    assert item.text(1) == "paused" and _inspector_state(window) == "paused"
+    assert root.state == "paused"
+
+    held = tab.curves.losses.size
+    qtbot.mouseClick(tab.resume_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.curves.losses.size > held, timeout=30_000)
+    assert item.text(1) == "running" and _inspector_state(window) == "running"
+
+    qtbot.mouseClick(tab.pause_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(tab.running_changed, timeout=60_000):
+        qtbot.mouseClick(tab.stop_button, Qt.MouseButton.LeftButton)  # stop while paused
+    assert item.text(1) == "ready" and _inspector_state(window) == "ready"
+
+
+def test_an_unsaved_projects_second_run_shows_the_first_as_an_earlier_run(
+    qtbot, main_window
+) -> None:
+    window, tab = main_window, main_window.training
+    assert window.project.folder is None  # never saved
+    root = _open_for_training(qtbot, window)
+    tab.form.editors["epochs"].setValue(1)
+    with qtbot.waitSignal(tab.run_finished, timeout=120_000) as finished:
+        tab.start()
+    first = finished.args[0].result.history.to_dict()
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=30_000)
+    qtbot.waitUntil(lambda: window.current.parent == root.id, timeout=30_000)  # the child
+
+    window.variants.select(root.id)  # the root again, to train it once more
+    qtbot.waitUntil(lambda: tab.key == root.id and not tab.tasks.busy, timeout=10_000)
+    assert [h["losses"] for h in tab.earlier] == [first["losses"]]  # offered at once
+    tab.form.editors["epochs"].setValue(1)
+    with qtbot.waitSignal(tab.run_finished, timeout=120_000):
+        tab.start()
+        # The second run's plots show the first, dashed, and the key names it.
+        assert [h["losses"] for h in tab.curves._earlier] == [first["losses"]]
+        assert tab.curves.overlays and all(item.isVisible() for _, item in tab.curves.overlays)
+        assert "earlier&nbsp;runs" in tab.curves.key.text()
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=30_000)
