@@ -77,7 +77,7 @@ def markdown(document: dict[str, Any]) -> str:
     chosen = document["chosen"]
     lines += [f"Chosen: **{chosen}** (`recipe.yaml`; replay: `workbench run recipe.yaml --out DIR`)"
               if chosen else "Chosen: none yet within the accuracy floor.", ""]  # fmt: skip
-    header = ["candidate", "top-1", "drop (points)", *[f"ms b{b}" for b in batches],
+    header = ["candidate", "top-1", "top-1 vs original (points)", *[f"ms b{b}" for b in batches],
               *[f"speed-up b{b}" for b in batches], "size", "MACs"]  # fmt: skip
     records = document["candidates"]
     front = [r for r in records if r["on_front"]]
@@ -103,7 +103,7 @@ def _cells(record: dict[str, Any], batches: list[str], chosen: str | None) -> li
     return [
         name,
         "—" if top1 is None else f"{100 * top1:.2f} %",
-        "—" if record["key"] == ORIGINAL or drop is None else f"{drop:+.2f}",
+        "—" if record["key"] == ORIGINAL or drop is None else f"{-drop:+.2f}",
         *[f"{latency[b]:.3f}" if b in latency else "—" for b in batches],
         *[f"{speedup[b]:.2f}x" if b in speedup else "—" for b in batches],
         f"{record['size_bytes'] / 1024:.1f} KiB",
