@@ -118,3 +118,20 @@ def test_a_narrow_tree_keeps_siblings_apart_and_tells_the_whole_name(qtbot) -> N
 
     project.update_variant(project.variants[items[0].data(0, VARIANT_ROLE)], name="renamed")
     assert items[0].toolTip(0).startswith("renamed\n")
+
+
+def test_the_name_column_takes_what_the_state_leaves(qtbot) -> None:
+    """In a 260-px dock "digits_cnn (pruned)" shows whole beside "ready"."""
+    project = Project()
+    view = VariantsView(project)
+    qtbot.addWidget(view)
+    view.resize(260, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    root = project.add_root(digits_loaded(), name="digits_cnn")
+    project.add_child(root, "digits_cnn (pruned)", {"pass": "random-prune", "config": {}})
+    item = view.topLevelItem(0).child(0)
+    needed = view.fontMetrics().horizontalAdvance(item.text(0)) + view.indentation() * 2
+    assert view.columnWidth(0) >= needed
+    assert view.columnWidth(1) >= view.fontMetrics().horizontalAdvance("ready")
+    assert view.columnWidth(0) + view.columnWidth(1) <= view.viewport().width()

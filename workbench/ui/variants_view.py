@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from workbench.core.project import Project, Variant
 
@@ -22,6 +22,12 @@ class VariantsView(QTreeWidget):
         super().__init__(parent)
         self.setObjectName("variants")
         self.setHeaderLabels(("Variant", "State"))
+        # The name takes what the state ("ready", "running") leaves: a fixed half of a
+        # narrow dock cut "digits_cnn (pruned)" to "digi…".
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         # Siblings share their parent's name as a prefix ("digits_cnn · keep Conv_3 in
         # float", "… per channel"): cut in the middle so their ends stay apart, and the
         # tooltip gives the whole name.
