@@ -100,7 +100,7 @@ class GraphDiffView(QWidget):
         for side in (self.left, self.right):
             # Two full toolbars side by side would force a very wide window; below this
             # width the toolbar clips instead.
-            side.setMinimumWidth(250)
+            side.setMinimumWidth(180)
         self.diff: GraphDiff | None = None
         self.partner: dict[str, dict[str, str]] = {}  # side name -> node id -> partner id
         self._pending: set[str] = set()

@@ -32,6 +32,7 @@ from workbench.core.train.config import TrainConfig, suggest_config
 from workbench.core.train.control import TrainControl, TrainResult
 from workbench.core.train.gpu_memory import MemorySampler
 from workbench.core.train.schedules import planned_rates
+from workbench.ui.graph_view.elided_label import ElidedLabel
 from workbench.ui.training.curve_controls import CurveControls
 from workbench.ui.training.curves import TrainingCurves
 from workbench.ui.training.form import TrainingForm
@@ -66,7 +67,8 @@ class TrainingTab(QWidget):
         self._epochs = 0
         self._run_dir: Path | None = None
 
-        self.title = QLabel("No variant selected")
+        self.title = ElidedLabel("No variant selected")
+        # elided: a long variant name must not push the window wider than a laptop screen
         self.title.setObjectName("training-title")
         self.title.setStyleSheet("font-weight: 600; font-size: 11pt;")
         self.start_button = QPushButton("▶  Start")
@@ -107,7 +109,7 @@ class TrainingTab(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(330)
+        scroll.setMinimumWidth(300)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.curves = TrainingCurves()
