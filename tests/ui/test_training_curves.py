@@ -65,3 +65,27 @@ def test_every_plot_title_shows_whole_at_the_smallest_size_the_layout_allows(qtb
             shown,
             plot.viewport().width(),
         )
+
+
+def test_small_plots_space_their_tick_labels_apart(qtbot) -> None:
+    """A 100-px plot read "0.20.40.60.8": its labelled ticks are now MIN_TICK_PX apart."""
+    from pyqtgraph import PlotWidget
+
+    from workbench.ui.training.curves import MIN_TICK_PX, SparseAxis
+
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.resize(380, 420)
+    curves.show()
+    qtbot.waitExposed(curves)
+    small = [w for w in curves.findChildren(PlotWidget) if w.getPlotItem().legend is None]
+    assert len(small) == 3
+    for plot in small:
+        for name in ("bottom", "left"):
+            axis = plot.getPlotItem().getAxis(name)
+            assert isinstance(axis, SparseAxis)
+            size = axis.width() if name == "bottom" else axis.height()
+            for low, high in ((0.0, 1.0), (1.0, 10.0), (0.0, 0.003)):
+                levels = axis.tickSpacing(low, high, size)
+                assert len(levels) == 1  # no labelled minor level
+                assert size / ((high - low) / levels[0][0]) >= MIN_TICK_PX

@@ -24,6 +24,7 @@ VAL = "#1f5fa8"
 LR = "#2e8b57"
 PLANNED = "#b8d8c4"
 EARLIER = "#a0a0a0"
+MIN_TICK_PX = 34  # labels ("0.25") on a small plot at least this far apart
 TITLE_POINTS = 9
 TITLE_MARGIN = 24  # px either side of a title pyqtgraph keeps free (axis, padding)
 ENVELOPE_BUCKETS = 600
@@ -196,7 +197,9 @@ class TrainingCurves(QWidget):
         self._apply_mode()
 
     def _plot(self, title: str, x: str, y: str, legend: bool = False) -> Any:
-        plot = pg.PlotWidget(background="w")
+        # The big plot (the one with a legend) keeps pyqtgraph's ticks; small ones thin theirs.
+        axes = {} if legend else {"bottom": SparseAxis("bottom"), "left": SparseAxis("left")}
+        plot = pg.PlotWidget(background="w", axisItems=axes)
         plot.setToolTip(f"{title} ({y} by {x})")
         item = plot.getPlotItem()
         item.setTitle(f"<span style='color:#333;font-size:{TITLE_POINTS}pt'>{title}</span>")
@@ -331,3 +334,25 @@ class TrainingCurves(QWidget):
         self.val_epoch.setData(e["epoch"], e["val_loss"], connect="finite")
         self.train_acc.setData(e["epoch"], e["train_acc"])
         self.val_acc.setData(e["epoch"], e["val_acc"], connect="finite")
+
+
+class SparseAxis(pg.AxisItem):
+    """Labelled ticks at least MIN_TICK_PX apart, and no minor level. pyqtgraph puts at
+    least 2.25 intervals and a labelled minor level on any axis, so a 100-px plot read
+    "0.20.40.60.8" along x and "0.9 0.8 0.7 ..." stacked along y."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list:
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels or size <= 0:
+            return levels
+        spacing = levels[0][0]
+        while spacing > 0 and abs(maxVal - minVal) / spacing * MIN_TICK_PX > size:
+            spacing = _next_round(spacing)
+        return [(spacing, 0)]
+
+
+def _next_round(spacing: float) -> float:
+    """The next of 1, 2, 5, 10, 20, 50, ... above ``spacing``."""
+    power = 10 ** math.floor(math.log10(spacing))
+    mantissa = round(spacing / power, 6)
+    return power * (2 if mantissa < 2 else 5 if mantissa < 5 else 10)
