@@ -49,6 +49,13 @@ def test_every_flag_phrase_the_core_writes_has_app_words() -> None:
         ("set data (--data NAME|PATH)", "set data (a dataset name or a folder)"),
         ("written (use --force to write it anyway)",
          "written (use the 'force' setting to write it anyway)"),
+        ("no measured figure explains it; benchmark both with --profile (per-op times) and at "
+         "larger batches (--batch 1,32)",
+         "no measured figure explains it; benchmark both with Model ▸ Benchmark (an ONNX "
+         "variant gets a per-op profile) and at a larger batch (Measure all on one runtime, "
+         "batch 32)"),
+        ("measure both the same way (workbench compare --measure, or Model ▸ Benchmark)",
+         "measure both the same way (Measure all on one runtime)"),
     ],
 )  # fmt: skip
 def test_flag_phrases_become_what_a_person_does_in_the_app(flagged: str, words: str) -> None:

@@ -55,7 +55,8 @@ def test_measure_all_puts_int8_and_its_float_parent_on_one_runtime(qtbot, tab, m
     root, child = mixed.variants.values()
     assert set(root.metrics["latency"]) == {"torch"} and set(child.metrics["latency"]) == {"ort"}
     before = _why(tab)
-    assert "measure both the same way" in before
+    assert "measure both the same way (Measure all on one runtime)" in before
+    assert "--" not in before  # app words, not the command line's flags
     assert tab.measure_all.button.text() == "Measure all on one runtime"
     with qtbot.waitSignal(tab.measure_all.measured, timeout=120_000):
         tab.measure_all.start(QUICK)

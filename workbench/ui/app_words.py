@@ -49,6 +49,15 @@ _RULES: tuple[tuple[re.Pattern[str], Replacement], ...] = tuple(
         (r"\(--data NAME\|PATH\)", "(a dataset name or a folder)"),
         (r"\bor --data\b", "or a dataset"),
         (r"\banother --data\b", "another dataset"),
+        # Compare's "why (not) faster": the app profiles with Model > Benchmark (an ONNX
+        # variant gets ONNX Runtime's per-op table) and measures batches in Measure all.
+        (r"benchmark both with --profile(?: \(per-op times\))?",
+         "benchmark both with Model ▸ Benchmark (an ONNX variant gets a per-op profile)"),
+        (r"without a profile \(--profile\)", "without a per-op profile (Model ▸ Benchmark)"),
+        (r"at larger batches \(--batch 1,32\)",
+         "at a larger batch (Measure all on one runtime, batch 32)"),
+        (r"\(try --batch 1,32\)", "(try Measure all on one runtime at batch 32)"),
+        (r"workbench compare --measure, or Model ▸ Benchmark", "Measure all on one runtime"),
         # Anything else: the setting of that name, as the forms label it.
         (r"(?<![\w-])--([a-z][a-z0-9-]*) (\d[\w.,]*)", lambda m: f"{_label(m[1])} {m[2]}"),
         (r"(?<![\w-])--([a-z][a-z0-9-]*)", lambda m: f"the '{_label(m[1])}' setting"),

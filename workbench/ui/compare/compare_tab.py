@@ -35,6 +35,7 @@ from workbench.core.compare.table import MISSING
 from workbench.core.graph.model import Graph
 from workbench.core.graph.overlays import Overlay
 from workbench.core.project import Project
+from workbench.ui.app_words import in_app_words
 from workbench.ui.compare.charts import BarChart, ParetoPlot
 from workbench.ui.compare.details_view import DetailsSection
 from workbench.ui.compare.figure_table import FigureTable
@@ -332,11 +333,11 @@ class CompareTab(QWidget):
         parts = []
         for e in self.comparison.explanations:
             reasons = "".join(
-                f"<li>{escape(r.text)} <span style='color:#4f5b6b'>— {escape(r.source)}: "
-                f"{escape(r.figure)}</span></li>"
+                f"<li>{escape(in_app_words(r.text))} <span style='color:#4f5b6b'>— "
+                f"{escape(r.source)}: {escape(r.figure)}</span></li>"
                 for r in e.reasons
             )
-            parts.append(f"<p><b>{escape(e.headline)}</b></p><ul>{reasons}</ul>")
+            parts.append(f"<p><b>{escape(in_app_words(e.headline))}</b></p><ul>{reasons}</ul>")
         self.why.setHtml("".join(parts) or "<p>Nothing to explain.</p>")
 
     # -- layers and graph diff -----------------------------------------------------------
