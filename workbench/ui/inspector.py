@@ -10,10 +10,12 @@ from typing import Any
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem
 
 from workbench.core.graph.model import Graph, Node
+from workbench.core.graph.shape_math import ShapeMathIndex
 from workbench.core.project import Project, Variant
 from workbench.core.units import human_bytes, human_count
 
 MAX_VALUE_CHARS = 200
+MAX_FOLDED_ROWS = 40  # of the shape arithmetic listed under a node; the rest counted
 LABEL_SHARE = 0.6  # of the width, at most, for the Property column
 
 
@@ -34,6 +36,7 @@ class Inspector(QTreeWidget):
         self.header().setStretchLastSection(True)
         self.setWordWrap(True)
         self._shown: tuple[Project, Variant, dict | None] | None = None  # the variant shown
+        self._shape_math: ShapeMathIndex | None = None  # of the last graph a node came from
 
     def follow(self, project: Project) -> None:
         """Keep a variant of ``project`` that is shown up to date with it."""
@@ -124,6 +127,17 @@ class Inspector(QTreeWidget):
 
         self._section("Inputs", tensor_rows(node.inputs))
         self._section("Outputs", tensor_rows(node.outputs))
+        folded = self._shape_math_of(graph).feeding(node)
+        if folded:  # what "Hide shape arithmetic" folds into this node, listed here
+            rows = [(n.name or n.id, n.op_type) for n in folded[:MAX_FOLDED_ROWS]]
+            if len(folded) > MAX_FOLDED_ROWS:
+                rows.append((f"… {len(folded) - MAX_FOLDED_ROWS} more", ""))
+            self._section(f"Shape arithmetic feeding it ({len(folded)})", rows)
+
+    def _shape_math_of(self, graph: Graph) -> ShapeMathIndex:
+        if self._shape_math is None or self._shape_math.graph is not graph:
+            self._shape_math = ShapeMathIndex(graph)
+        return self._shape_math
 
     def show_model(self, summary: dict[str, Any]) -> None:
         """Only what the file says (a model whose variant is still being opened)."""

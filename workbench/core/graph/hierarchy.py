@@ -38,6 +38,7 @@ class Group:
     leaves: list[int] = field(default_factory=list)  # nodes and graph inputs/outputs
     size: int = 0  # nodes inside, at any depth
     key: float = 0.0  # position in the model, for ordering
+    repeat: int = 0  # a fold of this many identical blocks (its groups); 0: a scope
 
 
 @dataclass
@@ -168,6 +169,38 @@ class Hierarchy:
         self.codes = {path: self.leaf_count + i for i, path in enumerate(self.groups)}
         self.paths = list(self.groups)
 
+    def wrap_runs(self, runs: list[tuple[str, list[GroupPath]]]) -> list[GroupPath]:
+        """Put each run of sibling groups (label, members in order) inside a new group
+        marked ``repeat`` (see ``repeated_blocks``); returns the new groups' paths.
+
+        A new group's path is its parent's plus one name no scope has ("layer.0…layer.11"),
+        so every other path stays as it was and a search still finds the members.
+        """
+        made = []
+        for label, members in runs:
+            first, last = self.groups[members[0]], self.groups[members[-1]]
+            parent = self.groups[first.parent]
+            path = (*parent.path, f"{first.label}…{last.label}")
+            group = Group(path, label, parent.path, parent.depth + 1, groups=list(members),
+                          size=sum(self.groups[m].size for m in members), key=first.key,
+                          repeat=len(members))  # fmt: skip
+            self.groups[path] = group
+            at = parent.groups.index(members[0])
+            parent.groups[at : at + len(members)] = [path]
+            for member in members:
+                self.groups[member].parent = path
+            made.append(path)
+        stack = [ROOT]  # the members and all inside them are one level deeper now
+        while stack:
+            group = self.groups[stack.pop()]
+            for child in group.groups:
+                self.groups[child].depth = group.depth + 1
+                stack.append(child)
+        self.codes = {path: self.leaf_count + i for i, path in enumerate(self.groups)}
+        self.paths = list(self.groups)
+        self._build_segments()
+        return made
+
     def _build_segments(self) -> None:
         """Split every edge into its pieces, one per group it passes through."""
         groups = self.groups
@@ -217,9 +250,10 @@ class Hierarchy:
 
     def default_expanded(self, max_boxes: int = 300) -> set[GroupPath]:
         """Expand level by level while at most ``max_boxes`` boxes show; at the level
-        that would not fit whole, expand its smallest groups that still fit."""
+        that would not fit whole, expand its smallest groups that still fit. A fold of
+        repeated blocks stays one box: opening it is the reader's choice."""
         expanded = {ROOT}
-        level = list(self.groups[ROOT].groups)
+        level = [c for c in self.groups[ROOT].groups if not self._stays_folded(c)]
         count = self.visible_count(expanded)
 
         def more(path: GroupPath) -> int:  # boxes added by expanding it (its box stays a frame)
@@ -236,8 +270,30 @@ class Hierarchy:
                 break
             expanded.update(level)
             count += added
-            level = [c for p in level for c in self.groups[p].groups]
+            level = [c for p in level for c in self.groups[p].groups if not self._stays_folded(c)]
         return expanded
+
+    def _stays_folded(self, path: GroupPath) -> bool:
+        return self.groups[path].repeat > 0
+
+    def opening(self, path: GroupPath, max_boxes: int = 300) -> set[GroupPath]:
+        """The groups that expanding ``path`` opens: itself; for a fold of repeated blocks
+        also its first block, whole when that fits ``max_boxes`` boxes, so one click shows
+        what a block does while the others stay single boxes after it."""
+        group = self.groups[path]
+        if not group.repeat:
+            return {path}
+        first = group.groups[0]
+        inside = {first}
+        stack = [first]
+        while stack:
+            children = self.groups[stack.pop()].groups
+            inside.update(children)
+            stack.extend(children)
+        boxes = sum(len(self.groups[g].leaves) + len(self.groups[g].groups) for g in inside)
+        if boxes > max_boxes:
+            inside = {first}
+        return {path} | inside
 
     def all_groups(self) -> set[GroupPath]:
         return set(self.groups)

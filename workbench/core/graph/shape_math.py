@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from workbench.core.graph.model import Graph
+from workbench.core.graph.model import Graph, Node
 
 SOURCES = frozenset({"Shape", "Size", "Constant"})
 SHAPE_OPS = frozenset({
@@ -55,3 +55,28 @@ def without_shape_math(graph: Graph) -> Graph:
     tensors = {name: info for name, info in graph.tensors.items() if name in used}
     note = f"{len(hidden)} shape-arithmetic nodes hidden (Shape, Gather, Concat, ...)"
     return dataclasses.replace(graph, nodes=kept, tensors=tensors, notes=[*graph.notes, note])
+
+
+class ShapeMathIndex:
+    """For one graph: which shape-arithmetic nodes feed each node (what hiding them folds
+    into it), so the inspector can list them where the canvas shows none."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.hidden = shape_math_nodes(graph)
+        self._producer = {t: n for n in graph.nodes if n.id in self.hidden for t in n.outputs}
+
+    def feeding(self, node: Node) -> list[Node]:
+        """The shape arithmetic ``node`` reads, directly or through more of it, in model
+        order (empty for a node of it or one that reads none)."""
+        if node.id in self.hidden:
+            return []
+        found: dict[str, Node] = {}
+        stack = [self._producer[t] for t in node.inputs if t in self._producer]
+        while stack:
+            source = stack.pop()
+            if source.id not in found:
+                found[source.id] = source
+                stack.extend(self._producer[t] for t in source.inputs if t in self._producer)
+        order = {n.id: i for i, n in enumerate(self.graph.nodes) if n.id in found}
+        return sorted(found.values(), key=lambda n: order[n.id])

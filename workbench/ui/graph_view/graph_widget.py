@@ -8,6 +8,9 @@ groups that did not change, so this takes milliseconds for ordinary models.
 "Hide shape arithmetic" shows the graph less the nodes that only compute reshape targets
 (``core.graph.shape_math``); ``graph`` stays the model's whole graph (the inspector reads
 it), ``hierarchy.graph`` is what the canvas shows, and box refs index the latter.
+
+"Fold repeated blocks" wraps each run of identical layers (``core.graph.repeated_blocks``)
+in one group "layer ×12", collapsed until opened; opening it opens its first block too.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from workbench.core.graph.overlays import (
     parameter_overlay,
     sparsity_overlay,
 )
+from workbench.core.graph.repeated_blocks import find_runs, fold_repeated_blocks
 from workbench.core.graph.shape_math import shape_math_nodes, without_shape_math
 from workbench.core.io.loaded import LoadedModel
 from workbench.ui.graph_view.chrome import CanvasChrome
@@ -45,6 +49,7 @@ from workbench.ui.settings import open_settings
 from workbench.ui.workers import TaskRunner
 
 SHAPE_MATH_KEY = "graph/hide_shape_math"  # "auto" until the user toggles it
+FOLD_KEY = "graph/fold_repeated_blocks"  # on until the user turns it off
 AUTO_HIDE_SHARE = 0.2
 
 
@@ -95,6 +100,7 @@ class GraphWidget(QWidget):
         self.chrome = CanvasChrome(self.view, self.legend, self.minimap, self.settings)
         self.graph: Graph | None = None  # the model's whole graph
         self.shape_math_count = 0  # nodes of ``graph`` that only compute shapes
+        self.run_count = 0  # runs of repeated blocks in what the canvas shows
         self._idle_status = ""  # what the status says once nothing runs
         self._reveal: str | None = None  # a hidden node to select once it is shown
         self.loaded: LoadedModel | None = None
@@ -137,6 +143,15 @@ class GraphWidget(QWidget):
             "Constant feeding a Reshape): the layers' own operations stay"
         )
         self.shape_math_action.toggled.connect(self.set_hide_shape_math)
+        self.fold_action = bar.addAction("Fold ×N")
+        self.fold_action.setObjectName("graph-fold-repeats")
+        self.fold_action.setCheckable(True)
+        self.fold_action.setEnabled(False)  # until a graph that has some is shown
+        self.fold_action.setToolTip(
+            "Fold repeated blocks: show a run of identical layers (a transformer's encoder "
+            "layers) as one group marked ×N; double-click it to see them"
+        )
+        self.fold_action.toggled.connect(self.set_fold_repeats)
         for text, tip, slot in (
             ("Fit", "Show the whole graph (0)", self.view.fit),
             ("Expand all", "Expand every group", self.expand_all),
@@ -193,16 +208,22 @@ class GraphWidget(QWidget):
         (about 300 boxes). ``loaded`` enables the weight-sparsity overlay.
         """
         self._forget(graph, loaded)
-        self._open(graph, self._hide_preference(), expanded)
+        self._open(graph, self._hide_preference(), self._fold_preference(), expanded)
 
     def _hide_preference(self) -> bool | None:
         """The user's last choice for "Hide shape arithmetic"; None: not made yet."""
         value = str(self.settings.value(SHAPE_MATH_KEY, "auto")).lower()
         return None if value == "auto" else value == "true"
 
-    def _open(self, graph: Graph, hide: bool | None, expanded, keep=frozenset()) -> None:
+    def _fold_preference(self) -> bool:
+        return str(self.settings.value(FOLD_KEY, "true")).lower() == "true"
+
+    def _open(
+        self, graph: Graph, hide: bool | None, fold: bool, expanded, keep=frozenset()
+    ) -> None:
         """Lay out ``graph`` (less its shape arithmetic if ``hide``; None: as
-        ``hide_by_default`` says) in a worker. ``keep``: groups to open too."""
+        ``hide_by_default`` says; its repeated blocks folded if ``fold``) in a worker.
+        ``keep``: groups to open too."""
         text_width = TextWidth()
 
         def job(ctx):
@@ -211,6 +232,9 @@ class GraphWidget(QWidget):
             hiding = hide if hide is not None else hide_by_default(graph, hidden)
             shown = without_shape_math(graph) if hiding and hidden else graph
             hierarchy = Hierarchy(shown)
+            runs = find_runs(hierarchy)
+            if fold:
+                fold_repeated_blocks(hierarchy, runs)
             engine = HierarchyLayout(hierarchy, text_width)
             if expanded == "all":
                 chosen = hierarchy.all_groups()
@@ -218,7 +242,8 @@ class GraphWidget(QWidget):
                 chosen = hierarchy.default_expanded() | (set(keep) & hierarchy.all_groups())
             else:
                 chosen = set(expanded)
-            return len(hidden), hierarchy, engine, chosen, engine.compute(chosen, ctx)
+            layout = engine.compute(chosen, ctx)
+            return len(hidden), len(runs), hierarchy, engine, chosen, layout
 
         self._run(job, self._on_opened)
 
@@ -235,7 +260,22 @@ class GraphWidget(QWidget):
         if self.graph is None or self.hierarchy is None:
             return
         self._first_view = True
-        self._open(self.graph, hide, None, keep=self.expanded)
+        self._open(self.graph, hide, self.folding, None, keep=self.expanded)
+
+    @property
+    def folding(self) -> bool:
+        """The canvas shows runs of repeated blocks as one group each."""
+        return self.hierarchy is not None and any(g.repeat for g in self.hierarchy.groups.values())
+
+    def set_fold_repeats(self, fold: bool, remember: bool = True) -> None:
+        """Show runs of identical blocks folded into one group "×N", or every block (laid
+        out in the worker; ``ready`` follows); the groups the user opened stay open."""
+        if remember:
+            self.settings.setValue(FOLD_KEY, "true" if fold else "false")
+        if self.graph is None or self.hierarchy is None:
+            return
+        self._first_view = True
+        self._open(self.graph, self.hiding_shape_math, fold, None, keep=self.expanded)
 
     def attach_model(self, loaded: LoadedModel) -> None:
         """The model behind the graph shown (a prebuilt preview the load caught up with):
@@ -266,6 +306,8 @@ class GraphWidget(QWidget):
         self.chrome.set_active(False)  # back once a graph is drawn
         self.shape_math_count = 0
         self.shape_math_action.setEnabled(False)  # until this graph's layout says
+        self.run_count = 0
+        self.fold_action.setEnabled(False)
         self._reveal = None
         self.placeholder.setVisible(graph is None)
         self.overlays = {}
@@ -294,7 +336,8 @@ class GraphWidget(QWidget):
         self.status.setText(text)
 
     def _on_opened(self, result) -> None:
-        self.shape_math_count, self.hierarchy, self.layout_engine, self.expanded, layout = result
+        (self.shape_math_count, self.run_count, self.hierarchy, self.layout_engine,
+         self.expanded, layout) = result  # fmt: skip
         self._show_node_count()
         # The model, its hierarchy and layout live as long as the view shows them:
         # moving them out of the cyclic collector's reach keeps its full passes (50+ ms
@@ -314,6 +357,11 @@ class GraphWidget(QWidget):
         action.setChecked(hiding)
         action.blockSignals(False)
         action.setEnabled(self.shape_math_count > 0)
+        fold = self.fold_action
+        fold.blockSignals(True)
+        fold.setChecked(self.folding)
+        fold.blockSignals(False)
+        fold.setEnabled(self.run_count > 0)
         total = len(self.graph.nodes)
         shown = len(self.hierarchy.graph.nodes)
         self.chrome.count.setText(
@@ -372,7 +420,10 @@ class GraphWidget(QWidget):
         (self.collapse if path in self.expanded else self.expand)(path)
 
     def expand(self, path: GroupPath) -> None:
-        self._relayout(self.expanded | {path}, anchor=path)
+        """Open a group (a fold of repeated blocks: with its first block, see
+        ``Hierarchy.opening``)."""
+        if self.hierarchy is not None and path in self.hierarchy.groups:
+            self._relayout(self.expanded | self.hierarchy.opening(path), anchor=path)
 
     def collapse(self, path: GroupPath) -> None:
         if path != ROOT:

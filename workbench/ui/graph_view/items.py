@@ -190,11 +190,11 @@ class BoxItem(QGraphicsRectItem):
 class FrameItem(QGraphicsRectItem):
     """An expanded group: a light rounded frame around its content, named at top-left."""
 
-    def __init__(self, path: tuple[str, ...], label: str, size: int) -> None:
+    def __init__(self, path: tuple[str, ...], label: str, detail: str) -> None:
         super().__init__()
         self.kind = "frame"
         self.ref = path
-        self.label = f"{label}  ·  {size} nodes"
+        self.label = f"{label}  ·  {detail}"
         self.setBrush(QBrush(FRAME_FILL))
         self.setPen(QPen(FRAME_BORDER, 1.0))
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks pan the view

@@ -110,8 +110,7 @@ class GraphScene(QGraphicsScene):
             if box.kind == "frame":
                 frame = self.frames.get(box.ref)
                 if frame is None:
-                    size = self.hierarchy.groups[box.ref].size
-                    frame = self.frames[box.ref] = FrameItem(box.ref, box.title, size)
+                    frame = self.frames[box.ref] = FrameItem(box.ref, box.title, box.subtitle)
                     self.addItem(frame)
                 frame.set_geometry(box.x, box.y, box.w, box.h, box.depth)
             else:
@@ -249,7 +248,12 @@ class GraphScene(QGraphicsScene):
         extra = self.value_text(item.kind, item.ref) if self.value_text else ""
         if item.kind == "group":
             group = self.hierarchy.groups[item.ref]
-            lines = ["/".join(item.ref), f"{group.size} nodes (double-click to expand)"]
+            if group.repeat:  # a fold: name its first and last block, not its own path
+                first, last = group.groups[0], group.groups[-1]
+                lines = [f"{group.repeat} identical blocks: {'/'.join(first)} … {last[-1]}",
+                         f"{group.size} nodes (double-click to expand)"]  # fmt: skip
+            else:
+                lines = ["/".join(item.ref), f"{group.size} nodes (double-click to expand)"]
         elif item.kind == "node":
             node = self.hierarchy.graph.nodes[item.ref]
             lines = [node.name or node.id, f"{node.op_type}  {item.subtitle}".rstrip()]
