@@ -23,6 +23,7 @@ from typing import Any
 from workbench.core.errors import ModelLoadError
 from workbench.core.graph.model import Dim, Graph, Node, TensorInfo, WeightInfo
 from workbench.core.io.loaded import InputSpec
+from workbench.core.torch_tracing import TRACING
 
 SEED = 0
 INT_HIGH = 2  # integer example inputs are drawn from [0, 2): valid token ids and masks
@@ -58,16 +59,17 @@ def from_torch(module: Any, inputs: list[InputSpec], name: str = "") -> Graph:
     if not inputs:
         raise ModelLoadError(f"could not trace {name} with torch.export: no input shape is known")
     args = example_inputs(inputs)
-    was_training = module.training
-    module.eval()
-    try:
-        ep = torch.export.export(module, args)
-    except Exception as exc:
-        raise ModelLoadError(
-            f"could not trace {name} with torch.export: {short_reason(exc)}", details=str(exc)
-        ) from exc
-    finally:
-        module.train(was_training)
+    with TRACING:  # another thread may be exporting the same module
+        was_training = module.training
+        module.eval()
+        try:
+            ep = torch.export.export(module, args)
+        except Exception as exc:
+            raise ModelLoadError(
+                f"could not trace {name} with torch.export: {short_reason(exc)}", details=str(exc)
+            ) from exc
+        finally:
+            module.train(was_training)
     return _from_exported(ep, args, name, module=module)
 
 

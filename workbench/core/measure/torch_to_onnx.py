@@ -20,6 +20,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
 from workbench.core.measure.inputs import Shapes, concrete_shapes, feed_for
 from workbench.core.measure.providers import max_ir_version
+from workbench.core.torch_tracing import TRACING
 
 DEFAULT_OPSET = 17
 DYNAMO_MIN_OPSET = 18
@@ -99,43 +100,45 @@ def torch_to_onnx(
     feed = feed_for(wanted)
     names = list(wanted)
     args = tuple(torch.from_numpy(feed[name]) for name in names)
-    module = loaded.module
-    was_training = getattr(module, "training", False)
-    module.eval()
-    notes: list[str] = []
-    try:
-        with torch.inference_mode():
-            count = len(flatten_outputs(module(*args)))
-        outputs = ["output"] if count == 1 else [f"output_{i}" for i in range(count)]
-        if loaded.output_names and len(loaded.output_names) == count:
-            outputs = list(loaded.output_names)
-        if axes is None and dynamic_batch:
-            axes = {name: {0: "batch"} for name in [*names, *outputs]}
-        export = _Export(module, args, names, outputs, axes)
-        if use_dynamo:
-            model = export.dynamo(opset or DYNAMO_MIN_OPSET)
-        else:
-            try:
-                model = export.torchscript(opset or DEFAULT_OPSET)
-            except Exception as exc:
-                if exporter == "torchscript":
-                    raise WorkbenchError(
-                        f"{label} cannot be exported to ONNX by the TorchScript-based exporter: "
-                        f"{_first_line(exc)} (the dynamo exporter may handle it: "
-                        "--exporter dynamo)"
-                    ) from exc
-                notes.append(
-                    "the TorchScript-based exporter failed "
-                    f"({_first_line(exc)}); exported with dynamo instead"
-                )
-                use_dynamo = True
-                model = export.dynamo(max(opset or 0, DYNAMO_MIN_OPSET))
-    except WorkbenchError:
-        raise
-    except Exception as exc:
-        raise WorkbenchError(f"{label} cannot be exported to ONNX: {_first_line(exc)}") from exc
-    finally:
-        module.train(was_training)
+    # One tracer at a time, and no other thread's export between eval() and train().
+    with TRACING:
+        module = loaded.module
+        was_training = getattr(module, "training", False)
+        module.eval()
+        notes: list[str] = []
+        try:
+            with torch.inference_mode():
+                count = len(flatten_outputs(module(*args)))
+            outputs = ["output"] if count == 1 else [f"output_{i}" for i in range(count)]
+            if loaded.output_names and len(loaded.output_names) == count:
+                outputs = list(loaded.output_names)
+            if axes is None and dynamic_batch:
+                axes = {name: {0: "batch"} for name in [*names, *outputs]}
+            export = _Export(module, args, names, outputs, axes)
+            if use_dynamo:
+                model = export.dynamo(opset or DYNAMO_MIN_OPSET)
+            else:
+                try:
+                    model = export.torchscript(opset or DEFAULT_OPSET)
+                except Exception as exc:
+                    if exporter == "torchscript":
+                        raise WorkbenchError(
+                            f"{label} cannot be exported to ONNX by the TorchScript-based "
+                            f"exporter: {_first_line(exc)} (the dynamo exporter may handle it: "
+                            "--exporter dynamo)"
+                        ) from exc
+                    notes.append(
+                        "the TorchScript-based exporter failed "
+                        f"({_first_line(exc)}); exported with dynamo instead"
+                    )
+                    use_dynamo = True
+                    model = export.dynamo(max(opset or 0, DYNAMO_MIN_OPSET))
+        except WorkbenchError:
+            raise
+        except Exception as exc:
+            raise WorkbenchError(f"{label} cannot be exported to ONNX: {_first_line(exc)}") from exc
+        finally:
+            module.train(was_training)
     kind = "torch.onnx dynamo" if use_dynamo else "torch.onnx TorchScript-based (dynamo=False)"
     return Converted(model, kind, len(model.graph.node), notes)
 
