@@ -72,7 +72,7 @@ def register(commands: Any) -> None:
         type=float,
         default=0.5,
         metavar="S",
-        help="timing per latency measurement (two rounds per model and batch size)",
+        help="timing per model and batch size, split over 5 interleaved before/after rounds",
     )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_method_flags(parser, CONFIGS, title="pruning settings (see workbench passes)", skip=OWN)
@@ -172,12 +172,9 @@ def format_result(pruned: Any) -> str:
                 )
         if "accuracy" in before:
             lines.append(f"accuracy: {before['accuracy']:.2%} -> {after['accuracy']:.2%}")
-        for batch, ms in before["latency_ms"].items():
-            new = after["latency_ms"][batch]
-            lines.append(
-                f"ONNX Runtime latency, batch {batch}: {ms:.3f} ms -> {new:.3f} ms "
-                f"({ms / new:.2f}x)"
-            )
+        from workbench.core.compress.pruning.report import speed_lines
+
+        lines += [f"latency, {line}" for line in speed_lines(pruned.figures)]
     lines += [f"note: {note}" for note in pruned.notes]
     return "\n".join(lines)
 
