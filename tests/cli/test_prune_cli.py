@@ -31,7 +31,9 @@ def pruned_folder(tmp_path_factory) -> Path:
     result = workbench("prune", "zoo:digits_cnn", *SETTINGS, *QUICK, "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "parameters: 90.09 k -> 23.03 k" in result.stdout
-    assert "ONNX Runtime latency, batch 32" in result.stdout
+    # each latency names its runtime and threads; the speed-up is the rounds' median
+    assert "(ORT CPU, default threads): " in result.stdout
+    assert "latency, batch 32: " in result.stdout and "(median of 5 rounds, " in result.stdout
     assert f"reopen: workbench inspect {out / 'model.pt'} --arch digits_cnn" in result.stdout
     assert "epoch 1/1" in result.stderr  # the training engine's own progress lines
     return out
@@ -47,6 +49,10 @@ def test_prune_writes_a_variant_that_reopens_and_exports(pruned_folder: Path) ->
     metrics = variant["metrics"]
     assert metrics["after"]["parameters"] < metrics["before"]["parameters"] / 3
     assert metrics["ratios"]["macs"] > 3.5
+    paired = metrics["speedup_rounds"]["32"]  # each interleaved round's ratio, kept
+    assert len(paired["rounds"]) == 5 and paired["low"] <= paired["median"] <= paired["high"]
+    assert metrics["ratios"]["latency_b32"] == paired["median"]
+    assert metrics["conditions"] == "ORT CPU, default threads"
     assert 0.0 <= metrics["after"]["accuracy"] <= 1.0
     assert set(variant["artifacts"]) == {"torch", "onnx"}
     reopened = load(pruned_folder / "model.pt", arch="digits_cnn")
