@@ -120,3 +120,15 @@ def test_the_wizard_makes_the_same_model_from_the_same_settings(qtbot, pruned_fo
         assert value.shape == ours[key].shape, key
         assert torch.allclose(value.float(), ours[key].float(), atol=1e-4), key
     qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=30_000)
+
+
+def test_threads_are_named_beside_every_latency_and_a_bad_count_is_one_line(tmp_path) -> None:
+    out = tmp_path / "one-thread"
+    result = workbench("prune", "zoo:digits_cnn", "--method", "l1", "--amount", "0.5",
+                       *QUICK, "--threads", "1", "--no-onnx", "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("latency, ")]
+    assert len(lines) == 2 and all("(ORT CPU, 1 thread): " in line for line in lines)
+    bad = workbench("prune", "zoo:digits_cnn", "--threads", "-1", "--out", str(out))
+    assert bad.returncode == 2 and "'-1' is not a thread count (1 or more)" in bad.stderr
+    assert "Traceback" not in bad.stderr

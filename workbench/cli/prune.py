@@ -74,9 +74,23 @@ def register(commands: Any) -> None:
         metavar="S",
         help="timing per model and batch size, split over 5 interleaved before/after rounds",
     )
+    parser.add_argument(
+        "--threads", type=_threads, metavar="N", help="intra-op threads for the latencies"
+    )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_method_flags(parser, CONFIGS, title="pruning settings (see workbench passes)", skip=OWN)
     parser.set_defaults(handler=run)
+
+
+def _threads(text: str) -> int:
+    """``--threads``: a whole number of threads, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a thread count (1 or more)")
+    return value
 
 
 def choose_pass(args: argparse.Namespace) -> tuple[str, Any]:
@@ -126,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             ctx=ctx,
             measure=not args.no_measure,
             seconds=max(0.0, args.seconds),
+            threads=args.threads,
         )
         paths = write_pruned_variant(
             pruned,
