@@ -47,6 +47,7 @@ def test_distill_writes_a_student_variant_with_its_baseline(tmp_path: Path) -> N
     assert "near chance" not in result.stderr  # a trained teacher: no warning
     assert "baseline (the same student, labels only)" in result.stderr
     assert "student without teacher" in result.stdout and "the teacher added" in result.stdout
+    assert "latency: PyTorch eager CPU, 1 thread, batch 1; student " in result.stdout
     variant = json.loads((out / "variant.json").read_text())
     assert variant["kind"] == "distilled" and variant["arch"] == "digits_mlp:hidden=32"
     step = variant["step"]
@@ -58,6 +59,8 @@ def test_distill_writes_a_student_variant_with_its_baseline(tmp_path: Path) -> N
     for key in ("student_accuracy", "baseline_accuracy", "gain_over_baseline_points"):
         assert isinstance(m[key], float), key
     assert m["parameter_ratio"] < 0.25 and m["student_latency_ms"] > 0
+    assert m["latency_conditions"] == "PyTorch eager CPU, 1 thread"
+    assert len(m["speedup_rounds"]["rounds"]) == 5 and m["speedup"] == m["speedup_rounds"]["median"]
     for phase in ("distill", "baseline"):  # each training kept its epoch checkpoints
         assert (out / "checkpoints" / phase / "checkpoint.pt").is_file()
     history = json.loads((out / "history.json").read_text())

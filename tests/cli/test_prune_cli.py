@@ -31,7 +31,9 @@ def pruned_folder(tmp_path_factory) -> Path:
     result = workbench("prune", "zoo:digits_cnn", *SETTINGS, *QUICK, "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "parameters: 90.09 k -> 23.03 k" in result.stdout
-    assert "ONNX Runtime latency, batch 32" in result.stdout
+    # each latency names its runtime and threads; the speed-up is the rounds' median
+    assert "(ORT CPU, default threads): " in result.stdout
+    assert "latency, batch 32: " in result.stdout and "(median of 5 rounds, " in result.stdout
     assert f"reopen: workbench inspect {out / 'model.pt'} --arch digits_cnn" in result.stdout
     assert "epoch 1/1" in result.stderr  # the training engine's own progress lines
     return out
@@ -47,6 +49,10 @@ def test_prune_writes_a_variant_that_reopens_and_exports(pruned_folder: Path) ->
     metrics = variant["metrics"]
     assert metrics["after"]["parameters"] < metrics["before"]["parameters"] / 3
     assert metrics["ratios"]["macs"] > 3.5
+    paired = metrics["speedup_rounds"]["32"]  # each interleaved round's ratio, kept
+    assert len(paired["rounds"]) == 5 and paired["low"] <= paired["median"] <= paired["high"]
+    assert metrics["ratios"]["latency_b32"] == paired["median"]
+    assert metrics["conditions"] == "ORT CPU, default threads"
     assert 0.0 <= metrics["after"]["accuracy"] <= 1.0
     assert set(variant["artifacts"]) == {"torch", "onnx"}
     reopened = load(pruned_folder / "model.pt", arch="digits_cnn")
@@ -114,3 +120,15 @@ def test_the_wizard_makes_the_same_model_from_the_same_settings(qtbot, pruned_fo
         assert value.shape == ours[key].shape, key
         assert torch.allclose(value.float(), ours[key].float(), atol=1e-4), key
     qtbot.waitUntil(lambda: not wizard.tasks.busy, timeout=30_000)
+
+
+def test_threads_are_named_beside_every_latency_and_a_bad_count_is_one_line(tmp_path) -> None:
+    out = tmp_path / "one-thread"
+    result = workbench("prune", "zoo:digits_cnn", "--method", "l1", "--amount", "0.5",
+                       *QUICK, "--threads", "1", "--no-onnx", "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("latency, ")]
+    assert len(lines) == 2 and all("(ORT CPU, 1 thread): " in line for line in lines)
+    bad = workbench("prune", "zoo:digits_cnn", "--threads", "-1", "--out", str(out))
+    assert bad.returncode == 2 and "'-1' is not a thread count (1 or more)" in bad.stderr
+    assert "Traceback" not in bad.stderr

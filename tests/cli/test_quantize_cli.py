@@ -29,6 +29,9 @@ def test_static_writes_a_measured_variant_folder(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no ORT or torch console noise
     assert "x smaller" in done.stdout and "per-node error" in done.stdout
+    # each latency names its runtime and threads; the change is the rounds' median
+    assert "latency batch 4: p50 " in done.stdout and "(ORT CPU, default threads): " in done.stdout
+    assert "(median of 5 rounds, " in done.stdout
     model = onnx.load(out / "model.onnx")
     assert any(n.op_type == "QuantizeLinear" for n in model.graph.node)
     session = create_session(model, device="cpu")
@@ -44,6 +47,8 @@ def test_static_writes_a_measured_variant_folder(tmp_path: Path) -> None:
         assert set(metrics[side]["latency_ms"]) == {"1", "4"}
         assert metrics[side]["size_bytes"] > 0
     assert metrics["ratios"]["size_ratio"] > 3
+    paired = metrics["ratios"]["speedup_rounds"]["4"]
+    assert len(paired["rounds"]) == 5 and metrics["ratios"]["speedup"]["4"] == paired["median"]
     assert record["node_error"]["rows"]
 
 
@@ -217,7 +222,10 @@ def test_the_results_advise_per_device_from_the_recorded_provider(tmp_path: Path
     # A real run here, as the H200's CUDA provider recorded the same run
     gpu = cuda_outcome(quantized_digits("static"), "static")
     text = format_outcome(gpu, {})
-    assert "latency batch 1 (ort, CUDAExecutionProvider): p50 0.530 ms -> 0.930 ms (0.57x)" in text
+    assert (
+        "latency batch 1: p50 0.530 ms -> 0.930 ms (ORT CUDA cuda:0, default threads): "
+        "1.75x slower" in text
+    )
     (dequantized, choose) = [line for line in text.splitlines() if "advice:" in line]
     assert (
         "INT8 in QDQ form runs dequantized on ONNX Runtime's CUDA execution provider" in dequantized

@@ -115,7 +115,7 @@ def test_wizard_walks_every_page_and_finish_emits_the_pruned_variant(
     summary = wizard.summary
     rows = [summary.table.item(r, 0).text() for r in range(summary.table.rowCount())]
     assert "Parameters" in rows and "Accuracy" in rows
-    assert any(row.startswith("Latency, batch 32") for row in rows)
+    assert "Latency, batch 32 (ORT CPU, default threads)" in rows  # runtime and threads named
     emitted = []
     wizard.outcome_ready.connect(emitted.append)
     wizard.button(QWizard.WizardButton.FinishButton).click()

@@ -59,7 +59,8 @@ def test_static_int8_end_to_end_with_exclusion_and_cli_parity(qtbot, tmp_path) -
     assert table.item(0, 3).text().endswith("%")
     assert added == sorted(added, reverse=True)
     assert "x smaller" in page.summary.text()
-    assert re.search(r"\d\.\d\dx (faster|slower)", page.summary.text())
+    assert re.search(r"\d\.\d\dx (faster|slower) \(\d", page.summary.text())  # with its range
+    assert "median of 5 interleaved rounds" in page.summary.text()
     assert not page.rerun_button.isEnabled()
 
     worst = table.item(0, 0).data(Qt.ItemDataRole.UserRole)

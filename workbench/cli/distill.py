@@ -170,6 +170,22 @@ def _student_label(config: Any) -> str:
     return f"pruned {spec.removeprefix('pruned:')}" if spec.startswith("pruned:") else spec
 
 
+def _latency_line(metrics: dict[str, Any]) -> str:
+    """How the latency column was taken, and the student's speed-up with its spread."""
+    from workbench.core.measure.spread import SpeedRatio
+    from workbench.core.units import speed_change
+
+    label = metrics.get("latency_conditions")
+    if not label:
+        return ""
+    text = f"latency: {label}, batch 1"
+    if isinstance(metrics.get("speedup_rounds"), dict):
+        text += f"; student {SpeedRatio.from_json(metrics['speedup_rounds']).describe()}"
+    elif isinstance(metrics.get("speedup"), float):
+        text += f"; student {speed_change(metrics['speedup'])}"
+    return text
+
+
 def format_summary(metrics: dict[str, Any]) -> str:
     """Student, teacher and baseline side by side, as a user reads them."""
 
@@ -197,6 +213,9 @@ def format_summary(metrics: dict[str, Any]) -> str:
     lines = [f"{'':26}{'accuracy':>10}{'parameters':>13}{'latency (b=1)':>16}"]
     for name, acc, params, latency in rows:
         lines.append(f"{name:26}{pct(acc):>10}{params or 0:>13,}{ms(latency):>16}")
+    timed = _latency_line(metrics)
+    if timed:
+        lines.append(timed)
     ratio = metrics.get("parameter_ratio")
     summary = f"student has {ratio:.1%} of the teacher's parameters" if ratio else ""
     if "gain_over_baseline_points" in metrics:

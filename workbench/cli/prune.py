@@ -72,11 +72,25 @@ def register(commands: Any) -> None:
         type=float,
         default=0.5,
         metavar="S",
-        help="timing per latency measurement (two rounds per model and batch size)",
+        help="timing per model and batch size, split over 5 interleaved before/after rounds",
+    )
+    parser.add_argument(
+        "--threads", type=_threads, metavar="N", help="intra-op threads for the latencies"
     )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_method_flags(parser, CONFIGS, title="pruning settings (see workbench passes)", skip=OWN)
     parser.set_defaults(handler=run)
+
+
+def _threads(text: str) -> int:
+    """``--threads``: a whole number of threads, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a thread count (1 or more)")
+    return value
 
 
 def choose_pass(args: argparse.Namespace) -> tuple[str, Any]:
@@ -126,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             ctx=ctx,
             measure=not args.no_measure,
             seconds=max(0.0, args.seconds),
+            threads=args.threads,
         )
         paths = write_pruned_variant(
             pruned,
@@ -172,12 +187,9 @@ def format_result(pruned: Any) -> str:
                 )
         if "accuracy" in before:
             lines.append(f"accuracy: {before['accuracy']:.2%} -> {after['accuracy']:.2%}")
-        for batch, ms in before["latency_ms"].items():
-            new = after["latency_ms"][batch]
-            lines.append(
-                f"ONNX Runtime latency, batch {batch}: {ms:.3f} ms -> {new:.3f} ms "
-                f"({ms / new:.2f}x)"
-            )
+        from workbench.core.compress.pruning.report import speed_lines
+
+        lines += [f"latency, {line}" for line in speed_lines(pruned.figures)]
     lines += [f"note: {note}" for note in pruned.notes]
     return "\n".join(lines)
 

@@ -69,7 +69,11 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--threads", type=int, metavar="N", help="intra-op threads")
     parser.add_argument(
-        "--seconds", type=float, default=1.0, metavar="X", help="timing per batch size"
+        "--seconds",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="timing per model and batch size, split over 5 interleaved before/after rounds",
     )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_method_flags(parser, CONFIGS, title="method settings (see workbench passes)")
@@ -128,13 +132,7 @@ def format_outcome(outcome: Any, paths: dict[str, Path]) -> str:
                 f"  top-1: {b.top1:.2%} -> {a.top1:.2%} "
                 f"({ratios['top1_change_points']:+.2f} points)"
             )
-        for batch, before_ms in b.latency_ms.items():
-            after_ms = a.latency_ms.get(batch)
-            if after_ms:
-                lines.append(
-                    f"  latency batch {batch} ({a.runtime}, {a.provider}): p50 "
-                    f"{before_ms:.3f} ms -> {after_ms:.3f} ms ({before_ms / after_ms:.2f}x)"
-                )
+        lines += [f"  latency {line}" for line in outcome.speed_lines()]
     table = outcome.node_error
     if table is not None and table.rows:
         lines.append(f"  per-node error ({table.samples} samples; worst first, by error added):")

@@ -8,6 +8,9 @@ runs. The entry points:
 - ``evaluate(model, data=, runtime=, parent=) -> AccuracyReport``
 - ``profile_model(...) -> ProfileTable`` and ``attribute_to_graph`` for the overlay
 - ``store_metrics(variant, metrics)`` keeps results on ``Variant.metrics``
+- ``before_after.measure_before_after`` times a pass's input and output interleaved;
+  ``SpeedRatio`` is their ratio per round with its spread and "unsteady" flag
+- ``search_threads()``: the thread count a measured search times on (1 on few cores)
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from workbench.core.measure.metrics import (
 )
 from workbench.core.measure.options import MeasureOptions
 from workbench.core.measure.profile import attribute_to_graph, profile_model
+from workbench.core.measure.spread import SpeedRatio
+from workbench.core.measure.threads import search_threads
 
 __all__ = [
     "AccuracyReport",
@@ -38,6 +43,7 @@ __all__ = [
     "Metrics",
     "ModelFacts",
     "ProfileTable",
+    "SpeedRatio",
     "attribute_to_graph",
     "benchmark",
     "evaluate",
@@ -45,6 +51,7 @@ __all__ = [
     "measure_latency",
     "model_facts",
     "profile_model",
+    "search_threads",
     "store_metrics",
     "summary_rows",
 ]

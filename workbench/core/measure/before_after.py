@@ -2,10 +2,13 @@
 compression run reports (pruning, quantization).
 
 Each model gets its facts (parameters, MACs, weight bytes, sparsity), its accuracy when
-the caller says how to take it, and its latency under one ``MeasureOptions``. With
-``rounds`` > 1 the models are timed in turn (before, after, before, after), so a
-neighbour's load on a shared machine slows each side alike; each batch keeps its
-fastest p50 and the figures keep the round with the lowest total.
+the caller says how to take it, and its latency under one ``MeasureOptions``. Each
+model is opened once (one export, one session); with ``rounds`` > 1 the sessions are
+timed in turn (before, after; then after, before; ...), so a neighbour's load on a
+shared machine slows each side alike. Each batch keeps its fastest p50 and every
+round's p50 (``rounds_ms``); the figures keep the round with the lowest total.
+``SideFigures.speedup`` pairs the rounds into before/after ratios with their spread
+(``spread.SpeedRatio``).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from typing import Any
 from workbench.core.context import RunContext
 from workbench.core.io.loaded import LoadedModel
 from workbench.core.measure.environment import describe_environment
-from workbench.core.measure.latency import latency_under, model_facts
+from workbench.core.measure.latency import model_facts, setup_under
 from workbench.core.measure.metrics import AccuracyReport, LatencyReport, Metrics
 from workbench.core.measure.options import MeasureOptions
+from workbench.core.measure.spread import SpeedRatio, speed_ratios
 
 # (side, model, ctx) -> the model's accuracy, or None where it has none
 AccuracyFn = Callable[[str, LoadedModel, RunContext], AccuracyReport | None]
@@ -33,6 +37,7 @@ class SideFigures:
 
     metrics: Metrics
     latency_ms: dict[int, float] = field(default_factory=dict)  # p50, fastest round
+    rounds_ms: dict[int, list[float]] = field(default_factory=dict)  # p50 of each round
 
     @property
     def accuracy(self) -> AccuracyReport | None:
@@ -41,6 +46,15 @@ class SideFigures:
     @property
     def latency(self) -> LatencyReport | None:
         return next(iter(self.metrics.latency.values()), None)
+
+    def speedup(self, after: SideFigures) -> dict[int, SpeedRatio]:
+        """Per batch, this side's latency over ``after``'s, round by round."""
+        return speed_ratios(self.rounds_ms, after.rounds_ms)
+
+    def label(self) -> str:
+        """How the latency was taken, for every printed figure: "ORT CPU, 1 thread"."""
+        report = self.latency
+        return report.conditions.short() if report is not None else ""
 
 
 def measure_before_after(
@@ -60,7 +74,7 @@ def measure_before_after(
     """
     ctx = ctx or RunContext()
     sides = list(models.items())
-    steps = len(sides) * (1 + rounds)
+    steps = len(sides) * (2 + rounds)  # facts and accuracy, opening, each round
     out: dict[str, SideFigures] = {}
     for index, (side, model) in enumerate(sides):
         part = _part(ctx, index, steps)
@@ -71,12 +85,22 @@ def measure_before_after(
         if report is not None:
             figures.metrics.accuracy[report.runtime] = report
         out[side] = figures
+    setups = {}
+    for index, (side, model) in enumerate(sides):
+        if rounds < 1:
+            break
+        ctx.check()
+        part = _part(ctx, len(sides) + index, steps)
+        part.report(0.0, f"opening the {side} model on {options.runtime}")
+        setups[side] = setup_under(model, options, data=data, ctx=part)
     for round_index in range(rounds):
-        for index, (side, model) in enumerate(sides):
+        shift = round_index % len(sides)  # each side leads in turn: no first-mover bias
+        for index, (side, _) in enumerate(sides[shift:] + sides[:shift]):
             ctx.check()
-            part = _part(ctx, len(sides) * (1 + round_index) + index, steps)
-            part.report(0.0, f"timing the {side} model on {options.runtime}")
-            _keep_faster(out[side], latency_under(model, options, data=data, ctx=part))
+            part = _part(ctx, len(sides) * (2 + round_index) + index, steps)
+            part.report(0.0, f"timing the {side} model on {options.runtime}, "
+                        f"round {round_index + 1} of {rounds}")  # fmt: skip
+            _keep_faster(out[side], setups[side].time(part))
     for figures in out.values():
         report = figures.latency
         figures.metrics.environment = describe_environment(
@@ -89,8 +113,9 @@ def measure_before_after(
 
 
 def _keep_faster(figures: SideFigures, report: LatencyReport) -> None:
-    """Each batch's fastest p50 so far; the report with the lowest total."""
+    """Each batch's fastest p50 so far and this round's; the report with the lowest total."""
     for point in report.batches:
+        figures.rounds_ms.setdefault(point.batch, []).append(point.latency.p50_ms)
         best = figures.latency_ms.get(point.batch, float("inf"))
         figures.latency_ms[point.batch] = min(best, point.latency.p50_ms)
     kept = figures.latency

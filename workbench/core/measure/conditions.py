@@ -31,6 +31,7 @@ CPU_PROVIDER = "CPUExecutionProvider"
 CUDA_PROVIDER = "CUDAExecutionProvider"
 TENSORRT_PROVIDER = "TensorrtExecutionProvider"
 GPU_PROVIDERS = (CUDA_PROVIDER, TENSORRT_PROVIDER)
+RUNTIME_NAMES = {"ort": "ORT", "torch": "PyTorch eager"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,21 @@ class Conditions:
         if self.threads:
             text += f" {self.threads}t"
         return text + (f" b{batch}" if batch is not None else "")
+
+    def short(self) -> str:
+        """Beside a printed figure: "ORT CPU, 1 thread", "PyTorch eager CPU, default
+        threads", "ORT CUDA cuda:0, 4 threads"."""
+        runtime = RUNTIME_NAMES.get(self.runtime, self.runtime)
+        provider = (self.provider or "?").removesuffix("ExecutionProvider")
+        where = provider.upper() if self.runtime == "torch" else provider
+        if self.runtime == "ort" and self.device not in (None, "cpu"):
+            where += f" {self.device}"
+        threads = (
+            f"{self.threads} thread{'s' if self.threads > 1 else ''}"
+            if self.threads
+            else "default threads"
+        )
+        return f"{runtime} {where}, {threads}"
 
     def describe(self, batches: Iterable[int] = ()) -> str:
         """For sentences: "ort on CUDAExecutionProvider (cuda:0), default threads, batch 1, 256"."""

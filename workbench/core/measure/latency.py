@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,128 @@ def measure_latency(
     otherwise); a batch size a fixed-batch model cannot take is skipped with a note.
     ``profile`` adds ONNX Runtime's per-node table (ORT only).
     """
-    from workbench.core.measure.runners import make_runner, torch_threads
+    ctx = ctx or RunContext()
+    setup = prepare_latency(
+        model, runtime=runtime, batches=batches, threads=threads, runs=runs, seconds=seconds,
+        warmup=warmup, device=device, tensorrt=tensorrt, shapes=shapes, data=data,
+        profile=profile, ctx=ctx,
+    )  # fmt: skip
+    return setup.time(ctx)
+
+
+@dataclass
+class LatencySetup:
+    """A model opened once on its runtime (session, export, inputs planned), ready to
+    be timed any number of times: interleaved rounds time the same sessions, so a
+    round's figure differs from the next only by the machine's load."""
+
+    runner: Any
+    loaded: Any
+    label: str
+    runtime: str
+    plan: list[Any]
+    dataset: Any
+    threads: int | None
+    runs: int
+    seconds: float
+    warmup: int
+    seed: int
+    device: str
+    profile: bool
+    notes: list[str]
+
+    def time(self, ctx: RunContext | None = None) -> LatencyReport:
+        """One timing of every batch size: warm-up, then the timed runs."""
+        from workbench.core.measure.runners import torch_threads
+
+        ctx = ctx or RunContext()
+        runner, runtime, label = self.runner, self.runtime, self.label
+        cuda = getattr(runner, "device", None) is not None and runner.device.type == "cuda"
+        points: list[BatchLatency] = []
+        notes = list(self.notes)
+        cuda_peak = None
+        share = 0.9 if self.profile and runtime == "ort" else 1.0
+        with PeakMemory() as memory, torch_threads(self.threads if runtime == "torch" else None):
+            if cuda:
+                import torch
+
+                torch.cuda.reset_peak_memory_stats(runner.device)
+            for index, shapes_at in enumerate(self.plan):
+                batch = next(iter(shapes_at.values()))[0][0] if shapes_at else 1
+                feed = feed_for(shapes_at, self.dataset, seed=self.seed)
+                span = (share * index / len(self.plan), share * (index + 1) / len(self.plan))
+                samples = time_runs(
+                    runner,
+                    runner.prepare(feed),
+                    warmup=self.warmup,
+                    runs=self.runs,
+                    seconds=self.seconds,
+                    ctx=ctx,
+                    span=span,
+                    message=f"{label}: batch {batch} on {runner.provider}",
+                )
+                stats = LatencyStats.from_seconds(samples)
+                points.append(BatchLatency(batch, stats, batch / (stats.mean_ms / 1e3)))
+            if cuda:
+                cuda_peak = int(torch.cuda.max_memory_allocated(runner.device))
+            if runtime == "torch" and not cuda:
+                first = feed_for(self.plan[0], self.dataset, seed=self.seed)
+                notes += _denormal_note(runner, first, points[0])
+        table = None
+        if self.profile:
+            if runtime != "ort":
+                notes.append("the per-node profile is taken with ONNX Runtime only (--runtime ort)")
+            else:
+                from workbench.core.measure.profile import profile_model
+
+                table = profile_model(
+                    self.loaded,
+                    feed_for(self.plan[0], self.dataset, seed=self.seed),
+                    label=label,
+                    device=self.device,
+                    threads=self.threads,
+                    runs=max(10, min(self.runs, 50)),
+                    warmup=self.warmup,
+                    ctx=ctx,
+                    span=(share, 1.0),
+                )
+        ctx.report(1.0, f"{label}: measured")
+        return LatencyReport(
+            runtime=runtime,
+            provider=runner.provider,
+            threads=self.threads,
+            warmup=self.warmup,
+            min_runs=self.runs,
+            min_seconds=self.seconds,
+            input_shapes={name: list(shape) for name, (shape, _) in self.plan[0].items()},
+            batches=points,
+            peak_rss_bytes=memory.peak_bytes,
+            rss_scope=memory.scope,
+            cuda_max_allocated_bytes=cuda_peak,
+            profile=table,
+            notes=notes,
+            device=runner.where,
+        )
+
+
+def prepare_latency(
+    model: Any,
+    *,
+    runtime: str = "auto",
+    batches: Sequence[int] | None = None,
+    threads: int | None = None,
+    runs: int = DEFAULT_RUNS,
+    seconds: float = DEFAULT_SECONDS,
+    warmup: int = DEFAULT_WARMUP,
+    device: str | None = None,
+    tensorrt: bool = False,
+    shapes: Shapes | None = None,
+    data: Any = None,
+    profile: bool = False,
+    ctx: RunContext | None = None,
+) -> LatencySetup:
+    """``model`` opened for timing as ``measure_latency`` describes (its arguments)."""
+    from workbench.core.measure.runners import make_runner
 
     ctx = ctx or RunContext()
     target = as_target(model)
@@ -183,70 +305,8 @@ def measure_latency(
     runner = make_runner(
         loaded, runtime, label=label, device=device, threads=threads, tensorrt=tensorrt
     )
-    cuda = getattr(runner, "device", None) is not None and runner.device.type == "cuda"
-    points: list[BatchLatency] = []
-    cuda_peak = None
-    share = 0.9 if profile and runtime == "ort" else 1.0
-    with PeakMemory() as memory, torch_threads(threads if runtime == "torch" else None):
-        if cuda:
-            import torch
-
-            torch.cuda.reset_peak_memory_stats(runner.device)
-        for index, shapes_at in enumerate(plan):
-            batch = next(iter(shapes_at.values()))[0][0] if shapes_at else 1
-            feed = feed_for(shapes_at, dataset, seed=ctx.seed)
-            span = (share * index / len(plan), share * (index + 1) / len(plan))
-            samples = time_runs(
-                runner,
-                runner.prepare(feed),
-                warmup=warmup,
-                runs=runs,
-                seconds=seconds,
-                ctx=ctx,
-                span=span,
-                message=f"{label}: batch {batch} on {runner.provider}",
-            )
-            stats = LatencyStats.from_seconds(samples)
-            points.append(BatchLatency(batch, stats, batch / (stats.mean_ms / 1e3)))
-        if cuda:
-            cuda_peak = int(torch.cuda.max_memory_allocated(runner.device))
-        if runtime == "torch" and not cuda:
-            notes += _denormal_note(runner, feed_for(plan[0], dataset, seed=ctx.seed), points[0])
-    table = None
-    if profile:
-        if runtime != "ort":
-            notes.append("the per-node profile is taken with ONNX Runtime only (--runtime ort)")
-        else:
-            from workbench.core.measure.profile import profile_model
-
-            table = profile_model(
-                loaded,
-                feed_for(plan[0], dataset, seed=ctx.seed),
-                label=label,
-                device=device,
-                threads=threads,
-                runs=max(10, min(runs, 50)),
-                warmup=warmup,
-                ctx=ctx,
-                span=(share, 1.0),
-            )
-    ctx.report(1.0, f"{label}: measured")
-    return LatencyReport(
-        runtime=runtime,
-        provider=runner.provider,
-        threads=threads,
-        warmup=warmup,
-        min_runs=runs,
-        min_seconds=seconds,
-        input_shapes={name: list(shape) for name, (shape, _) in plan[0].items()},
-        batches=points,
-        peak_rss_bytes=memory.peak_bytes,
-        rss_scope=memory.scope,
-        cuda_max_allocated_bytes=cuda_peak,
-        profile=table,
-        notes=notes,
-        device=runner.where,
-    )
+    return LatencySetup(runner, loaded, label, runtime, plan, dataset, threads, runs, seconds,
+                        warmup, ctx.seed, device, profile, notes)  # fmt: skip
 
 
 def _denormal_note(runner: Any, feed: dict[str, Any], point: BatchLatency) -> list[str]:
@@ -293,7 +353,15 @@ def latency_under(
 ) -> LatencyReport:
     """``measure_latency`` with ``options``' settings; ``data`` (a dataset) stands in for
     ``options.data``."""
-    return measure_latency(
+    ctx = ctx or RunContext()
+    return setup_under(model, options, data=data, ctx=ctx).time(ctx)
+
+
+def setup_under(
+    model: Any, options: MeasureOptions, *, data: Any = None, ctx: RunContext | None = None
+) -> LatencySetup:
+    """``prepare_latency`` with ``options``' settings (see ``latency_under``)."""
+    return prepare_latency(
         model,
         runtime=options.runtime,
         batches=options.batches,

@@ -29,3 +29,13 @@ class MeasureOptions:
     arch: str | None = None  # what a weights-only file is paired with
     trust: bool = False
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def for_search(cls, threads: int | None = None, **settings: object) -> MeasureOptions:
+        """Options for a measured search: ``threads`` as ``threads.search_threads``
+        chooses (1 on machines with few cores) unless given; the caller prints
+        ``search_threads(threads)[1]`` to say which."""
+        from workbench.core.measure.threads import search_threads
+
+        chosen, _why = search_threads(threads)
+        return cls(threads=chosen, **settings)  # type: ignore[arg-type]

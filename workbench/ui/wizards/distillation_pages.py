@@ -259,7 +259,8 @@ def figures_table(result: dict[str, Any]) -> str:
         ("MACs (batch 1)", (human_count(s["macs"]) if s["macs"] else "unknown")
          + share(s["macs"], t["macs"]), human_count(t["macs"]) if t["macs"] else "unknown"),
         ("Weights", human_bytes(s["size_bytes"]), human_bytes(t["size_bytes"])),
-        ("Est. latency (batch 1, CPU)", f"{s['latency_ms']:.2f} ms", f"{t['latency_ms']:.2f} ms"),
+        (f"Est. latency (batch 1, {s.get('latency_label') or 'CPU'})",
+         f"{s['latency_ms']:.2f} ms", f"{t['latency_ms']:.2f} ms"),
     ]  # fmt: skip
     cells = "".join(
         f"<tr><td>{name}</td><td align='right'><b>{a}</b></td><td align='right'>{b}</td></tr>"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -21,6 +22,7 @@ from workbench.core.config_schema import config_from_dict, config_to_dict
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.spread import SpeedRatio
 from workbench.core.units import human_bytes, human_count
 from workbench.ui.training.curves import TrainingCurves, _curve, _key_html, add_legend
 from workbench.ui.wizards.base import PassWizard, RunPage, WizardOutcome
@@ -236,10 +238,15 @@ def summary_html(metrics: dict[str, Any], notes: list[str]) -> str:
         lines.append(f"The student is {abs(gap):.1f} points {'below' if gap >= 0 else 'above'} "
                      f"the teacher with {m['parameter_ratio']:.0%} of its parameters"
                      + (f", {m['speedup']:.1f}× as fast." if "speedup" in m else "."))  # fmt: skip
+    spread = SpeedRatio.from_json(m["speedup_rounds"]) if m.get("speedup_rounds") else None
+    if spread is not None and spread.unsteady:
+        lines.append(f"<b>Speed-up {html.escape(spread.flag() or '')}.</b>")
+    timed = html.escape(m.get("latency_conditions") or "")
     notes_html = "".join(f"<li>{n}</li>" for n in notes)
     return (
         "<table cellspacing='0' cellpadding='4'><tr><th align='left'></th>"
-        "<th align='right'>Accuracy</th><th align='right'>Latency (batch 1)</th>"
+        "<th align='right'>Accuracy</th>"
+        f"<th align='right'>Latency (batch 1{', ' + timed if timed else ''})</th>"
         f"<th align='right'>Parameters</th><th align='right'>Weights</th></tr>{cells}</table>"
         + "".join(f"<p>{line}</p>" for line in lines)
         + (f"<ul>{notes_html}</ul>" if notes else "")

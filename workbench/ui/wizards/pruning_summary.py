@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from workbench.core.measure.spread import SpeedRatio
 from workbench.core.units import human_bytes, human_count, speed_change
 from workbench.ui.wizards.pruning_pages import plot_widget
 
@@ -65,10 +66,20 @@ class SummaryPage(QWizardPage):
             if key in before and key in after and before[key] is not None:
                 change = _change(before[key], after[key], key)
                 rows.append((label, fmt(before[key]), fmt(after[key]), change))
+        label = figures.get("conditions") or "ONNX Runtime"
+        flags = []
         for batch, ms in before.get("latency_ms", {}).items():
             new = after["latency_ms"][batch]
-            rows.append((f"Latency, batch {batch} (ONNX Runtime)", f"{ms:.3f} ms",
-                         f"{new:.3f} ms", speed_change(ms / new)))  # fmt: skip
+            paired = figures.get("speedup_rounds", {}).get(batch)
+            ratio = SpeedRatio.from_json(paired) if paired else SpeedRatio([ms / new])
+            change = speed_change(ratio.median)
+            if ratio.spread is not None:
+                change += f" ({ratio.low:.2f}x-{ratio.high:.2f}x)"
+            if ratio.unsteady:
+                change = "⚠ " + change
+                flags.append(f"Latency, batch {batch}: {ratio.flag()}.")
+            rows.append((f"Latency, batch {batch} ({label})", f"{ms:.3f} ms",
+                         f"{new:.3f} ms", change))  # fmt: skip
         self.table.setRowCount(len(rows))
         for row, values in enumerate(rows):
             for column, text in enumerate(values):
@@ -80,7 +91,7 @@ class SummaryPage(QWizardPage):
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
         self._bars(run.pass_metrics)
-        self.notes.setText("\n".join(run.notes))
+        self.notes.setText("\n".join([*flags, *run.notes]))
 
     def _bars(self, metrics: dict[str, Any]) -> None:
         """Horizontal bars, one row per layer, so full layer names fit on the axis."""

@@ -46,9 +46,18 @@ def summary_html(outcome: Any) -> str:
     if b.top1 is not None and a.top1 is not None:
         rows.append(("Top-1 accuracy", f"{b.top1:.2%}", f"{a.top1:.2%}",
                      f"{ratios['top1_change_points']:+.2f} points"))  # fmt: skip
+    paired, flags = outcome.speed_rounds(), []
     for batch, before_ms in b.latency_ms.items():
         after_ms = a.latency_ms.get(batch)
         speed = speed_change(before_ms / after_ms) if after_ms else "—"
+        ratio = paired.get(batch)
+        if ratio is not None:
+            speed = speed_change(ratio.median)
+            if ratio.spread is not None:
+                speed += f" ({ratio.low:.2f}x-{ratio.high:.2f}x)"
+            if ratio.unsteady:
+                speed = "⚠ " + speed
+                flags.append(f"Latency, batch {batch}: {ratio.flag()}.")
         rows.append((f"Latency, batch {batch} (p50)", _ms(before_ms), _ms(after_ms), speed))
     rows.append(("Size", human_bytes(b.size_bytes), human_bytes(a.size_bytes),
                  f"{ratios['size_ratio']:.2f}x smaller"))  # fmt: skip
@@ -60,8 +69,13 @@ def summary_html(outcome: Any) -> str:
         f"<th align='left' style='padding-right: 14px'>{h}</th>"
         for h in ("", "Float", "Quantized", "Change")
     )
-    where = f"{a.runtime} on {a.provider}" if a.provider else a.runtime
-    text = f"<table><tr>{head}</tr>{cells}</table><p>Measured with {where}.</p>"
+    where = outcome.latency_label()
+    rounds = max((len(r.rounds) for r in paired.values()), default=1)
+    if rounds > 1:
+        where += f"; change: median of {rounds} interleaved rounds (range)"
+    text = f"<table><tr>{head}</tr>{cells}</table><p>Measured with {html.escape(where)}.</p>"
+    if flags:
+        text += "<p><b>" + "<br>".join(html.escape(f) for f in flags) + "</b></p>"
     if outcome.auto_exclusion is not None:
         lines = [html.escape(line) for line in outcome.auto_exclusion.describe(a)]
         text += f"<p><b>{lines[0][0].upper()}{lines[0][1:]}</b><br>" + "<br>".join(lines[1:])

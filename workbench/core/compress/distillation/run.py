@@ -403,7 +403,13 @@ def _metrics(
     if config.measure:
         metrics["teacher_latency_ms"] = theirs["latency_ms"]
         metrics["student_latency_ms"] = ours["latency_ms"]
-        metrics["speedup"] = theirs["latency_ms"] / max(ours["latency_ms"], 1e-9)
+        metrics["latency_conditions"] = ours.get("latency_label", "")
+        ratio = ours.get("speedup")
+        if ratio is not None:  # the median of the interleaved rounds, and their spread
+            metrics["speedup"] = ratio.median
+            metrics["speedup_rounds"] = ratio.to_json()
+        else:
+            metrics["speedup"] = theirs["latency_ms"] / max(ours["latency_ms"], 1e-9)
     if student_acc is not None:
         metrics["gap_to_teacher_points"] = 100.0 * (teacher_acc - student_acc)
     if baseline is not None:

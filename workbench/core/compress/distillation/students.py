@@ -218,18 +218,33 @@ def example_input(teacher: LoadedModel, dataset: Any) -> Any:
     raise WorkbenchError(f"{teacher.display_name} declares no input shape and no data is given")
 
 
-# Both models timed alike: PyTorch on one CPU thread, at the input's own batch.
-MEASURE = MeasureOptions(runtime="torch", device="cpu", threads=1, runs=20, seconds=0.3, warmup=3)
+# Both models timed alike: PyTorch eager on one CPU thread, at the input's own batch, in
+# interleaved rounds (their median ratio is the speed-up). PyTorch, not ONNX Runtime:
+# every student runs in it (a factory module may not export), the wizard re-times the
+# preview on each change without an export, and every figure says which runtime it is.
+ROUNDS = 5
+MEASURE = MeasureOptions(
+    runtime="torch", device="cpu", threads=1, runs=5, seconds=0.3 / ROUNDS, warmup=3
+)
 
 
 def measure_pair(
-    student: LoadedModel, teacher: LoadedModel, *, latency: bool = True, ctx: Any = None
+    student: LoadedModel,
+    teacher: LoadedModel,
+    *,
+    latency: bool = True,
+    ctx: Any = None,
+    rounds: int = ROUNDS,
 ) -> dict[str, dict[str, Any]]:
     """``{"student": ..., "teacher": ...}``: parameters, MACs (batch 1), weight bytes and,
-    optionally, p50 latency (ms); "measured" holds the same as ``Metrics`` (the latency
-    with its conditions)."""
+    optionally, p50 latency (ms) with "latency_label" ("PyTorch eager CPU, 1 thread");
+    the student's "speedup" is its ``SpeedRatio`` over the teacher, round by round;
+    "measured" holds the same as ``Metrics`` (the latency with its conditions)."""
     sides = measure_before_after(
-        {"student": student, "teacher": teacher}, MEASURE, rounds=1 if latency else 0, ctx=ctx
+        {"student": student, "teacher": teacher},
+        MEASURE,
+        rounds=max(1, rounds) if latency else 0,
+        ctx=ctx,
     )
     out: dict[str, dict[str, Any]] = {}
     for name, side in sides.items():
@@ -244,6 +259,10 @@ def measure_pair(
             side.metrics.environment = None  # nothing was timed: no conditions to record
         else:
             out[name]["latency_ms"] = report.latency.p50_ms
+            out[name]["latency_label"] = side.label()
+    speedup = sides["teacher"].speedup(sides["student"])
+    if speedup:
+        out["student"]["speedup"] = next(iter(speedup.values()))  # the one batch timed
     return out
 
 

@@ -21,6 +21,7 @@ from workbench.core.measure.metrics import AccuracyReport, Metrics
 from workbench.core.measure.options import MeasureOptions
 
 BATCHES = (1, 32)
+ROUNDS = 5  # interleaved before/after rounds: their median ratio survives 2 slow ones
 
 
 def with_module(model: LoadedModel, module: Any) -> LoadedModel:
@@ -48,22 +49,26 @@ def measure_pair(
     batches: Sequence[int] = BATCHES,
     seconds: float = 0.5,
     ctx: RunContext | None = None,
+    threads: int | None = None,
+    rounds: int = ROUNDS,
 ) -> tuple[dict[str, Any], Metrics, Metrics]:
     """``{"before": {...}, "after": {...}}``: facts, accuracy (with data) and ORT latency,
     and each model's own figures as ``Metrics`` (facts, the latency report with its
     conditions, accuracy), what a benchmark of it would store: the pruned model's, then
     the source's.
 
-    Latency is taken in two rounds (``measure_before_after``), so a neighbour's load on
-    a shared machine slows both sides alike.
+    Latency is taken in ``rounds`` interleaved rounds of ``seconds / rounds`` each
+    (``measure_before_after``), so a neighbour's load on a shared machine slows both
+    sides alike; "speedup_rounds" holds each batch's ratio per round, its median and spread
+    (``SpeedRatio.to_json``), "conditions" the runtime and threads ("ORT CPU, 1 thread").
     """
     ctx = ctx or RunContext()
-    options = MeasureOptions(
-        runtime="ort", batches=list(batches), seconds=seconds, runs=10, device="auto"
-    )
+    rounds = max(1, rounds)
+    options = MeasureOptions(runtime="ort", batches=list(batches), seconds=seconds / rounds,
+                             runs=5, threads=threads, device="auto")  # fmt: skip
     score = _accuracy(dataset, ctx.device) if dataset is not None else None
     sides = measure_before_after(
-        {"before": source, "after": pruned}, options, accuracy=score, rounds=2, ctx=ctx
+        {"before": source, "after": pruned}, options, accuracy=score, rounds=rounds, ctx=ctx
     )
     figures: dict[str, dict[str, Any]] = {}
     for side, measured in sides.items():
@@ -77,6 +82,10 @@ def measure_pair(
         if measured.accuracy is not None:
             figures[side]["accuracy"] = measured.accuracy.top1
         figures[side]["latency_ms"] = {str(b): ms for b, ms in sorted(measured.latency_ms.items())}
+    speedup = sides["before"].speedup(sides["after"])
+    if speedup:
+        figures["speedup_rounds"] = {str(b): r.to_json() for b, r in sorted(speedup.items())}
+        figures["conditions"] = sides["after"].label()
     return figures, sides["after"].metrics, sides["before"].metrics
 
 
@@ -106,7 +115,31 @@ def ratios(figures: dict[str, Any]) -> dict[str, float]:
     for key in ("macs", "parameters", "weights_bytes"):
         if before.get(key) and after.get(key):
             out[key] = before[key] / after[key]
+    paired = figures.get("speedup_rounds", {})
     for batch, ms in before.get("latency_ms", {}).items():
-        if after["latency_ms"].get(batch):
+        if batch in paired:  # the median of the interleaved rounds' ratios
+            out[f"latency_b{batch}"] = paired[batch]["median"]
+        elif after["latency_ms"].get(batch):
             out[f"latency_b{batch}"] = ms / after["latency_ms"][batch]
     return out
+
+
+def speed_lines(figures: dict[str, Any]) -> list[str]:
+    """One line per batch for the CLI and the wizard: both latencies with how they were
+    taken, the median ratio of the rounds with its range, and the flag when unsteady.
+    "batch 1: 0.210 ms -> 0.105 ms (ORT CPU, 1 thread): 2.00x faster (median of 5
+    rounds, 1.90x-2.04x)"."""
+    from workbench.core.measure.spread import SpeedRatio
+    from workbench.core.units import speed_change
+
+    before, after = figures.get("before") or {}, figures.get("after") or {}
+    label = figures.get("conditions") or "ORT"
+    lines = []
+    for batch, ms in before.get("latency_ms", {}).items():
+        new = after.get("latency_ms", {}).get(batch)
+        if not new:
+            continue
+        paired = figures.get("speedup_rounds", {}).get(batch)
+        said = SpeedRatio.from_json(paired).describe() if paired else speed_change(ms / new)
+        lines.append(f"batch {batch}: {ms:.3f} ms -> {new:.3f} ms ({label}): {said}")
+    return lines

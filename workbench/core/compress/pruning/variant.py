@@ -64,10 +64,12 @@ def run_pruning(
     measure: bool = True,
     batches: Sequence[int] = (1, 32),
     seconds: float = 0.5,
+    threads: int | None = None,
 ) -> PruneRun:
     """Run ``pass_name`` on ``source`` (unchanged) and measure both models.
 
-    ``dataset`` (an ArrayDataset) feeds fine-tuning, Taylor ranking and accuracy.
+    ``dataset`` (an ArrayDataset) feeds fine-tuning, Taylor ranking and accuracy;
+    ``threads``: ONNX Runtime's intra-op threads for the latencies (None: its default).
     """
     from workbench.core.catalogue import get_registry
     from workbench.core.compress.base import run_pass
@@ -102,7 +104,13 @@ def run_pruning(
 
         outer = RunContext(device=ctx.device, progress=measure_progress, cancel=ctx.cancel)
         run.figures, run.measured, run.parent_measured = measure_pair(
-            source, result.model, dataset=dataset, batches=batches, seconds=seconds, ctx=outer
+            source,
+            result.model,
+            dataset=dataset,
+            batches=batches,
+            seconds=seconds,
+            ctx=outer,
+            threads=threads,
         )
         run.ratios = ratios(run.figures)
     ctx.report(1.0, "done")

@@ -23,6 +23,7 @@ class Measured:
     accuracy: dict[str, Any] | None = None  # AccuracyReport as JSON
     latency_ms: dict[int, float] = field(default_factory=dict)  # batch -> p50
     latency: dict[str, Any] | None = None  # LatencyReport as JSON
+    rounds_ms: dict[int, list[float]] = field(default_factory=dict)  # batch -> each round's p50
 
 
 @dataclass
@@ -107,6 +108,11 @@ class AutoExclusion:
         }
 
 
+def _median_or(ratio: Any, fallback: float) -> float:
+    """The median of the rounds' ratios, or ``fallback`` (fastest before / fastest after)."""
+    return ratio.median if ratio is not None else fallback
+
+
 def _agreement(figures: Measured) -> dict[str, Any] | None:
     """The model's agreement with the float model, when it was measured against it."""
     return (figures.accuracy or {}).get("agreement")
@@ -147,17 +153,54 @@ class QuantizationOutcome:
         if self.before is None or self.after is None:
             return {}
         b, a = self.before, self.after
+        paired = self.speed_rounds()
         result: dict[str, Any] = {
             "size_ratio": b.size_bytes / a.size_bytes if a.size_bytes else None,
             "speedup": {
-                batch: b.latency_ms[batch] / a.latency_ms[batch]
+                batch: _median_or(paired.get(batch), b.latency_ms[batch] / a.latency_ms[batch])
                 for batch in b.latency_ms
                 if a.latency_ms.get(batch)
             },
         }
+        if paired:
+            result["speedup_rounds"] = {batch: r.to_json() for batch, r in paired.items()}
         if b.top1 is not None and a.top1 is not None:
             result["top1_change_points"] = 100 * (a.top1 - b.top1)
         return result
+
+    def speed_rounds(self) -> dict[int, Any]:
+        """Per batch, the before/after ratio of each interleaved round (``SpeedRatio``)."""
+        from workbench.core.measure.spread import speed_ratios
+
+        if self.before is None or self.after is None:
+            return {}
+        return speed_ratios(self.before.rounds_ms, self.after.rounds_ms)
+
+    def speed_lines(self) -> list[str]:
+        """One line per batch: both latencies, how they were taken ("ORT CPU, 1 thread"),
+        the median ratio of the rounds with its range, and the flag when unsteady."""
+        from workbench.core.measure.spread import SpeedRatio
+
+        b, a = self.before, self.after
+        if b is None or a is None:
+            return []
+        label = self.latency_label()
+        paired = self.speed_rounds()
+        lines = []
+        for batch, before_ms in b.latency_ms.items():
+            after_ms = a.latency_ms.get(batch)
+            if after_ms:
+                ratio = paired.get(batch) or SpeedRatio([before_ms / after_ms])
+                lines.append(f"batch {batch}: p50 {before_ms:.3f} ms -> {after_ms:.3f} ms "
+                             f"({label}): {ratio.describe()}")  # fmt: skip
+        return lines
+
+    def latency_label(self) -> str:
+        """ "ORT CPU, 1 thread": the runtime, provider and threads the latencies had."""
+        after = self.after
+        if after is None or after.latency is None:
+            return after.runtime if after else ""
+        return self.measured_metrics().latency[after_key(after)].conditions.short()
 
     def advice(self) -> list[Any]:
         """What the figures say about this precision on the device they were taken on

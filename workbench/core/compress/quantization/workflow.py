@@ -3,7 +3,9 @@
 ``quantize_variant(source, "static", config, data=...)`` exports a PyTorch source to
 ONNX once (the float reference every ORT method is compared with), runs the pass
 through ``run_pass``, then measures accuracy, latency (per batch size, on the chosen
-device) and size before and after, the same way for both.
+device) and size before and after, the same way for both: each model opened once,
+then timed in interleaved rounds, the speed-up being the median of the rounds' ratios
+with its spread (``measure.spread``).
 ``variant_record.write_quantized_variant`` writes the result as a variant folder. The
 figures come from ``measure.before_after``, as every pass takes them.
 
@@ -35,6 +37,8 @@ from workbench.core.io.loaded import LoadedModel
 from workbench.core.measure.accuracy import evaluate
 from workbench.core.measure.before_after import SideFigures, measure_before_after
 from workbench.core.measure.options import MeasureOptions
+
+ROUNDS = 5  # interleaved before/after rounds; their median ratio survives 2 slow ones
 
 
 def pass_class_for(method: str) -> type:
@@ -74,6 +78,7 @@ def measured(model: LoadedModel, side: SideFigures, runtime: str) -> Measured:
     if side.latency is not None:
         figures.provider = side.latency.provider
         figures.latency_ms = dict(side.latency_ms)
+        figures.rounds_ms = {batch: list(times) for batch, times in side.rounds_ms.items()}
         figures.latency = dataclasses.asdict(side.latency)
     return figures
 
@@ -151,15 +156,16 @@ def quantize_variant(
     facts = environment = parent_metrics = None
     if measure_figures:
         runtime = "torch" if result.model.onnx_model is None else "ort"
+        # ``seconds`` per model and batch, split over interleaved rounds (module doc).
         options = MeasureOptions(runtime=runtime, batches=list(batches), threads=threads,
-                                 seconds=seconds, device=device)  # fmt: skip
+                                 seconds=seconds / ROUNDS, runs=6, device=device)  # fmt: skip
         models = {"before": reference, "after": result.model}
         if auto_exclude and result is not first:
             models = {"before": reference, "without": first.model, "after": result.model}
         parent = reference if auto_exclude else None  # how far each run drifts from float
         score = _accuracy(dataset, runtime, device, parent) if dataset is not None else None
         sides = measure_before_after(
-            models, options, accuracy=score, data=dataset, rounds=1 if batches else 0,
+            models, options, accuracy=score, data=dataset, rounds=ROUNDS if batches else 0,
             ctx=_scaled(ctx, 0.6, 1.0),
         )  # fmt: skip
         before = measured(reference, sides["before"], runtime)
