@@ -62,3 +62,35 @@ def add_model_arguments(
         metavar=SHAPE_METAVAR,
         help=SHAPE_HELP,
     )
+
+
+def add_text_arguments(parser: argparse.ArgumentParser, *, target: bool = False) -> None:
+    """--text-column and --max-length (and --target where the command has none yet):
+    how a text model's tokenizer reads a .csv or .jsonl of labelled texts."""
+    group = parser.add_argument_group("text data (read by a text model's own tokenizer)")
+    group.add_argument(
+        "--text-column",
+        metavar="COLUMN",
+        help="the column of a .csv or .jsonl that holds the texts (default: text)",
+    )
+    group.add_argument(
+        "--max-length",
+        type=int,
+        metavar="N",
+        help="tokens per text, padded or cut to it (default: the longest text's, at most 512)",
+    )
+    if target:
+        group.add_argument(
+            "--target", metavar="COLUMN", help="the label column (default for texts: label)"
+        )
+
+
+def text_options(args: argparse.Namespace) -> object:
+    """The text flags as a ``TextOptions``."""
+    from workbench.core.data.text import TextOptions
+
+    return TextOptions(
+        column=getattr(args, "text_column", None),
+        max_length=getattr(args, "max_length", None),
+        label=getattr(args, "target", None),
+    )

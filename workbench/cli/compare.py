@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = RunContext(device=args.device, progress=stderr_progress(not quiet))
     sources = []
     for name in args.variants:
-        if not Path(name).is_dir():
+        if not Path(name).is_dir() or _model_folder(Path(name)):
             print(f"measuring {name} on the spot ({options.runtime})…", file=sys.stderr)
             sources.append(measure_source(name, options, ctx))
             continue
@@ -184,6 +184,14 @@ def run(args: argparse.Namespace) -> int:
         path = write_report(comparison, Path(target), fmt)
         print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _model_folder(path: Path) -> bool:
+    """A Hugging Face folder with no record of its own: a model, measured on the spot."""
+    from workbench.core.io.hf_folder import is_hf_folder
+    from workbench.core.io.variant_folder import is_variant_folder
+
+    return is_hf_folder(path) and not is_variant_folder(path)
 
 
 def _baseline(wanted: str | None, sources: list) -> int:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from workbench.cli.arguments import add_model_arguments
+from workbench.cli.arguments import add_model_arguments, add_text_arguments, text_options
 from workbench.cli.bench import add_data_argument, stderr_progress
 
 ORDER = 45
@@ -22,9 +22,10 @@ def register(commands: Any) -> None:
     add_model_arguments(parser)
     add_data_argument(
         parser,
-        "dataset: a built-in name, an image folder, .csv or .npz (default: the model's own, "
-        "for zoo architectures)",
+        "dataset: a built-in name, an image folder, .csv or .npz, or labelled texts (.csv, "
+        ".jsonl) for a text model (default: the model's own, for zoo architectures)",
     )
+    add_text_arguments(parser, target=True)
     parser.add_argument(
         "--runtime",
         choices=("auto", "torch", "ort", "both"),
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     shapes = dict(args.shape)
     loaded = load(args.model, arch=args.arch, trust=args.trust, shapes=shapes)
     parent = load(args.parent, arch=args.arch, trust=args.trust) if args.parent else None
-    data = resolve_dataset(args.data, as_target(loaded))  # load once for both runtimes
+    # loaded once for both runtimes
+    data = resolve_dataset(args.data, as_target(loaded), text_options(args))
     if args.runtime == "both":
         runtimes = ["torch", "ort"] if loaded.module is not None else ["ort"]
     else:

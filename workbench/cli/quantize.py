@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.arguments import add_model_arguments
+from workbench.cli.arguments import add_model_arguments, add_text_arguments, text_options
 from workbench.cli.bench import add_data_argument, batch_list, stderr_progress
 from workbench.cli.config_flags import add_method_flags, config_for_method
 from workbench.core.compress.quantization import CONFIGS
@@ -59,9 +59,10 @@ def register(commands: Any) -> None:
     )
     add_data_argument(
         parser,
-        "calibration and accuracy data: a built-in name, image folder, .csv or .npz "
-        "(default: the model's own dataset)",
+        "calibration and accuracy data: a built-in name, image folder, .csv or .npz, or "
+        "labelled texts (.csv, .jsonl) for a text model (default: the model's own dataset)",
     )
+    add_text_arguments(parser, target=True)
     parser.add_argument("--out", required=True, type=Path, metavar="DIR")
     parser.add_argument("--device", default="cpu", help="where latency and accuracy run")
     parser.add_argument(
@@ -93,22 +94,26 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.compress.quantization.workflow import quantize_variant
     from workbench.core.context import RunContext
     from workbench.core.io import load
+    from workbench.core.measure.inputs import as_target, resolve_dataset
 
     config = config_for(args)
     loaded = load(args.model, arch=args.arch, trust=args.trust, shapes=dict(args.shape))
+    data = resolve_dataset(args.data, as_target(loaded), text_options(args)) if args.data else None
     ctx = RunContext(device=args.device, progress=stderr_progress(not args.json))
     outcome = quantize_variant(
         loaded,
         args.method,
         config,
-        data=args.data,
+        data=data,
         device=args.device,
         batches=args.batch,
         threads=args.threads,
         seconds=args.seconds,
         ctx=ctx,
     )
-    paths = write_quantized_variant(outcome, args.out, source=args.model)
+    paths = write_quantized_variant(
+        outcome, args.out, source=args.model, tokenizer=loaded.tokenizer
+    )
     if args.json:
         print(json.dumps({"step": outcome.step, "metrics": record_metrics(outcome)}, indent=2))
     else:

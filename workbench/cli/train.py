@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from workbench.cli.arguments import add_model_arguments
+from workbench.cli.arguments import add_model_arguments, add_text_arguments, text_options
 from workbench.cli.config_flags import add_config_flags, config_from_args
 from workbench.core.train.config import TrainConfig, suggest_config
 
@@ -35,13 +35,17 @@ def register(commands: Any) -> None:
         "--data",
         metavar="NAME|PATH",
         help="digits, shapes, sequences, a folder of class subfolders of images, a .csv "
-        "(with --target) or a .npz (x, y); default: the model's own dataset",
+        "(with --target), a .npz (x, y), or for a text model a .csv/.jsonl of labelled "
+        "texts; default: the model's own dataset",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the variant")
     parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
-    parser.add_argument("--target", metavar="COLUMN", help="the class column of a .csv")
+    parser.add_argument(
+        "--target", metavar="COLUMN", help="the class column of a .csv (texts: default label)"
+    )
     parser.add_argument("--image-size", type=int, default=32, help="side of image-folder images")
     parser.add_argument("--val-fraction", type=float, default=0.2, help="held out (files only)")
+    add_text_arguments(parser)
     add_config_flags(parser, TrainConfig, title="training settings", defaults=False)
     parser.add_argument(
         "--nproc",
@@ -85,6 +89,7 @@ def _train(args: argparse.Namespace, group: Any) -> int:
     from workbench.core.data.resolve import resolve_dataset
     from workbench.core.errors import WorkbenchError
     from workbench.core.io import load
+    from workbench.core.measure.inputs import text_tokenization
     from workbench.core.train import TrainControl, Trainer
     from workbench.core.train.distributed import process_device
     from workbench.core.train.outputs import write_trained_variant
@@ -113,6 +118,8 @@ def _train(args: argparse.Namespace, group: Any) -> int:
         val_fraction=args.val_fraction,
         seed=config.seed,
         workers=config.loader_workers,
+        text=text_tokenization(loaded),
+        text_options=text_options(args),
     )
     out = Path(args.out)
     control = TrainControl()
@@ -144,6 +151,7 @@ def _train(args: argparse.Namespace, group: Any) -> int:
         arch=loaded.arch,
         dataset=dataset.name,
         kind=None if args.model else "trained",
+        tokenizer=loaded.tokenizer,
     )
     if args.json:
         print(json.dumps({"status": result.status, "metrics": result.metrics}, indent=2))
@@ -155,7 +163,8 @@ def _train(args: argparse.Namespace, group: Any) -> int:
             f"{result.status}: {metrics['epochs']} epochs, {metrics['steps']} steps in "
             f"{metrics['seconds']:.1f} s; validation accuracy {shown}"
         )
-        print(f"wrote {paths['torch']}, {paths['variant'].name}, history.json/.csv, steps.csv")
+        model_file = paths.get("torch") or paths["variant"].parent
+        print(f"wrote {model_file}, {paths['variant'].name}, history.json/.csv, steps.csv")
         if loaded.arch:
             print(f"reopen: workbench inspect {paths['torch']} --arch {loaded.arch}")
     return 0

@@ -191,7 +191,7 @@ def _export(
         # The model's example sizes fill the axes it declares dynamic (a Hugging Face
         # model's sequence) when the export and its parity check need concrete ones.
         shapes = {spec.name: spec.shape for spec in target.loaded.inputs}
-    sample = tuple(dataset.x_val.shape[1:]) if dataset is not None else None
+    sample = tuple(dataset.input_shape) if dataset is not None else None
     ctx.report(0.05, f"exporting {target.name}")
     converted = convert(
         target.loaded, options, label=target.name, shapes=shapes, sample_shape=sample

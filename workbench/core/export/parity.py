@@ -193,14 +193,15 @@ def parity_batches(
         [InputSpec(v.name, (1,), _dtype(v)) for v in inputs],
         onnx_model=model,
     )
-    sample = tuple(dataset.x_val.shape[1:]) if dataset is not None else None
+    sample = tuple(dataset.input_shape) if dataset is not None else None
+    stacked = bool(getattr(dataset, "input_names", ()))  # texts: filler of their length
     base = concrete_shapes(exported, label=label, batch=step, shapes=shapes, sample_shape=sample)
     real_data = (
         dataset is not None
         and len(base) == 1
         and tuple(next(iter(base.values()))[0][1:]) == tuple(dataset.x_val.shape[1:])
     )
-    if dataset is not None and not real_data and required:
+    if dataset is not None and not real_data and required and not stacked:
         wanted = {n: list(shape[1:]) for n, (shape, _) in base.items()}
         raise WorkbenchError(
             f"{label}: dataset {dataset.name!r} has samples of shape "

@@ -64,16 +64,19 @@ def load(
             return load_zoo(source, shapes=shapes, seed=seed)
         path = Path(source)
         label = path.name or label
+        from workbench.core.data.text import has_tokenizer
+        from workbench.core.io.hf_folder import is_hf_folder, load_hf_folder
         from workbench.core.io.variant_folder import is_variant_folder, variant_model
 
-        if is_variant_folder(path):  # a folder `workbench train` or `prune` wrote
+        if is_variant_folder(path) and not is_hf_folder(path):  # `workbench train`, `prune`...
             chosen = variant_model(path, arch=arch, trust=trust)
             model = _load_file(chosen.path, arch=chosen.arch, trust=trust, shapes=shapes, seed=seed)
             model.notes[:0] = chosen.notes
+            if has_tokenizer(path):  # made from a Hugging Face folder: its texts read alike
+                model.tokenizer = path
             return model
-        from workbench.core.io.hf_folder import is_hf_folder, load_hf_folder
-
-        if is_hf_folder(path):  # a Hugging Face save_pretrained folder
+        # A Hugging Face save_pretrained folder (a trained one holds variant.json too)
+        if is_hf_folder(path):
             if arch:
                 raise ModelLoadError(f"{label} is a Hugging Face folder; it needs no --arch")
             return load_hf_folder(path, trust=trust, shapes=shapes)

@@ -80,6 +80,8 @@ def load_hf_folder(path: Path, *, trust: bool, shapes: Shapes | None) -> LoadedM
     inputs = [InputSpec(name, (1, sequence), "int64") for name in names]
     inputs = apply_shapes(path.name, inputs, shapes)
     kind = type(model).__name__
+    from workbench.core.data.text import has_tokenizer
+
     return LoadedModel(
         format=ModelFormat.HF_FOLDER,
         path=path,
@@ -89,6 +91,7 @@ def load_hf_folder(path: Path, *, trust: bool, shapes: Shapes | None) -> LoadedM
         output_names=list(first),
         dynamic_axes=axes,
         notes=[f"Hugging Face {kind} ({', '.join(f.name for f in weights)})"],
+        tokenizer=path if has_tokenizer(path) else None,
     )
 
 

@@ -58,6 +58,9 @@ class LoadedModel:
     # output name (e.g. {"input_ids": {0: "batch", 1: "sequence"}}); None/empty: unknown.
     output_names: list[str] | None = None
     dynamic_axes: dict[str, dict[int, str]] = field(default_factory=dict)
+    # The folder whose tokenizer turns texts into this model's inputs (a Hugging Face
+    # folder, or a variant folder made from one); None: the model reads no text.
+    tokenizer: Path | None = None
 
     @property
     def framework(self) -> str:

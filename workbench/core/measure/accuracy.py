@@ -19,6 +19,7 @@ from workbench.core.measure.inputs import (
     as_target,
     concrete_shapes,
     declared_inputs,
+    per_token_outputs,
     require_dataset,
     resolve_dataset,
 )
@@ -51,6 +52,11 @@ def evaluate(
     ctx = ctx or RunContext()
     target = as_target(model)
     dataset = require_dataset(resolve_dataset(data, target), target)
+    if per_token_outputs(target.loaded) and dataset.task == "classification":
+        raise DataError(
+            f"{target.name} outputs logits per token (a language model); labels per "
+            f"text do not score it"
+        )
     if runtime == "auto":
         runtime = "ort" if target.loaded.framework == "onnx" else "torch"
     x, y = dataset.x_val, dataset.y_val
@@ -69,6 +75,7 @@ def evaluate(
         shapes=shapes,
         ctx=ctx,
         span=(0.0, share),
+        input_names=tuple(getattr(dataset, "input_names", ())),
     )
     logits = outputs.astype(np.float64)
     report = AccuracyReport(
@@ -104,6 +111,7 @@ def evaluate(
             shapes=shapes,
             ctx=ctx,
             span=(share, 1.0),
+            input_names=tuple(getattr(dataset, "input_names", ())),
         )
         report.agreement = agreement(parent_target.name, reference, outputs)
     ctx.report(1.0, f"{target.name}: evaluated")
@@ -120,29 +128,36 @@ def predict(
     shapes: Shapes | None = None,
     ctx: RunContext | None = None,
     span: tuple[float, float] = (0.0, 1.0),
+    input_names: tuple[str, ...] = (),
 ) -> tuple[Any, str]:
-    """The first output of ``target`` for every sample of ``x``, and the provider used."""
+    """The first output of ``target`` for every sample of ``x``, and the provider used.
+
+    ``input_names``: ``x`` holds those inputs stacked on axis 1 (a text dataset's
+    token ids and masks); empty: ``x`` feeds the model's one input.
+    """
     import numpy as np
 
     ctx = ctx or RunContext()
     loaded, label = target.loaded, target.name
     inputs = declared_inputs(loaded)
-    if len(inputs) != 1:
+    names = tuple(input_names) or (inputs[0].name,) if inputs else ()
+    declared = {spec.name: spec for spec in inputs}
+    if len(inputs) != len(names) or any(name not in declared for name in names):
+        given = ", ".join(names) if input_names else "one"
         raise WorkbenchError(
-            f"{label} has {len(inputs)} inputs; evaluation feeds one (the dataset's samples)"
+            f"{label} takes {len(inputs)} inputs ({', '.join(declared)}); the data feeds {given}"
         )
-    spec = inputs[0]
-    fixed = spec.dims[0] if spec.dims and isinstance(spec.dims[0], int) else None
+    sample = tuple(x.shape[2:] if input_names else x.shape[1:])
+    fixed = next((s.dims[0] for s in inputs if s.dims and isinstance(s.dims[0], int)), None)
     step = fixed or max(1, int(batch_size))
-    wanted = concrete_shapes(
-        loaded, label=label, batch=step, shapes=shapes, sample_shape=tuple(x.shape[1:])
-    )
-    shape, dtype = wanted[spec.name]
-    if tuple(shape[1:]) != tuple(x.shape[1:]):
-        raise DataError(
-            f"{label}: input {spec.name!r} takes samples of shape {list(shape[1:])}, but the "
-            f"dataset's are {list(x.shape[1:])}"
-        )
+    wanted = concrete_shapes(loaded, label=label, batch=step, shapes=shapes, sample_shape=sample)
+    for name in names:
+        shape = wanted[name][0]
+        if tuple(shape[1:]) != sample:
+            raise DataError(
+                f"{label}: input {name!r} takes samples of shape {list(shape[1:])}, but the "
+                f"dataset's are {list(sample)}"
+            )
     runner = make_runner(
         loaded, runtime, label=label, device=device or ctx.device or "auto", spin=False
     )
@@ -150,7 +165,12 @@ def predict(
     parts = []
     for start, batch, real in _batches(x, step, pad=fixed is not None):
         ctx.check()
-        result = runner.outputs({spec.name: np.ascontiguousarray(batch, dtype=dtype)})
+        columns = [batch[:, i] for i in range(len(names))] if input_names else [batch]
+        feed = {
+            name: np.ascontiguousarray(column, dtype=wanted[name][1])
+            for name, column in zip(names, columns, strict=True)
+        }
+        result = runner.outputs(feed)
         parts.append(np.asarray(result[0])[:real])
         ctx.report(low + (high - low) * min(1.0, (start + real) / len(x)), f"{label}: evaluating")
     return np.concatenate(parts), runner.provider

@@ -13,6 +13,7 @@ from typing import Any
 
 from workbench.core.catalogue import get_registry
 from workbench.core.data.resolve import resolve_dataset as resolve_spec
+from workbench.core.data.text import TextOptions, Tokenization
 from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.io.loaded import LoadedModel, ModelFormat
 from workbench.core.units import format_shape
@@ -119,10 +120,14 @@ def concrete_shapes(
             dims[0] = batch
         elif not isinstance(dims[0], int):
             dims[0] = 1
+        # A PyTorch model's example size on an axis it declares dynamic (a text model's
+        # sequence) gives way to the data's size.
+        dynamic = loaded.dynamic_axes.get(declared.name, {}) if given is None else {}
+        fits = sample_shape is not None and len(sample_shape) == len(dims) - 1
         for index in range(1, len(dims)):
-            if isinstance(dims[index], int):
+            if isinstance(dims[index], int) and not (fits and index in dynamic):
                 continue
-            if sample_shape is not None and len(sample_shape) == len(dims) - 1:
+            if fits:
                 dims[index] = int(sample_shape[index - 1])
                 continue
             what = f"{index} ({dims[index]})" if dims[index] else str(index)
@@ -135,16 +140,36 @@ def concrete_shapes(
     return result
 
 
-def resolve_dataset(spec: Any, target: Target | None = None) -> Any:
+def text_tokenization(loaded: LoadedModel) -> Tokenization | None:
+    """How texts become ``loaded``'s inputs, for a text model (one taking input_ids)."""
+    names = tuple(spec.name for spec in loaded.inputs)
+    if "input_ids" not in names:
+        return None
+    return Tokenization(loaded.display_name, loaded.tokenizer, names)
+
+
+def per_token_outputs(loaded: LoadedModel) -> bool:
+    """Whether the model's first output has a sequence axis (a language model's logits
+    per token): labels per text do not score it, though its texts still time it."""
+    names = loaded.output_names or []
+    return bool(names) and "sequence" in loaded.dynamic_axes.get(names[0], {}).values()
+
+
+def resolve_dataset(
+    spec: Any, target: Target | None = None, text_options: TextOptions | None = None
+) -> Any:
     """An ArrayDataset from ``spec``, else the target's own dataset, else None.
 
     ``spec`` is an ArrayDataset or what ``--data`` takes: a registered name, a folder of
-    class subfolders of images, a ``.csv`` or a ``.npz`` (``core.data.resolve``).
+    class subfolders of images, a ``.csv`` or a ``.npz`` (``core.data.resolve``), or
+    labelled texts that a text target's tokenizer reads.
     """
     if spec is not None and not isinstance(spec, str):
         return spec
     if spec:
-        return resolve_spec(spec)
+        text = text_tokenization(target.loaded) if target is not None else None
+        label = text_options.label if text_options is not None else None
+        return resolve_spec(spec, target=label, text=text, text_options=text_options)
     if target is not None and target.dataset:
         return get_registry().dataset(target.dataset).load()
     return None
@@ -164,7 +189,7 @@ def feed_for(
     rng = np.random.default_rng(seed)
     feed: dict[str, Any] = {}
     for name, (shape, dtype) in shapes.items():
-        samples = _samples_that_fit(dataset, shape, dtype) if len(shapes) == 1 else None
+        samples = _samples_that_fit(_named(dataset, name, len(shapes)), shape, dtype)
         if samples is not None:
             feed[name] = samples
         elif np.issubdtype(np.dtype(dtype), np.floating):
@@ -176,10 +201,26 @@ def feed_for(
 
 def samples_fit(shapes: dict[str, tuple[tuple[int, ...], str]], dataset: Any) -> bool:
     """Whether ``feed_for`` will feed ``dataset``'s samples rather than filler."""
-    if dataset is None or len(shapes) != 1:
+    if dataset is None:
         return False
-    shape, dtype = next(iter(shapes.values()))
-    return _samples_that_fit(dataset, shape, dtype) is not None
+    return all(
+        _samples_that_fit(_named(dataset, name, len(shapes)), shape, dtype) is not None
+        for name, (shape, dtype) in shapes.items()
+    )
+
+
+@dataclass
+class _OneInput:
+    x_val: Any
+
+
+def _named(dataset: Any, name: str, count: int) -> Any:
+    """What feeds input ``name``: a one-input model's dataset as it is, a text
+    dataset's stacked input of that name, else nothing."""
+    names = getattr(dataset, "input_names", ())
+    if dataset is not None and name in names:
+        return _OneInput(dataset.x_val[:, names.index(name)])
+    return dataset if count == 1 and not names else None
 
 
 def _samples_that_fit(dataset: Any, shape: tuple[int, ...], dtype: str) -> Any:

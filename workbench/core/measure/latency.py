@@ -277,7 +277,8 @@ def prepare_latency(
         runtime = "ort" if loaded.framework == "onnx" else "torch"
     device = device or ctx.device or "auto"
     dataset = resolve_dataset(data, target)
-    sample = tuple(dataset.x_val.shape[1:]) if dataset is not None else None
+    # one input's sample (a text dataset stacks several: each is (length,))
+    sample = tuple(dataset.input_shape) if dataset is not None else None
     wanted = list(dict.fromkeys(int(b) for b in batches)) if batches else [None]
     if any(b is not None and b < 1 for b in wanted):
         raise WorkbenchError("batch sizes must be at least 1")

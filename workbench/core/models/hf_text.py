@@ -40,3 +40,7 @@ class HFTextModel(torch.nn.Module):
             kwargs["use_cache"] = False
         result = self.model(**kwargs, return_dict=True)
         return {k: v for k, v in result.items() if isinstance(v, torch.Tensor)}
+
+    def save_pretrained(self, folder: Any) -> None:
+        """The transformers model as a ``save_pretrained`` folder (config + safetensors)."""
+        self.model.save_pretrained(str(folder))

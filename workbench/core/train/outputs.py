@@ -7,7 +7,9 @@ DIR/model.pt --arch ARCH`` (the arch is in ``variant.json``) without trusting co
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from workbench.core.data.text import copy_tokenizer
 from workbench.core.io.loaded import LoadedModel, ModelFormat
 from workbench.core.io.variant_folder import VariantRecord, write_variant
 from workbench.core.train.control import TrainResult
@@ -27,13 +29,18 @@ def write_trained_variant(
     dataset: str,
     name: str | None = None,
     kind: str | None = None,
+    tokenizer: Path | None = None,
 ) -> dict[str, Path]:
     """Write the weights, the history files and ``variant.json``; returns their paths.
 
     ``kind`` is told from ``source`` unless given ("trained" for an ``--arch`` built fresh).
+    A Hugging Face model is written as its own ``save_pretrained`` folder (with the
+    ``tokenizer`` folder's files beside it), so the folder reopens as one.
     """
     folder = Path(folder)
     files = result.history.write(folder)
+    hf_files = write_hf_folder(result.model, folder, tokenizer)
+    files.update(hf_files)
     if result.checkpoint is not None:
         files["checkpoint"] = Path(result.checkpoint)
     kind = kind or variant_kind(source)
@@ -51,5 +58,21 @@ def write_trained_variant(
         notes=list(result.notes),
         extra={"augment": result.config.augment.describe()},
     )
+    if hf_files:
+        return write_variant(folder, record, None, files=files)
     model = LoadedModel(ModelFormat.STATE_DICT, None, [], module=result.model, arch=arch)
     return write_variant(folder, record, model, weights="state_dict", files=files)
+
+
+def write_hf_folder(module: Any, folder: Path, tokenizer: Path | None) -> dict[str, Path]:
+    """``module``'s ``save_pretrained`` files (none unless it is a Hugging Face model)
+    and copies of the tokenizer's, by artifact key."""
+    save = getattr(module, "save_pretrained", None)
+    if save is None:
+        return {}
+    folder.mkdir(parents=True, exist_ok=True)
+    save(folder)
+    files = {"hf_config": folder / "config.json"}
+    files.update({p.name: p for p in sorted(folder.glob("model*.safetensors"))})
+    files.update(copy_tokenizer(tokenizer, folder))
+    return files

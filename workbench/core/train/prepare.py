@@ -44,7 +44,9 @@ def prepare(trainer: Any) -> None:
     trainer.x, trainer.y, trainer.x_val, trainer.y_val = setup.device_tensors(
         trainer.dataset, trainer.device, workers
     )
-    setup.check_fits(trainer.model, trainer.dataset, trainer.x_val, trainer.x)
+    # A text dataset's samples stack the model's named inputs (core.data.text).
+    trainer.stacked = bool(getattr(trainer.dataset, "input_names", ()))
+    setup.check_fits(trainer.model, trainer.dataset, trainer.x_val, trainer.x, trainer.stacked)
     trainer.n_train = len(trainer.x)
     if trainer.n_train == 0:
         raise TrainingError(f"dataset {trainer.dataset.name!r} has no training samples")

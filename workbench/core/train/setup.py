@@ -97,8 +97,19 @@ def worker_loader(x: Any, y: Any, workers: int, pin: bool) -> tuple[Any, EpochBa
     return loader, sampler
 
 
+def forward(model: Any, batch: Any, stacked: bool = False) -> Any:
+    """The model's logits for a batch. ``stacked``: the batch holds several named inputs
+    on axis 1 (a text dataset's token ids and masks), passed as separate arguments. A
+    text model's tuple of named outputs gives its first, the logits (a ModelOutput
+    without labels has no loss before them), as does a tuple of one tensor."""
+    out = model(*batch.unbind(1)) if stacked else model(batch)
+    if isinstance(out, (tuple, list)) and out and (stacked or len(out) == 1):
+        return out[0]
+    return out
+
+
 def evaluate(
-    model: Any, x: Any, y: Any, batch_size: int, autocast: Callable
+    model: Any, x: Any, y: Any, batch_size: int, autocast: Callable, stacked: bool = False
 ) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) over a split; one host sync at the end."""
     import torch
@@ -113,7 +124,7 @@ def evaluate(
     with torch.inference_mode(), autocast():
         for start in range(0, len(x), batch_size):
             xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-            out = model(xb).float()
+            out = forward(model, xb, stacked).float()
             loss_sum += F.cross_entropy(out, yb, reduction="sum")
             correct += (out.argmax(1) == yb).sum()
     model.train(was_training)
@@ -121,7 +132,9 @@ def evaluate(
     return float(loss_sum) / n, int(correct) / n
 
 
-def check_fits(model: Any, dataset: ArrayDataset, x_val: Any, x_train: Any) -> None:
+def check_fits(
+    model: Any, dataset: ArrayDataset, x_val: Any, x_train: Any, stacked: bool = False
+) -> None:
     """One forward pass in eval mode: a clear error before training if shapes do not fit."""
     import torch
 
@@ -130,7 +143,7 @@ def check_fits(model: Any, dataset: ArrayDataset, x_val: Any, x_train: Any) -> N
     model.eval()
     try:
         with torch.inference_mode():
-            out = model(sample)
+            out = forward(model, sample, stacked)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TrainingError(

@@ -201,6 +201,7 @@ class Trainer:
         batch_loss = self.batch_loss
         scaler = self.scaler
         clip = self.config.grad_clip
+        stacked = self.stacked
         losses, corrects, rates, sizes = self._pending
         control, cancel = self.control, self.ctx.cancel
         group = optimizer.param_groups[0]
@@ -210,7 +211,7 @@ class Trainer:
             if augment is not None:
                 xb = augment(xb)
             with autocast():
-                out = model(xb)
+                out = setup.forward(model, xb, stacked)
                 if batch_loss is None:
                     loss = criterion(out, yb)
                 else:
@@ -331,7 +332,7 @@ class Trainer:
         cfg = self.config
         started = time.perf_counter()
         val_loss, val_acc = setup.evaluate(
-            self.model, self.x_val, self.y_val, cfg.eval_batch_size, self.autocast
+            self.model, self.x_val, self.y_val, cfg.eval_batch_size, self.autocast, self.stacked
         )
         has_val = len(self.x_val) > 0
         if self.group is not None:  # each process saw its slice: totals over all of them

@@ -54,11 +54,13 @@ class DatasetReader:
 
     ORT's ``CalibrationDataReader`` recognises any class with ``get_next`` (its
     ``__subclasshook__``), so this one needs no onnxruntime import to be defined.
+    ``input_name`` as a tuple of names: the samples hold those inputs stacked on axis 1
+    (a text dataset's token ids and masks).
     """
 
     def __init__(
         self,
-        input_name: str,
+        input_name: str | tuple[str, ...],
         samples: Any,
         *,
         dtype: str = "float32",
@@ -89,7 +91,10 @@ class DatasetReader:
             low + (high - low) * done,
             f"{self.message}: {self.position}/{len(self.samples)} samples",
         )
-        return {self.input_name: self.samples[start : self.position]}
+        batch = self.samples[start : self.position]
+        if isinstance(self.input_name, tuple):
+            return {name: batch[:, i] for i, name in enumerate(self.input_name)}
+        return {self.input_name: batch}
 
     def rewind(self) -> None:
         self.position = 0
@@ -104,8 +109,9 @@ class DatasetReader:
         return item
 
 
-def single_input(proto: Any, dataset: Any) -> tuple[str, str, int | None]:
-    """(name, numpy dtype, fixed batch or None) of the model's one input.
+def single_input(proto: Any, dataset: Any) -> tuple[Any, str, int | None]:
+    """(name, numpy dtype, fixed batch or None) of the model's one input; for a text
+    dataset, the tuple of its input names (stacked in its samples) in place of the name.
 
     The dataset's samples must fit it; a model with a fixed batch is fed that many.
     """
@@ -113,6 +119,17 @@ def single_input(proto: Any, dataset: Any) -> tuple[str, str, int | None]:
 
     constant = {t.name for t in proto.graph.initializer}
     inputs = [v for v in proto.graph.input if v.name not in constant]
+    names = tuple(getattr(dataset, "input_names", ()))
+    if names:
+        graph_names = sorted(v.name for v in inputs)
+        if graph_names != sorted(names):
+            raise WorkbenchError(
+                f"the model takes {', '.join(graph_names)}; the data gives {', '.join(names)}"
+            )
+        tensor = inputs[0].type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+        dtype = helper.tensor_dtype_to_np_dtype(tensor.elem_type).name
+        return names, dtype, dims[0] if dims and dims[0] else None
     if len(inputs) != 1:
         raise WorkbenchError(
             f"the model has {len(inputs)} inputs; calibration feeds one (the dataset's samples)"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.compress.quantization.outcome import QuantizationOutcome
+from workbench.core.data.text import copy_tokenizer
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.atomic import atomic_write_bytes
 from workbench.core.io.loaded import LoadedModel
@@ -26,11 +27,17 @@ def record_metrics(outcome: QuantizationOutcome) -> dict[str, Any]:
 
 
 def write_quantized_variant(
-    outcome: QuantizationOutcome, folder: Path, *, source: str | None = None
+    outcome: QuantizationOutcome,
+    folder: Path,
+    *,
+    source: str | None = None,
+    tokenizer: Path | None = None,
 ) -> dict[str, Path]:
-    """``folder``/model.onnx (or model.pt for a PyTorch result) and ``variant.json``."""
+    """``folder``/model.onnx (or model.pt for a PyTorch result) and ``variant.json``;
+    a text model's ``tokenizer`` files beside them, so the variant reads texts too."""
     folder = Path(folder)
     model = outcome.model
+    files = copy_tokenizer(tokenizer, folder)
     record = VariantRecord(
         name=outcome.name(),
         kind="quantized",
@@ -44,12 +51,12 @@ def write_quantized_variant(
         extra={"node_error": outcome.pass_metrics.get("node_error")},
     )
     if model.onnx_model is not None:
-        return write_variant(folder, record, model)
+        return write_variant(folder, record, model, files=files)
     # A dynamically quantized module is kept as TorchScript, not as a state_dict.
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / TORCH_FILE
     atomic_write_bytes(path, torchscript_bytes(model))
-    return write_variant(folder, record, None, files={"torch": path})
+    return write_variant(folder, record, None, files={"torch": path, **files})
 
 
 def torchscript_bytes(model: LoadedModel) -> bytes:

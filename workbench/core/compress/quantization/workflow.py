@@ -118,7 +118,7 @@ def quantize_variant(
     """
     from workbench.core.compress.base import run_pass
     from workbench.core.compress.quantization.common import float_onnx, onnx_result
-    from workbench.core.measure.inputs import as_target, resolve_dataset
+    from workbench.core.measure.inputs import as_target, per_token_outputs, resolve_dataset
 
     # The pass (calibration) runs where the figures are taken; cancel and progress stay.
     ctx = dataclasses.replace(ctx or RunContext(), device=device)
@@ -163,7 +163,8 @@ def quantize_variant(
         if auto_exclude and result is not first:
             models = {"before": reference, "without": first.model, "after": result.model}
         parent = reference if auto_exclude else None  # how far each run drifts from float
-        score = _accuracy(dataset, runtime, device, parent) if dataset is not None else None
+        scored = dataset is not None and not per_token_outputs(source)
+        score = _accuracy(dataset, runtime, device, parent) if scored else None
         sides = measure_before_after(
             models, options, accuracy=score, data=dataset, rounds=ROUNDS if batches else 0,
             ctx=_scaled(ctx, 0.6, 1.0),
@@ -176,6 +177,11 @@ def quantize_variant(
         parent_metrics = sides["before"].metrics
         if dataset is None:
             notes.append("accuracy not measured: the model is tied to no dataset (--data)")
+        elif not scored:
+            notes.append(
+                "accuracy not measured: the model outputs logits per token (a language "
+                "model); its texts were used for timing"
+            )
     auto = None
     if auto_exclude:
         auto = AutoExclusion(auto_exclude, picked, without if picked else after)

@@ -1,0 +1,108 @@
+"""Labelled texts through a Hugging Face folder's own tokenizer, as a user runs it: a BERT
+fine-tunes for one epoch on a generated CSV, is scored, quantized (dynamic INT8) and
+compared; a GPT-2 is quantized and compared on the same texts (no LM training)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fixtures.cli import run_workbench
+from fixtures.hf_folders import bert_model, gpt2_model, save, save_tokenizer, write_texts_csv
+
+
+def error_line(result) -> str:
+    """Exit 2 and exactly one stderr line, with no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("texts")
+    save_tokenizer(save(bert_model(), folder / "my-bert"))
+    save_tokenizer(save(gpt2_model(), folder / "my-gpt2"), kind="gpt2")
+    write_texts_csv(folder / "texts.csv", 960)
+    return folder
+
+
+def test_bert_fine_tunes_scores_quantizes_and_compares_on_labelled_texts(work: Path) -> None:
+    data, trained, int8 = str(work / "texts.csv"), work / "T", work / "Q"
+    # cwd: ORT's symbolic shape inference leaves temporary files where it runs
+    done = run_workbench(
+        "train", str(work / "my-bert"), "--data", data, "--target", "label", "--epochs", "1",
+        "--lr", "0.002", "--batch-size", "8", "--json", "--out", str(trained), cwd=work,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "960 texts as 12 tokens each" in done.stderr
+    metrics = json.loads(done.stdout)["metrics"]
+    # the cue word decides the class: one epoch learns it, far above chance
+    assert metrics["val_accuracy"] >= 0.9 and metrics["val_loss"] < 0.6
+    # the result is a save_pretrained folder with the tokenizer: it reopens as one
+    names = {p.name for p in trained.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "variant.json"} <= names
+
+    scored = run_workbench("eval", str(trained), "--data", data, "--json", cwd=work)
+    assert scored.returncode == 0, scored.stderr
+    report = json.loads(scored.stdout)["accuracy"]["torch"]
+    assert report["samples"] == 192  # the same seeded validation split as training
+    assert report["top1"] == pytest.approx(metrics["val_accuracy"])
+
+    done = run_workbench(
+        "quantize", str(trained), "--method", "dynamic", "--data", data, "--json",
+        "--out", str(int8), cwd=work,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    after = json.loads(done.stdout)["metrics"]
+    assert after["after"]["top1"] >= 0.9 and after["before"]["top1"] >= 0.9
+    assert after["after"]["size_bytes"] < after["before"]["size_bytes"]
+    assert (int8 / "tokenizer.json").is_file()  # the INT8 variant reads texts too
+
+    # the trained folder recorded no latency: measured now, on the same texts
+    compared = run_workbench(
+        "compare", str(trained), str(int8), "--measure", "--data", data, "--batch", "1",
+        "--seconds", "0.2", "--json", cwd=work,
+    )  # fmt: skip
+    assert compared.returncode == 0, compared.stderr
+    table = json.loads(compared.stdout)
+    names = [v["name"] for v in table["variants"]]
+    rows = {row["metric"]: row for row in table["rows"]}
+    assert all(rows["top-1 ort (texts)"][name] >= 0.9 for name in names)
+    assert all(rows["latency p50 ort/CPU b1"][name] > 0 for name in names)
+
+
+def test_gpt2_quantizes_and_compares_timed_on_texts(work: Path) -> None:
+    data, int8 = str(work / "texts.csv"), work / "GQ"
+    done = run_workbench(
+        "quantize", str(work / "my-gpt2"), "--method", "dynamic", "--data", data,
+        "--out", str(int8), cwd=work,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "latency batch 1" in done.stdout and "logits per token" in done.stdout
+    compared = run_workbench(
+        "compare", str(work / "my-gpt2"), str(int8), "--data", data, "--batch", "1",
+        "--seconds", "0.2", "--json", cwd=work,
+    )  # fmt: skip
+    assert compared.returncode == 0, compared.stderr
+    table = json.loads(compared.stdout)
+    names = [v["name"] for v in table["variants"]]
+    assert names == ["my-gpt2", "my-gpt2 (INT8 dynamic)"]
+    rows = {row["metric"]: row for row in table["rows"]}
+    assert all(rows["latency p50 ort/CPU b1"][name] > 0 for name in names)
+    assert not any(metric.startswith("top-1") for metric in rows)  # an LM: timed only
+
+
+def test_text_data_errors_are_one_line(work: Path, tmp_path: Path) -> None:
+    data = str(work / "texts.csv")
+    bare = save(bert_model(), tmp_path / "no-tokenizer")
+    line = error_line(run_workbench("eval", str(bare), "--data", data))
+    assert "texts.csv is text data" in line and "no-tokenizer has none" in line
+    line = error_line(
+        run_workbench("eval", str(work / "my-bert"), "--data", data, "--text-column", "body")
+    )
+    assert "no column 'body' (name it with --text-column); columns: text, label" in line
+    line = error_line(run_workbench("eval", "zoo:digits_mlp", "--data", data))
+    assert "texts.csv holds texts; only a text model" in line
