@@ -223,6 +223,9 @@ class VariantActions(QObject):
             ]
             wizard.show_measurements(variant.metrics, quantized)
         wizard.outcome_ready.connect(lambda outcome: self.add_outcome(variant, outcome))
+        if hasattr(wizard, "front_ready"):  # Optimize: several variants, some chained
+            wizard.set_project_folder(ctx.project.folder)
+            wizard.front_ready.connect(lambda items: self.add_front(variant, items))
         if hasattr(wizard, "delete_when_closed"):  # a plugin's own QWizard may lack it
             wizard.delete_when_closed()
         wizard.setModal(False)
@@ -238,6 +241,47 @@ class VariantActions(QObject):
             metrics=dict(outcome.metrics),
             artifacts=dict(outcome.artifacts),
         )
+
+    def add_front(self, parent: Any, items: list[Any]) -> None:
+        """An Optimize search's front: each candidate's folder is opened and described in
+        a worker, then added under ``parent`` or under the candidate it was made from
+        (``FrontItem.parent_key``), parents first."""
+        from workbench.core import graph as graph_model
+        from workbench.core.io import load
+
+        project, inspections = self.ctx.project, self.ctx.inspections
+
+        def describe() -> list[tuple[Any, Inspection]]:
+            described = []
+            for item in items:
+                loaded = load(item.folder)
+                built = graph_model.from_model(loaded)
+                described.append(
+                    (item, Inspection(loaded, built, graph_model.summarize(built, loaded)))
+                )
+            return described
+
+        def added(described: list[tuple[Any, Inspection]]) -> None:
+            made: dict[str | None, Any] = {None: parent}
+            for item, inspection in described:
+                if made[None].id not in project.variants:
+                    return  # the source variant went while the candidates were read
+                variant = project.new_child(
+                    made.get(item.parent_key, parent),
+                    item.name,
+                    item.step,
+                    framework=inspection.loaded.framework,
+                    metrics=item.metrics,
+                    artifacts={"folder": str(item.folder)},
+                    loaded=inspection.loaded,
+                )
+                inspections[variant.id] = inspection  # before the views hear of it
+                made[item.key] = project.add(variant)
+            on_front = sum(item.on_front for item in items)
+            self._done(f"Added {on_front} candidates of the front")
+
+        self.ctx.status.set_busy(f"Adding {len(items)} candidates…")
+        self.ctx.tasks.start(describe, added, self.ctx.failure("Add the front"))
 
     def add_child(
         self,

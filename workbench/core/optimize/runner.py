@@ -99,7 +99,7 @@ class _Search:
 
 
 def optimize(
-    source: str,
+    source: str | LoadedModel,
     config: OptimizeConfig,
     out: Path,
     *,
@@ -110,9 +110,9 @@ def optimize(
     ctx: RunContext | None = None,
     on_event: Listener | None = None,
 ) -> SearchResult:
-    """Search compressed versions of ``source`` (a file, variant folder or zoo name) and
-    write them to ``out`` (module doc). ``data`` is a dataset name or path (default: the
-    model's own)."""
+    """Search compressed versions of ``source`` (a file, variant folder or zoo name, or a
+    model already open, as the app has it) and write them to ``out`` (module doc).
+    ``data`` is a dataset name or path (default: the model's own)."""
     from workbench.core.data.resolve import resolve_dataset
     from workbench.core.io import load
     from workbench.core.measure.environment import usable_cpus
@@ -124,7 +124,11 @@ def optimize(
     if not resume and (out / PARETO_FILE).exists():
         raise WorkbenchError(f"{out} holds a search already: continue it with --resume, "
                              "or name another folder")  # fmt: skip
-    original = load(source, arch=arch, trust=trust)
+    if isinstance(source, LoadedModel):
+        original = source
+        source = str(source.path) if source.path else source.display_name
+    else:
+        original = load(source, arch=arch, trust=trust)
     if original.framework != "pytorch" or original.module is None:
         raise WorkbenchError(f"optimize prunes and distils PyTorch models; "
                              f"{original.display_name} is {original.framework}: open its "
@@ -208,8 +212,8 @@ def _measure_original(search: _Search) -> dict[str, Any]:
     from workbench.core.measure.accuracy import evaluate
 
     search.ctx.report(0.0, "measuring the original")
-    top1 = evaluate(search.original, data=search.dataset, device=_eval_device(search)).top1
-    return _record(search, ORIGINAL, search.original, top1, sides=None)
+    report = evaluate(search.original, data=search.dataset, device=_eval_device(search))
+    return _record(search, ORIGINAL, search.original, report, sides=None)
 
 
 def _sensitivity(search: _Search, previous: dict[str, Any]) -> dict[float, dict[str, float]]:
@@ -280,9 +284,9 @@ def _run_candidate(search: _Search, candidate: Candidate) -> dict[str, Any]:
     candidate.steps[-1] = step  # as recorded: the INT8 step names its float nodes
     search.models[candidate.key] = model
     search.ctx.check()
-    top1 = evaluate(model, data=search.dataset, device=_eval_device(search)).top1
+    report = evaluate(model, data=search.dataset, device=_eval_device(search))
     sides = _timed(search, model, candidate.key)
-    record = _record(search, candidate.key, model, top1, sides)
+    record = _record(search, candidate.key, model, report, sides)
     record.update(ratio=candidate.ratio, recovery=candidate.recovery, quant=candidate.quant,
                   parent=candidate.parent, steps=_steps(search, candidate),
                   seconds=round(time.monotonic() - began, 2))  # fmt: skip
@@ -331,16 +335,24 @@ def _eval_device(search: _Search) -> str:
 
 
 def _record(
-    search: _Search, key: str, model: LoadedModel, top1: float | None, sides: Any
+    search: _Search, key: str, model: LoadedModel, accuracy: Any, sides: Any
 ) -> dict[str, Any]:
     from workbench.core.compress.quantization.workflow import model_bytes
     from workbench.core.measure.latency import model_facts
+    from workbench.core.measure.metrics import Metrics
 
     facts = model_facts(model)
+    top1 = accuracy.top1
     record: dict[str, Any] = {"key": key, "top1": top1, "size_bytes": model_bytes(model),
                               "macs": facts.macs, "parameters": facts.parameters}  # fmt: skip
-    if sides is None:  # the original: timed alone once, for its own row
+    alone = sides is None  # the original: timed alone once, for its own row
+    if alone:
         sides = _timed(search, model, key)
+    # The same figures as Metrics (what Compare and the inspector read), so a candidate
+    # added as a variant, or its folder opened, compares with the others.
+    record["metrics"] = Metrics(facts=facts, latency=sides["after"].metrics.latency,
+                                accuracy={accuracy.runtime: accuracy}).to_json()  # fmt: skip
+    if alone:
         record["latency_ms"] = _per_batch(sides["after"].latency_ms)
         return record
     after, before = _per_batch(sides["after"].latency_ms), _per_batch(sides["before"].latency_ms)
@@ -382,7 +394,10 @@ def _write_folder(search: _Search, candidate: Candidate, model: LoadedModel, rec
         dataset=search.data_name,
         framework=model.framework,
         step=candidate.steps[-1],
-        metrics={k: v for k, v in record.items() if k not in ("steps", "folder")},
+        metrics={
+            **record["metrics"],
+            **{k: v for k, v in record.items() if k not in ("steps", "folder", "metrics")},
+        },
         notes=notes,
         kind="optimized",
         status="finished",

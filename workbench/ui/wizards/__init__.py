@@ -11,5 +11,6 @@ WIZARDS: tuple[tuple[str, str], ...] = (
     ("&Prune…", "workbench.ui.wizards.pruning_wizard:PruningWizard"),
     ("&Quantize…", "workbench.ui.wizards.quantization_wizard:QuantizationWizard"),
     ("&Distill…", "workbench.ui.wizards.distillation_wizard:DistillationWizard"),
+    ("&Optimize…", "workbench.ui.wizards.optimize_wizard:OptimizeWizard"),
     ("&Apply a Pass…", "workbench.ui.wizards.any_pass_wizard:AnyPassWizard"),
 )
