@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -132,7 +133,15 @@ def torch_to_onnx(
                         f"({_first_line(exc)}); exported with dynamo instead"
                     )
                     use_dynamo = True
-                    model = export.dynamo(max(opset or 0, DYNAMO_MIN_OPSET))
+                    try:
+                        model = export.dynamo(max(opset or 0, DYNAMO_MIN_OPSET))
+                    except Exception as second:
+                        # The first exporter's reason names the op; dynamo's first line
+                        # is a generic "Failed to convert the exported program".
+                        raise WorkbenchError(
+                            f"{label} cannot be exported to ONNX: {_first_line(exc)} (the "
+                            f"dynamo exporter failed too: {_first_line(second)})"
+                        ) from second
         except WorkbenchError:
             raise
         except Exception as exc:
@@ -206,7 +215,7 @@ class _Export:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # torch.onnx colours its errors
     return text.splitlines()[0] if text else type(exc).__name__
 
 
