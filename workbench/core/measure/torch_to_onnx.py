@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import warnings
 from collections.abc import Iterator
@@ -164,6 +165,18 @@ class _Export:
 
     @contextlib.contextmanager
     def _quiet(self) -> Iterator[None]:
+        # dynamo's op registry warns, per run, that torchvision's ops are not installed
+        registry = logging.getLogger("torch.onnx._internal.exporter._registration")
+        level = registry.level
+        registry.setLevel(logging.ERROR)
+        try:
+            with self._silenced():
+                yield
+        finally:
+            registry.setLevel(level)
+
+    @contextlib.contextmanager
+    def _silenced(self) -> Iterator[None]:
         with (
             warnings.catch_warnings(),
             native_stdout_silenced(),  # first: it needs the real sys.stdout's descriptor

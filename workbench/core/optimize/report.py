@@ -10,6 +10,17 @@ from typing import Any
 from workbench.core.io.atomic import atomic_write_text
 from workbench.core.optimize.front import ORIGINAL, choose, cost, front_keys
 
+PARETO_FILE = "pareto.json"
+
+
+def conditions_of(search: Any) -> dict[str, Any]:
+    """How every candidate of ``search`` was timed, as pareto.json records it."""
+    config = search.config
+    return {"runtime": "onnxruntime", "device": config.device, "threads": search.threads,
+            "batches": list(config.batch), "rounds": config.rounds,
+            "interleaved": True}  # fmt: skip
+
+
 RECIPE_FILE = "recipe.yaml"
 REPORT_FILE = "report.md"
 
@@ -17,7 +28,6 @@ REPORT_FILE = "report.md"
 def write_outputs(search: Any, state: str) -> None:
     """Rewrite the three files from the search so far (after every candidate)."""
     from workbench.core.config_schema import config_to_dict
-    from workbench.core.optimize.runner import PARETO_FILE, _conditions
 
     config = search.config
     records = search.records
@@ -31,7 +41,7 @@ def write_outputs(search: Any, state: str) -> None:
         "state": state,  # running, done, budget, cancelled
         "elapsed_s": round(search.elapsed, 2),
         "config": config_to_dict(config),
-        "conditions": {**_conditions(search), "threads_note": search.threads_note},
+        "conditions": {**conditions_of(search), "threads_note": search.threads_note},
         "floor_top1": floor,
         "chosen": chosen["key"] if chosen else None,
         "front": front,

@@ -23,10 +23,11 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
 from workbench.core.optimize.config import OptimizeConfig
 from workbench.core.optimize.front import ORIGINAL, choose, front_keys
+from workbench.core.optimize.report import PARETO_FILE, write_outputs
+from workbench.core.optimize.report import conditions_of as _conditions
 from workbench.core.optimize.space import Candidate, layer_caps, plan, pruning_step
 
 SENSITIVE_DROP = 0.10  # a layer losing this much top-1 pruned alone is pruned less
-PARETO_FILE = "pareto.json"
 
 
 @dataclass
@@ -371,12 +372,6 @@ def _per_batch(latency: dict[int, float]) -> dict[str, float]:
     return {str(batch): round(ms, 4) for batch, ms in latency.items()}
 
 
-def _conditions(search: _Search) -> dict[str, Any]:
-    return {"runtime": "onnxruntime", "device": search.config.device, "threads": search.threads,
-            "batches": list(search.config.batch), "rounds": search.config.rounds,
-            "interleaved": True}  # fmt: skip
-
-
 def _front(search: _Search) -> list[str]:
     return front_keys(search.records, search.config.objective)
 
@@ -418,7 +413,6 @@ def _previous(out: Path) -> dict[str, Any]:
 
 
 def _write(search: _Search, state: str) -> None:
-    from workbench.core.optimize.report import write_outputs
 
     write_outputs(search, state)
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.optimize.config import OptimizeConfig
-from workbench.core.optimize.runner import PARETO_FILE
+from workbench.core.optimize.report import PARETO_FILE
 from workbench.ui.config_form import ConfigForm, CustomEditor
 from workbench.ui.device_combo import DeviceCombo
 
