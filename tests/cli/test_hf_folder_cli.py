@@ -5,16 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures.cli import run_workbench
+from fixtures.cli import error_line, run_workbench
 from fixtures.hf_folders import as_pytorch_bin, bert_model, gpt2_model, save, with_remote_code
-
-
-def error_line(result) -> str:
-    """Exit 2 and exactly one stderr line, with no traceback."""
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures.cli import run_workbench
+from fixtures.cli import error_line, run_workbench
 from fixtures.hf_folders import bert_model, gpt2_model, save, save_tokenizer, write_texts_csv
-
-
-def error_line(result) -> str:
-    """Exit 2 and exactly one stderr line, with no traceback."""
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
