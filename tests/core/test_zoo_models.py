@@ -43,7 +43,10 @@ def test_model_builds_and_classifies_a_batch_of_its_dataset(name: str) -> None:
     assert str(batch.dtype).removeprefix("torch.") == spec.dtype
     with torch.no_grad():
         logits = model(batch)
-    assert logits.shape == (len(batch), entry.num_classes)
+    # A language model scores the next token at every position: (batch, tokens, vocab).
+    per_token = get_registry().dataset(entry.dataset).task == "language-modeling"
+    expected = (*batch.shape, entry.num_classes) if per_token else (len(batch), entry.num_classes)
+    assert logits.shape == expected
     assert torch.isfinite(logits).all()
     assert get_registry().dataset(entry.dataset).num_classes == entry.num_classes
 

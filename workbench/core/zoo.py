@@ -15,6 +15,8 @@ from workbench.core.registry import DatasetEntry, ModelEntry, Registry
 DIGITS = (1, 8, 8)
 SHAPES = (3, 32, 32)
 SEQUENCE_LENGTH = 32
+LM_CONTEXT = 64  # stdlib-text's window; tiny_lm takes up to 128 tokens
+LM_VOCAB = 2048
 
 
 def register_builtins(registry: Registry) -> None:
@@ -48,6 +50,14 @@ BUILTIN_DATASETS = (
         task="classification",
         input_shape=(SEQUENCE_LENGTH,),
         num_classes=8,
+    ),
+    DatasetEntry(
+        name="stdlib-text",
+        loader="workbench.core.data.stdlib_text:load_stdlib_text",
+        description="English prose (docstrings, comments) of this Python's standard library",
+        task="language-modeling",
+        input_shape=(LM_CONTEXT,),
+        num_classes=LM_VOCAB,
     ),
 )
 
@@ -87,6 +97,14 @@ BUILTIN_MODELS = (
         dataset="sequences",
         inputs=(InputSpec("tokens", (1, SEQUENCE_LENGTH), "int64"),),
         num_classes=8,
+    ),
+    ModelEntry(
+        name="tiny_lm",
+        factory="workbench.core.models.tiny_lm:TinyLM",
+        description="small GPT-style decoder language model (4 blocks, width 128)",
+        dataset="stdlib-text",
+        inputs=(InputSpec("input_ids", (1, LM_CONTEXT), "int64"),),
+        num_classes=LM_VOCAB,
     ),
 )
 
