@@ -1,0 +1,1 @@
+"""Language models: perplexity, generation and the LM-specific compression helpers."""
