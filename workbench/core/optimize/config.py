@@ -78,7 +78,7 @@ class OptimizeConfig:
     )  # fmt: skip
     proxy_margin: float = field(
         default=15.0,
-        metadata={"help": "a ratio whose screened accuracy is more than max-drop plus this "
+        metadata={"help": "a ratio whose screened accuracy is more than the allowed drop plus this "
                   "many points below the original is not trained further", "min": 0.0,
                   "max": 100.0},
     )  # fmt: skip
