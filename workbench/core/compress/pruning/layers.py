@@ -136,7 +136,7 @@ def finetune(
     train.seed = ctx.seed
     if config.finetune_lr is not None:
         train.lr = config.finetune_lr
-    label = f"step {step}/{config.steps}"
+    label = f"step {step}/{getattr(config, 'steps', 1)}"
     low, high = span
 
     def progress(fraction: float | None, message: str) -> None:
