@@ -197,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
             pruned,
             Path(args.out),
             source=args.model,
-            arch=loaded.arch,
+            arch=pruned.model.arch,  # depth pruning builds fewer blocks
             dataset=dataset.name if dataset is not None else None,
             data=dataset,
             onnx=not args.no_onnx,
@@ -210,8 +210,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(format_result(pruned))
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    if loaded.arch:
-        print(f"reopen: workbench inspect {paths['torch']} --arch {loaded.arch}")
+    if pruned.model.arch:
+        print(f"reopen: workbench inspect {paths['torch']} --arch {pruned.model.arch}")
     return 0
 
 

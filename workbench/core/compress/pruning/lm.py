@@ -200,6 +200,16 @@ def drop_blocks(module: Any, indices: list[int]) -> None:
     module.blocks = nn.ModuleList(kept)
 
 
+def arch_with_layers(arch: str | None, layers: int) -> str | None:
+    """The zoo arch that builds ``layers`` blocks (``tiny_lm:width=64,layers=2`` with 1
+    block -> ``tiny_lm:width=64,layers=1``), so a depth-pruned ``model.pt`` reopens."""
+    if not arch:
+        return arch
+    name, _, params = arch.partition(":")
+    kept = [p for p in params.split(",") if p and not p.startswith("layers=")]
+    return f"{name}:{','.join([*kept, f'layers={layers}'])}"
+
+
 def lm_gradients(dataset: Any, batches: int, batch_size: int = 32) -> Callable[[Any], None]:
     """A ``gradients(module)`` that back-propagates next-token loss on a few batches."""
 

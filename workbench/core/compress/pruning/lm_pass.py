@@ -42,6 +42,7 @@ class LMPrune(Pass):
             )
             dropped = sorted(s.index for s in scan.ranked()[: config.depth])
             lm.drop_blocks(module, dropped)
+            result.arch = lm.arch_with_layers(result.arch, len(module.blocks))
             metrics["depth_scan"] = scan.to_json()
             metrics["dropped_blocks"] = dropped
         ctx.report(0.3, "removing heads and MLP channels")
