@@ -105,8 +105,11 @@ def resolve_data(model: LoadedModel, config: DistillConfig, ctx: RunContext) -> 
             "set data (--data NAME|PATH)"
         )
     dataset = spec if hasattr(spec, "x_train") else resolve_dataset(str(spec), seed=config.seed)
-    if dataset.task != "classification":
-        raise DataError(f"distillation needs a classification dataset, not {dataset.task!r}")
+    if dataset.task not in ("classification", "language-modeling"):
+        raise DataError(
+            "distillation needs a classification or language-modeling dataset, not "
+            f"{dataset.task!r}"
+        )
     if config.train_samples and config.train_samples < dataset.num_train:
         import numpy as np
 
