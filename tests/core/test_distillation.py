@@ -298,3 +298,28 @@ def test_a_pruned_student_rounds_its_channel_counts() -> None:
     assert config.round_to == 8
     with pytest.raises(WorkbenchError):
         config_from_dict(DistillConfig, {"round_to": 0})
+
+
+def test_language_model_logits_are_distilled_token_by_token() -> None:
+    """(B, T, V) logits: every token is a sample of the KL and of the label loss."""
+    generator = torch.Generator().manual_seed(0)
+    student = torch.randn(3, 5, 11, generator=generator, requires_grad=True)
+    teacher = torch.randn(3, 5, 11, generator=generator)
+    labels = torch.randint(0, 11, (3, 5), generator=generator)
+    total, hard, soft = distillation_loss(student, teacher, labels, alpha=0.3, temperature=2.0)
+    flat = distillation_loss(
+        student.flatten(0, 1), teacher.flatten(0, 1), labels.flatten(), 0.3, 2.0
+    )
+    torch.testing.assert_close(torch.stack([total, hard, soft]), torch.stack(flat))
+    expected_soft = sum(
+        torch.nn.functional.kl_div(
+            torch.log_softmax(student[b, t] / 2, 0), torch.softmax(teacher[b, t] / 2, 0),
+            reduction="sum",
+        )
+        for b in range(3) for t in range(5)
+    ) / 15 * 4  # fmt: skip
+    torch.testing.assert_close(soft, expected_soft)
+    total.backward()
+    assert student.grad is not None and student.grad.abs().sum() > 0
+    _, _, same = distillation_loss(teacher, teacher, labels, alpha=0.0, temperature=2.0)
+    assert float(same) == pytest.approx(0.0, abs=1e-6)

@@ -10,7 +10,12 @@ from typing import Any
 from workbench.cli.arguments import add_model_arguments
 from workbench.cli.config_flags import add_method_flags, config_for_method
 from workbench.cli.help import ManPageFormatter
-from workbench.core.compress.pruning.config import ChannelPruneConfig, MagnitudePruneConfig
+from workbench.core.compress.pruning.config import (
+    LM_METHODS,
+    ChannelPruneConfig,
+    LMPruneConfig,
+    MagnitudePruneConfig,
+)
 from workbench.core.compress.pruning.methods import (
     CHANNEL_METHODS,
     METHOD_NAMES,
@@ -22,8 +27,15 @@ from workbench.core.config_schema import FieldSpec
 
 ORDER = 30
 # The two passes behind --method: their settings become this command's flags.
-CONFIGS = {UNSTRUCTURED_PASS: MagnitudePruneConfig, STRUCTURED_PASS: ChannelPruneConfig}
-OWN = ("method",)  # --method is this command's (five methods over two passes), not the pass's
+LM_PASS = "lm-prune"
+CONFIGS = {
+    UNSTRUCTURED_PASS: MagnitudePruneConfig,
+    STRUCTURED_PASS: ChannelPruneConfig,
+    LM_PASS: LMPruneConfig,
+}
+LM_FLAGS = ("heads", "mlp", "depth", "scan_windows")  # any of these: a language model
+# --method is this command's (five methods over the passes), not a pass's
+OWN = ("method",)
 
 EPILOG = """\
 --method magnitude zeroes single weights (unstructured): accuracy holds to high
@@ -40,6 +52,14 @@ examples:
       --amount 0.75 --finetune-epochs 3 --data shapes --out pruned
   workbench prune run/model.pt --arch digits_cnn --method magnitude --amount 0.8 \\
       --steps 4 --finetune-epochs 2 --data digits --out sparse
+
+Language models (tiny_lm-style decoders): --heads and --mlp remove that fraction of
+every block's attention heads and MLP hidden width (ranked by --method l2, l1 or
+taylor), --depth N removes the N blocks whose absence costs the least perplexity in
+a scan that drops each block in turn (the scan is printed). Perplexity is measured
+before and after on the validation split.
+  workbench prune zoo:tiny_lm --heads 0.25 --mlp 0.25 --depth 1 --data stdlib-text \\
+      --finetune-epochs 1 --out pruned-lm
 """
 
 
@@ -95,13 +115,40 @@ def _threads(text: str) -> int:
 
 def choose_pass(args: argparse.Namespace) -> tuple[str, Any]:
     """(pass name, validated config) from the flags; flags the pass lacks are refused."""
+    if any(getattr(args, flag, None) is not None for flag in LM_FLAGS):
+        return LM_PASS, config_for_method(
+            CONFIGS, LM_PASS, args, preset={"method": _lm_method(args.method)},
+            not_for=_not_for_lm, where="prune", skip=OWN,
+        )  # fmt: skip
     name, preset = pruning_pass(args.method, args.structured)
     return name, config_for_method(
         CONFIGS, name, args, preset=preset, not_for=_not_for, where="prune", skip=OWN
     )
 
 
-def _not_for(spec: FieldSpec, _passes: list[str]) -> str:
+def _not_for_lm(spec: FieldSpec, _passes: list[str]) -> str:
+    return (
+        f"{spec.flag} is for channel or magnitude pruning; a language model is pruned by "
+        "--heads, --mlp and --depth"
+    )
+
+
+def _lm_method(method: str) -> str:
+    """--method for heads and MLP channels: magnitude (the default) means l2."""
+    from workbench.core.errors import WorkbenchError
+
+    if method == "magnitude":
+        return "l2"
+    if method not in LM_METHODS:
+        raise WorkbenchError(
+            f"--method {method} does not rank attention heads; use {', '.join(LM_METHODS)}"
+        )
+    return method
+
+
+def _not_for(spec: FieldSpec, passes: list[str]) -> str:
+    if passes == [LM_PASS]:
+        return f"{spec.flag} is for language models only (with --heads, --mlp or --depth)"
     methods = ", ".join(CHANNEL_METHODS[:-1]) + f" or {CHANNEL_METHODS[-1]}"
     return (
         f"{spec.flag} applies to channel pruning only (add --structured or use --method "
@@ -126,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
             f"{loaded.display_name} is an ONNX model; pruning needs the PyTorch model "
             "(a zoo: name, or a checkpoint with --arch)"
         )
+    if pass_name == LM_PASS:
+        from workbench.core.compress.pruning.lm import require_blocks
+
+        require_blocks(loaded.module, loaded.display_name)  # before any data is read
     data = args.data or loaded.dataset
     dataset = resolve_dataset(data, seed=args.seed) if data else None
     printer = ProgressPrinter(sys.stderr)
@@ -146,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
             pruned,
             Path(args.out),
             source=args.model,
-            arch=loaded.arch,
+            arch=pruned.model.arch,  # depth pruning builds fewer blocks
             dataset=dataset.name if dataset is not None else None,
             data=dataset,
             onnx=not args.no_onnx,
@@ -159,8 +210,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(format_result(pruned))
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    if loaded.arch:
-        print(f"reopen: workbench inspect {paths['torch']} --arch {loaded.arch}")
+    if pruned.model.arch:
+        print(f"reopen: workbench inspect {paths['torch']} --arch {pruned.model.arch}")
     return 0
 
 
@@ -170,6 +221,7 @@ def format_result(pruned: Any) -> str:
     lines = [f"{pruned.step['pass']}: " + ", ".join(
         f"{k} {v}" for k, v in pruned.step["config"].items() if v not in ([], None)
     )]  # fmt: skip
+    lines += _lm_lines(pruned.pass_metrics)
     if "sparsity" in pruned.pass_metrics:
         lines.append(f"sparsity {pruned.pass_metrics['sparsity']:.1%}")
     before, after = pruned.figures.get("before"), pruned.figures.get("after")
@@ -187,11 +239,33 @@ def format_result(pruned: Any) -> str:
                 )
         if "accuracy" in before:
             lines.append(f"accuracy: {before['accuracy']:.2%} -> {after['accuracy']:.2%}")
+        if "perplexity" in before:
+            change = after["perplexity"] / before["perplexity"] - 1.0
+            lines.append(
+                f"perplexity: {before['perplexity']:.2f} -> {after['perplexity']:.2f} "
+                f"({change:+.1%})"
+            )
         from workbench.core.compress.pruning.report import speed_lines
 
         lines += [f"latency, {line}" for line in speed_lines(pruned.figures)]
     lines += [f"note: {note}" for note in pruned.notes]
     return "\n".join(lines)
+
+
+def _lm_lines(metrics: dict[str, Any]) -> list[str]:
+    """The depth scan's table and each block's heads and MLP width, before -> after."""
+    from workbench.core.compress.pruning.lm import DepthScan
+
+    lines = []
+    if "depth_scan" in metrics:
+        lines.append(DepthScan.from_json(metrics["depth_scan"]).table())
+        lines.append(f"dropped blocks: {', '.join(map(str, metrics['dropped_blocks']))}")
+    if "blocks_after" in metrics:
+        shape = "; ".join(f"{b['heads']} heads, MLP {b['mlp']}" for b in metrics["blocks_after"])
+        first = metrics["blocks_before"][0]
+        lines.append(f"blocks: {len(metrics['blocks_before'])} x ({first['heads']} heads, "
+                     f"MLP {first['mlp']}) -> {shape}")  # fmt: skip
+    return lines
 
 
 class _ProgressLine:

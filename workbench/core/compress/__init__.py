@@ -36,6 +36,13 @@ BUILTIN_PASSES: tuple[PassEntry, ...] = (
         "DepGraph), to a channel ratio or a MACs, parameter or latency target: really "
         "smaller and faster; fine-tune to recover accuracy.",
     ),
+    PassEntry(
+        name="lm-prune",
+        cls="workbench.core.compress.pruning.lm_pass:LMPrune",
+        title="Language-model pruning (heads, MLP width, depth)",
+        description="Removes whole attention heads and MLP hidden channels (Torch-Pruning) "
+        "and the blocks a perplexity scan finds least important; fine-tune to recover.",
+    ),
     *QUANTIZATION_PASSES,
     PassEntry(
         name="distill",

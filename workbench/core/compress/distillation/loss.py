@@ -26,8 +26,17 @@ from torch import Tensor, nn  # noqa: TID253
 def distillation_loss(
     student_logits: Tensor, teacher_logits: Tensor, labels: Tensor, alpha: float, temperature: float
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """(total, hard, soft): hard is the label cross-entropy, soft the T²-scaled KL term."""
+    """(total, hard, soft): hard is the label cross-entropy, soft the T²-scaled KL term.
+
+    A language model's logits (B, T, V) with labels (B, T) count every token as a sample
+    (token-level KL): both terms are means over the B·T tokens.
+    """
     import torch.nn.functional as F
+
+    if student_logits.dim() == 3:
+        student_logits = student_logits.flatten(0, 1)
+        teacher_logits = teacher_logits.flatten(0, 1)
+        labels = labels.flatten()
 
     hard = F.cross_entropy(student_logits, labels)
     t = temperature

@@ -105,8 +105,11 @@ def resolve_data(model: LoadedModel, config: DistillConfig, ctx: RunContext) -> 
             "set data (--data NAME|PATH)"
         )
     dataset = spec if hasattr(spec, "x_train") else resolve_dataset(str(spec), seed=config.seed)
-    if dataset.task != "classification":
-        raise DataError(f"distillation needs a classification dataset, not {dataset.task!r}")
+    if dataset.task not in ("classification", "language-modeling"):
+        raise DataError(
+            "distillation needs a classification or language-modeling dataset, not "
+            f"{dataset.task!r}"
+        )
     if config.train_samples and config.train_samples < dataset.num_train:
         import numpy as np
 
@@ -223,7 +226,7 @@ def _train_distilled(
     pairs = config.hint_pairs
     wrapped = _with_hints(student, teacher, pairs, dataset) if pairs else HintedStudent(student)
     cached = None
-    why_not = _why_not_cache(config)
+    why_not = _why_not_cache(config) or _too_big_to_cache(dataset)
     if config.cache_teacher != "off" and why_not is None:
         ctx.report(None, "running the teacher once over the training set (cached)")
         x_train = torch.as_tensor(dataset.x_train.copy()).to(next(teacher.parameters()).device)
@@ -260,6 +263,21 @@ def _train_distilled(
     result = _run_trainer(wrapped, dataset, tcfg, ctx, on_event, span, batch_loss=loss)
     result.model = result.model.student  # unwrap: the projections were for training only
     return result, cached is not None
+
+
+CACHE_LIMIT_BYTES = 256 << 20  # above this the teacher runs on each batch instead
+
+
+def _too_big_to_cache(dataset: Any) -> str | None:
+    """A language model's logits are one vector per token: (N, T, vocab) floats."""
+    x = dataset.x_train
+    per_sample = int(x[0].size) if getattr(x, "ndim", 1) > 1 else 1
+    if getattr(dataset, "task", None) != "language-modeling":
+        return None
+    size = len(x) * per_sample * int(dataset.num_classes) * 4
+    if size > CACHE_LIMIT_BYTES:
+        return f"the teacher's logits for every token would take {size / 2**30:.1f} GiB"
+    return None
 
 
 def _why_not_cache(config: DistillConfig) -> str | None:

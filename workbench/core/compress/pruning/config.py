@@ -177,3 +177,50 @@ def parse_layer_amounts(entries: list[str]) -> dict[str, float]:
             )
         amounts[name.strip()] = amount
     return amounts
+
+
+LM_METHODS = ("l2", "l1", "taylor")
+
+
+@dataclass
+class LMPruneConfig:
+    """Language models: remove whole attention heads, MLP hidden width and whole blocks."""
+
+    heads: float = field(
+        default=0.0,
+        metadata={"help": "fraction of each block's attention heads to remove (whole heads)",
+                  "min": 0.0, "max": 0.9, "display": "percent", "label": "Heads"},
+    )  # fmt: skip
+    mlp: float = field(
+        default=0.0,
+        metadata={"help": "fraction of each block's MLP hidden width to remove",
+                  "min": 0.0, "max": 0.9, "display": "percent", "label": "MLP width"},
+    )  # fmt: skip
+    depth: int = field(
+        default=0,
+        metadata={"help": "blocks to remove, the least important by a perplexity scan that "
+                  "drops each block in turn", "min": 0, "max": 64, "label": "Blocks"},
+    )  # fmt: skip
+    method: str = field(
+        default="l2",
+        metadata={"help": "how heads and MLP channels are ranked: l2/l1 weight magnitude or "
+                  "taylor (|weight x gradient| on training batches)", "choices": LM_METHODS},
+    )  # fmt: skip
+    scan_windows: int = field(
+        default=256,
+        metadata={"help": "validation windows the depth scan measures perplexity on", "min": 8},
+    )
+    taylor_batches: int = field(
+        default=4,
+        metadata={"help": "training batches whose gradients rank channels (taylor)", "min": 1},
+    )
+    finetune_epochs: int = field(
+        default=0,
+        metadata={"help": "epochs of fine-tuning after pruning, on the training data (0: none)",
+                  "min": 0, "max": 1000, "label": "Fine-tune epochs"},
+    )  # fmt: skip
+    finetune_lr: float | None = field(
+        default=None,
+        metadata={"help": "peak learning rate of fine-tuning (none: the model's usual one)",
+                  "min": 1e-7, "max": 10.0, "label": "Learning rate"},
+    )  # fmt: skip

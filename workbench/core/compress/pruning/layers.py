@@ -105,7 +105,7 @@ def prepare(model: LoadedModel, config: Any, ctx: RunContext) -> tuple[Any, Any,
     device = resolve_device(ctx.device)
     result = copy_model(model)
     module = result.module.to(device).eval()
-    overrides = parse_layer_amounts(config.layer_amounts)
+    overrides = parse_layer_amounts(getattr(config, "layer_amounts", []))
     check_layer_names(module, overrides, "layer_amounts")
     return result, module, device, overrides
 
@@ -136,7 +136,7 @@ def finetune(
     train.seed = ctx.seed
     if config.finetune_lr is not None:
         train.lr = config.finetune_lr
-    label = f"step {step}/{config.steps}"
+    label = f"step {step}/{getattr(config, 'steps', 1)}"
     low, high = span
 
     def progress(fraction: float | None, message: str) -> None:

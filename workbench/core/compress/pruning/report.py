@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from workbench.core.measure.metrics import AccuracyReport, Metrics
 from workbench.core.measure.options import MeasureOptions
 
 BATCHES = (1, 32)
+LM_TASK = "language-modeling"  # a language model is scored by perplexity, not top-1
 ROUNDS = 5  # interleaved before/after rounds: their median ratio survives 2 slow ones
 
 
@@ -79,8 +81,11 @@ def measure_pair(
             "weights_bytes": facts.weights_bytes,
             "sparsity": facts.sparsity,
         }
-        if measured.accuracy is not None:
-            figures[side]["accuracy"] = measured.accuracy.top1
+        report = measured.accuracy
+        if report is not None and report.top1 is not None:
+            figures[side]["accuracy"] = report.top1
+        if report is not None and report.task == LM_TASK and report.loss is not None:
+            figures[side]["perplexity"] = math.exp(report.loss)
         figures[side]["latency_ms"] = {str(b): ms for b, ms in sorted(measured.latency_ms.items())}
     speedup = sides["before"].speedup(sides["after"])
     if speedup:
@@ -90,7 +95,8 @@ def measure_pair(
 
 
 def _accuracy(dataset: Any, where: str) -> AccuracyFn:
-    """Top-1 on the validation split in PyTorch, on ``where``'s device."""
+    """Top-1 (perplexity for a language model) on the validation split in PyTorch, on
+    ``where``'s device."""
 
     def score(side: str, model: LoadedModel, ctx: RunContext) -> AccuracyReport:
         from workbench.core.compress.pruning.layers import validation_accuracy
@@ -100,6 +106,14 @@ def _accuracy(dataset: Any, where: str) -> AccuracyFn:
         module = model.module  # scored where it is on the CPU; a copy goes to a GPU,
         if device.type != "cpu":  # so the caller's model never moves under it
             module = copy.deepcopy(module).to(device)
+        if getattr(dataset, "task", None) == LM_TASK:
+            from workbench.core.lm.perplexity import torch_perplexity
+
+            ppl = torch_perplexity(module, dataset.x_val, dataset.y_val, device=str(device))
+            return AccuracyReport(
+                "torch", str(device), dataset.name, LM_TASK, int(dataset.y_val.size),
+                loss=math.log(ppl),
+            )  # fmt: skip
         top1 = validation_accuracy(module, dataset, device)
         return AccuracyReport(
             "torch", str(device), dataset.name, "classification", len(dataset.y_val), top1=top1

@@ -49,6 +49,11 @@ class PruneRun:
             what = f"{config['method']} {config['amount']:.0%} {config['target']}"
             if config.get("layer_amounts"):  # the review's share differs: say why here too
                 what += f", {len(config['layer_amounts'])} layers set by hand"
+        elif self.step["pass"] == "lm-prune":
+            parts = [f"{config[k]:.0%} {k}" for k in ("heads", "mlp") if config.get(k)]
+            if config.get("depth"):
+                parts.append(f"{config['depth']} blocks")
+            what = ", ".join(parts) or "nothing removed"
         else:
             what = f"{config['amount']:.0%} sparse"
         return f"{label} (pruned: {what})"
