@@ -67,9 +67,12 @@ class TorchLM:
         import torch
 
         from workbench.core.measure.runners import torch_threads
+        from workbench.core.torch_tracing import TRACING
 
         ids = np.array(ids, dtype=np.int64)  # a writable copy: torch refuses read-only arrays
-        with torch_threads(self.threads), torch.inference_mode():
+        # Not while another thread traces (a graph being built): its fake-tensor mode
+        # would catch this forward.
+        with TRACING, torch_threads(self.threads), torch.inference_mode():
             out = self.module(input_ids=torch.from_numpy(ids).to(self.device))
             logits = _logits_of(out)
             return logits[:, -1].argmax(-1).cpu().numpy()
