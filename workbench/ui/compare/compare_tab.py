@@ -39,6 +39,7 @@ from workbench.ui.app_words import in_app_words
 from workbench.ui.compare.charts import BarChart, ParetoPlot
 from workbench.ui.compare.details_view import DetailsSection
 from workbench.ui.compare.figure_table import FigureTable
+from workbench.ui.compare.generation_preview import GenerationPreview
 from workbench.ui.compare.graph_diff import GraphDiffView
 from workbench.ui.compare.layers_table import LayersTable
 from workbench.ui.compare.measure_all import MeasureAllControl
@@ -130,6 +131,10 @@ class CompareTab(QWidget):
         self.pages.addTab(self.layers, "Layers")
         self.pages.addTab(self.graph_diff, "Graph diff")
         self.pages.addTab(self.why, "Why (not) faster?")
+        # Language models: the ticked variants' continuations of one prompt.
+        self.generation = GenerationPreview(self.tasks, self.ticked_variants)
+        self.generation.failed.connect(self.failed.emit)
+        self.pages.addTab(self.generation, "Generation")
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.table)
