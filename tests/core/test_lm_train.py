@@ -127,3 +127,33 @@ def test_one_export_runs_any_length_and_matches_torch(tmp_path) -> None:
 
 def data_vocab() -> int:
     return small_text().num_classes
+
+
+def test_compare_treats_perplexity_as_lower_is_better() -> None:
+    from tests.core.test_compare import P50, metrics
+    from workbench.core.compare import table as table_module
+    from workbench.core.compare.comparison import Budget, compare
+    from workbench.core.measure.metrics import AccuracyReport
+
+    def lm(p50: float, ppl: float) -> dict:
+        data = metrics(p50)
+        report = AccuracyReport("ort", "cpu", "stdlib-text", "language-modeling", 8)
+        report.perplexity, report.token_accuracy = ppl, 1 / ppl
+        data["accuracy"] = {"ort": {**report.__dict__, "agreement": None}}
+        data["val_perplexity"] = ppl
+        return data
+
+    entries = [
+        table_module.Entry("a", "fp32", lm(2.0, 50.0)),
+        table_module.Entry("b", "int4", lm(1.0, 52.0)),
+        table_module.Entry("c", "dominated", lm(2.5, 60.0)),
+        table_module.Entry("d", "fastest", lm(0.5, 300.0)),
+    ]
+    result = compare(entries, 0, budget=Budget("latency", 1.5))
+    assert (result.axes.x, result.axes.y) == (P50, "accuracy.ort.perplexity")
+    assert [p.name for p in result.front] == ["fastest", "int4", "fp32"]
+    assert result.table.names[result.pick] == "int4"  # the lowest perplexity within 1.5 ms
+    row = result.table.row("accuracy.ort.perplexity")
+    assert [c.best for c in row.cells] == [True, False, False, False]
+    assert result.table.row("train.val_perplexity").cells[0].best
+    assert "perplexity" in result.table.to_text()
