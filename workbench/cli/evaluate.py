@@ -15,7 +15,7 @@ ORDER = 45
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "eval",
-        help="accuracy (top-1, loss; MSE for regression) on validation data",
+        help="accuracy (top-1, loss; MSE for regression; perplexity for an LM) on validation data",
         description="Score a model on the validation split of a dataset, with PyTorch, ONNX "
         "Runtime or both; with --parent, also how often it agrees with another model.",
     )
@@ -92,7 +92,12 @@ def format_accuracy(name: str, report: Any) -> str:
         f"{name} on {report.dataset} validation ({report.samples} samples), "
         f"{report.runtime} ({report.provider})"
     ]
-    if report.top1 is not None:
+    if report.perplexity is not None:
+        lines.append(
+            f"  perplexity {report.perplexity:.2f}   loss {report.loss:.4f} per token   "
+            f"next-token accuracy {report.token_accuracy:.2%}"
+        )
+    elif report.top1 is not None:
         lines.append(f"  top-1 {report.top1:.2%}   loss {report.loss:.4f}")
     else:
         lines.append(f"  MSE {report.mse:.6g}")

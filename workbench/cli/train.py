@@ -158,10 +158,12 @@ def _train(args: argparse.Namespace, group: Any) -> int:
     else:
         metrics = result.metrics
         accuracy = metrics.get("val_accuracy")
-        shown = f"{accuracy:.2%}" if isinstance(accuracy, float) else "n/a"
+        shown = f"accuracy {accuracy:.2%}" if isinstance(accuracy, float) else "accuracy n/a"
+        if isinstance(metrics.get("val_perplexity"), float):
+            shown = f"perplexity {metrics['val_perplexity']:.1f} (next-token {shown})"
         print(
             f"{result.status}: {metrics['epochs']} epochs, {metrics['steps']} steps in "
-            f"{metrics['seconds']:.1f} s; validation accuracy {shown}"
+            f"{metrics['seconds']:.1f} s; validation {shown}"
         )
         model_file = paths.get("torch") or paths["variant"].parent
         print(f"wrote {model_file}, {paths['variant'].name}, history.json/.csv, steps.csv")
@@ -216,6 +218,8 @@ class ProgressPrinter:
                 if event.val_accuracy is not None
                 else ""
             )
+            if event.val_perplexity is not None:
+                val += f", val perplexity {event.val_perplexity:.1f}"
             self._line(
                 f"epoch {event.epoch}/{self.epochs}: train loss {event.train_loss:.4f}, "
                 f"accuracy {event.train_accuracy:.2%}{val}"

@@ -105,6 +105,7 @@ BUILTIN_MODELS = (
         dataset="stdlib-text",
         inputs=(InputSpec("input_ids", (1, LM_CONTEXT), "int64"),),
         num_classes=LM_VOCAB,
+        task="language-modeling",
     ),
 )
 

@@ -18,7 +18,7 @@ from workbench.core.compare.pareto import (
     points,
     size_key,
 )
-from workbench.core.compare.table import ComparisonTable, Entry, build_table
+from workbench.core.compare.table import HIGHER, ComparisonTable, Entry, build_table
 from workbench.core.units import human_bytes
 
 
@@ -71,7 +71,9 @@ def compare(
     table = build_table(entries, baseline)
     axes = axes or default_axes(table)
     pts = points(table, axes.x, axes.y) if axes else []
-    front = pareto_front(pts) if pts else []
+    y_row = table.row(axes.y) if axes else None
+    y_better = y_row.spec.better if y_row is not None and y_row.spec.better else HIGHER
+    front = pareto_front(pts, y_better=y_better) if pts else []  # perplexity: lower
     pick = None
     if budget is not None and axes is not None:
         key = axes.x if budget.kind == "latency" else size_key(table)

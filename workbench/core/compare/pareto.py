@@ -74,13 +74,14 @@ def best_under_budget(
 
 def default_axes(table: ComparisonTable) -> Axes | None:
     """The latency p50 most variants have (batch 1 first) and the accuracy figure most
-    variants have (measured top-1 before training's val accuracy)."""
+    variants have (a language model's perplexity, lower better, before its next-token
+    accuracy; measured figures before training's)."""
     latency = [r for r in table.rows if r.spec.key.endswith(".p50_ms")]
     scores = [
         r
         for r in table.rows
         if r.spec.group in ("accuracy", "training")
-        and r.spec.kind == "percent"
+        and (r.spec.kind == "percent" or r.spec.key.endswith("perplexity"))
         and "agreement" not in r.spec.key
     ]
     if not latency or not scores:
@@ -90,7 +91,14 @@ def default_axes(table: ComparisonTable) -> Axes | None:
         return sum(v is not None for v in row.values())
 
     x = max(latency, key=lambda r: (coverage(r), ".b1." in r.spec.key))
-    y = max(scores, key=lambda r: (coverage(r), r.spec.group == "accuracy"))
+    y = max(
+        scores,
+        key=lambda r: (
+            coverage(r),
+            r.spec.key.endswith("perplexity"),
+            r.spec.group == "accuracy",
+        ),
+    )
     return Axes(x.spec.key, y.spec.key)
 
 

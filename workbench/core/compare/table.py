@@ -154,6 +154,7 @@ TRAINING = (
     MetricSpec("train.val_loss", "val loss (training)", "plain", LOWER, "training"),
     MetricSpec("train.train_accuracy", "train accuracy (training)", "percent", HIGHER, "training"),
     MetricSpec("train.train_loss", "train loss (training)", "plain", LOWER, "training"),
+    MetricSpec("train.val_perplexity", "val perplexity (training)", "plain", LOWER, "training"),
 )
 
 
@@ -209,6 +210,22 @@ def flat_values(metrics: Mapping[str, Any] | None) -> dict[MetricSpec, float]:
             acc.loss,
         )
         put(MetricSpec(f"accuracy.{runtime}.mse", f"MSE {on}", "plain", LOWER, "accuracy"), acc.mse)
+        put(
+            MetricSpec(
+                f"accuracy.{runtime}.perplexity", f"perplexity {on}", "plain", LOWER, "accuracy"
+            ),
+            acc.perplexity,
+        )
+        put(
+            MetricSpec(
+                f"accuracy.{runtime}.token_accuracy",
+                f"next-token accuracy {on}",
+                "percent",
+                HIGHER,
+                "accuracy",
+            ),
+            acc.token_accuracy,
+        )
         if acc.agreement is not None:
             put(
                 MetricSpec(

@@ -41,6 +41,7 @@ from workbench.core.measure.inputs import (
     Shapes,
     as_target,
     declared_inputs,
+    per_token_outputs,
     resolve_dataset,
 )
 from workbench.core.measure.providers import create_session
@@ -187,7 +188,8 @@ def _export(
     if not out.parent.is_dir():
         raise WorkbenchError(f"{out}: the folder {out.parent} does not exist")
     dataset = resolve_dataset(data, target)
-    if not shapes and target.loaded.dynamic_axes:
+    lm_windows = dataset is not None and dataset.task == "language-modeling"
+    if not shapes and target.loaded.dynamic_axes and not lm_windows:
         # The model's example sizes fill the axes it declares dynamic (a Hugging Face
         # model's sequence) when the export and its parity check need concrete ones.
         shapes = {spec.name: spec.shape for spec in target.loaded.inputs}
@@ -255,6 +257,12 @@ def _export(
         libraries=library_versions(),
         notes=converted.notes,
     )
+    if per_token_outputs(target.loaded):
+        axes = sorted({a for d in target.loaded.dynamic_axes.values() for a in d.values()})
+        report.notes.append(
+            f"language model: dynamic {' and '.join(axes)}; KV cache: not exported (each "
+            "call recomputes the whole prefix)"
+        )
     if not parity.passed and not options.force:
         report.seconds = time.perf_counter() - started
         raise ParityError(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.catalogue import get_registry
@@ -31,6 +31,8 @@ class Built:
     inputs: list[InputSpec]
     dataset: str | None = None
     num_classes: int | None = None
+    output_names: list[str] | None = None
+    dynamic_axes: dict[str, dict[int, str]] = field(default_factory=dict)
 
 
 def zoo_names() -> str:
@@ -64,7 +66,19 @@ def build_arch(ref: ArchRef, *, seed: int = 0) -> Built:
         list(entry.inputs),
         dataset=entry.dataset,
         num_classes=num_classes if isinstance(num_classes, int) else None,
+        **(lm_axes(entry.inputs) if entry.task == "language-modeling" else {}),
     )
+
+
+def lm_axes(inputs: Any) -> dict[str, Any]:
+    """A decoder LM's ``logits`` output and its free batch and sequence axes: one export
+    runs any batch and any length up to the context (measure and export read these)."""
+    axes = {0: "batch", 1: "sequence"}
+    names = [spec.name for spec in inputs]
+    return {
+        "output_names": ["logits"],
+        "dynamic_axes": {name: dict(axes) for name in [*names, "logits"]},
+    }
 
 
 def _build_factory(reference: str, seed: int) -> Any:

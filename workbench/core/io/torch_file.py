@@ -278,6 +278,8 @@ def _finish(
         arch=built.arch if built else None,
         dataset=built.dataset if built else None,
         num_classes=built.num_classes if built else None,
+        output_names=built.output_names if built else None,
+        dynamic_axes=dict(built.dynamic_axes) if built else {},
         file_size=size,
         notes=notes,
     )

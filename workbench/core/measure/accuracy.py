@@ -8,11 +8,13 @@ the same samples: how often their top-1 classes match and how far their logits d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
 from workbench.core.context import RunContext
 from workbench.core.errors import DataError, WorkbenchError
+from workbench.core.lm.perplexity import token_nll_sum
 from workbench.core.measure.inputs import (
     Shapes,
     Target,
@@ -27,6 +29,8 @@ from workbench.core.measure.metrics import AccuracyReport, Agreement
 from workbench.core.measure.runners import make_runner
 
 DEFAULT_BATCH = 256
+LM_BATCH = 32  # windows per batch for a language model: logits are (batch, tokens, vocab)
+LANGUAGE_MODELING = "language-modeling"
 
 
 def evaluate(
@@ -52,6 +56,11 @@ def evaluate(
     ctx = ctx or RunContext()
     target = as_target(model)
     dataset = require_dataset(resolve_dataset(data, target), target)
+    if dataset.task == LANGUAGE_MODELING:
+        return evaluate_lm(
+            target, dataset, runtime=runtime, device=device, batch_size=batch_size,
+            max_samples=max_samples, shapes=shapes, ctx=ctx,
+        )  # fmt: skip
     if per_token_outputs(target.loaded) and dataset.task == "classification":
         raise DataError(
             f"{target.name} outputs logits per token (a language model); labels per "
@@ -137,6 +146,83 @@ def predict(
     """
     import numpy as np
 
+    parts, provider = [], ""
+    for real, outputs, used in _predict_batches(
+        target, x, runtime=runtime, device=device, batch_size=batch_size, shapes=shapes,
+        ctx=ctx, span=span, input_names=input_names,
+    ):  # fmt: skip
+        parts.append(outputs[:real])
+        provider = used
+    return np.concatenate(parts), provider
+
+
+def evaluate_lm(
+    target: Target,
+    dataset: Any,
+    *,
+    runtime: str,
+    device: str | None,
+    batch_size: int,
+    max_samples: int | None,
+    shapes: Shapes | None,
+    ctx: RunContext,
+) -> AccuracyReport:
+    """Perplexity (and next-token accuracy) of a language model over the validation
+    windows, summed per batch in float64 as ``core.lm.perplexity`` does (the logits of
+    a whole split would not fit in memory)."""
+    import numpy as np
+
+    if runtime == "auto":
+        runtime = "ort" if target.loaded.framework == "onnx" else "torch"
+    x, y = dataset.x_val, dataset.y_val
+    if max_samples:
+        x, y = x[:max_samples], y[:max_samples]
+    if len(x) == 0:
+        raise DataError(f"dataset {dataset.name!r} has no validation samples")
+    total, correct, start, provider = 0.0, 0, 0, ""
+    batch_size = min(batch_size, LM_BATCH)
+    for real, logits, used in _predict_batches(
+        target, x, runtime=runtime, device=device, batch_size=batch_size, shapes=shapes, ctx=ctx
+    ):
+        provider = used
+        logits, labels = np.asarray(logits[:real]), y[start : start + real]
+        start += real
+        if logits.ndim != 3 or logits.shape[-1] < dataset.num_classes:
+            raise DataError(
+                f"{target.name} outputs shape {list(logits.shape)}; {dataset.name!r} needs "
+                f"logits [batch, tokens, vocabulary of at least {dataset.num_classes}]"
+            )
+        total += token_nll_sum(logits, labels)
+        correct += int(np.sum(logits.argmax(axis=-1) == labels))
+    loss = total / y.size
+    ctx.report(1.0, f"{target.name}: evaluated")
+    return AccuracyReport(
+        runtime=runtime,
+        provider=provider,
+        dataset=dataset.name,
+        task=dataset.task,
+        samples=len(x),
+        loss=loss,
+        perplexity=math.exp(loss) if loss < 700 else math.inf,
+        token_accuracy=correct / y.size,
+    )
+
+
+def _predict_batches(
+    target: Target,
+    x: Any,
+    *,
+    runtime: str,
+    device: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    shapes: Shapes | None = None,
+    ctx: RunContext | None = None,
+    span: tuple[float, float] = (0.0, 1.0),
+    input_names: tuple[str, ...] = (),
+) -> Iterator[tuple[int, Any, str]]:
+    """(real rows, first output of the batch, provider) for each batch of ``x``."""
+    import numpy as np
+
     ctx = ctx or RunContext()
     loaded, label = target.loaded, target.name
     inputs = declared_inputs(loaded)
@@ -162,7 +248,6 @@ def predict(
         loaded, runtime, label=label, device=device or ctx.device or "auto", spin=False
     )
     low, high = span
-    parts = []
     for start, batch, real in _batches(x, step, pad=fixed is not None):
         ctx.check()
         columns = [batch[:, i] for i in range(len(names))] if input_names else [batch]
@@ -171,9 +256,8 @@ def predict(
             for name, column in zip(names, columns, strict=True)
         }
         result = runner.outputs(feed)
-        parts.append(np.asarray(result[0])[:real])
+        yield real, np.asarray(result[0]), runner.provider
         ctx.report(low + (high - low) * min(1.0, (start + real) / len(x)), f"{label}: evaluating")
-    return np.concatenate(parts), runner.provider
 
 
 def _batches(x: Any, step: int, *, pad: bool) -> Iterator[tuple[int, Any, int]]:

@@ -160,11 +160,13 @@ class AccuracyReport:
     runtime: str
     provider: str
     dataset: str
-    task: str  # "classification" or "regression"
+    task: str  # "classification", "regression" or "language-modeling"
     samples: int
     top1: float | None = None
-    loss: float | None = None  # mean cross-entropy (classification)
+    loss: float | None = None  # mean cross-entropy (classification; per token for an LM)
     mse: float | None = None  # regression
+    perplexity: float | None = None  # language modeling: exp(loss), lower is better
+    token_accuracy: float | None = None  # language modeling: next-token top-1
     agreement: Agreement | None = None
 
 

@@ -236,6 +236,14 @@ def suggest_config(model: str | None = None, dataset: str | None = None) -> Trai
             optimizer="adamw", lr=1e-3, weight_decay=1e-2, epochs=20, batch_size=128,
             warmup_epochs=1,
         )  # fmt: skip
+    if dataset == "stdlib-text" or model == "tiny_lm":
+        # A decoder LM: AdamW with decay, a short warm-up into a cosine, clipped
+        # gradients; early stopping (when asked) watches the loss (perplexity).
+        return TrainConfig(
+            optimizer="adamw", lr=3e-3, weight_decay=0.1, schedule="cosine", epochs=2,
+            batch_size=32, warmup_epochs=0.1, grad_clip=1.0, early_metric="val_loss",
+            eval_batch_size=64,
+        )  # fmt: skip
     if dataset == "digits" or model in ("digits_cnn", "digits_mlp"):
         return TrainConfig(optimizer="adamw", lr=3e-3, epochs=15, batch_size=64)
     return TrainConfig()

@@ -66,6 +66,9 @@ class Epoch:
     lr: float
     seconds: float  # training time of the run so far, pauses left out
     improved: bool = True  # the early-stopping metric got better this epoch
+    # A language model's exp(mean token cross-entropy); None for classifiers.
+    train_perplexity: float | None = None
+    val_perplexity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ EPOCH_FIELDS = (
     "lr",
     "seconds",
 )
+LM_FIELDS = ("train_perplexity", "val_perplexity")  # columns only a language model's run has
 
 
 @dataclass
@@ -72,7 +73,9 @@ class TrainHistory:
 
     def epochs_csv(self) -> str:
         out = io.StringIO()
-        writer = csv.DictWriter(out, EPOCH_FIELDS, extrasaction="ignore", lineterminator="\n")
+        lm = any(r.get("val_perplexity") is not None for r in self.epochs)
+        fields = EPOCH_FIELDS + LM_FIELDS if lm else EPOCH_FIELDS
+        writer = csv.DictWriter(out, fields, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.epochs)
         return out.getvalue()

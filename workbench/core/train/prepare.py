@@ -55,7 +55,9 @@ def prepare(trainer: Any) -> None:
     trainer.optimizer = setup.make_optimizer(trainer.model, cfg)
     trainer.scheduler = make_scheduler(trainer.optimizer, cfg, trainer.spe)
     trainer.autocast, trainer.scaler = setup.precision(cfg, trainer.device, trainer.notes)
-    trainer.criterion = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    trainer.criterion = setup.make_criterion(cfg, trainer.dataset.task)
+    # Labels per sample: 1 for a classifier, the window's tokens for an LM.
+    trainer.labels_per_row = max(1, int(trainer.y[0].numel()))
     trainer.data_rng = torch.Generator().manual_seed(cfg.seed)
     trainer.aug_rng = torch.Generator(trainer.device).manual_seed(cfg.seed + 1)
     trainer.augment = None
@@ -99,6 +101,9 @@ def result_of(trainer: Any, status: str) -> TrainResult:
     if record is not None:
         for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
             metrics[key] = record[key]
+        for key in ("train_perplexity", "val_perplexity"):
+            if record.get(key) is not None:
+                metrics[key] = record[key]
         metrics["best_epoch"] = record["epoch"]
     return TrainResult(
         model=model,

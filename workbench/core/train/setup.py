@@ -6,12 +6,32 @@ Kept apart from the loop in ``trainer.py`` so the loop reads as the loop.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from workbench.core.data.dataset import ArrayDataset
 from workbench.core.train.config import TrainConfig
 from workbench.core.train.events import TrainingError
+
+LANGUAGE_MODELING = "language-modeling"
+TASKS = ("classification", LANGUAGE_MODELING)
+
+
+def make_criterion(config: TrainConfig, task: str) -> Any:
+    """Cross-entropy; for a language model over every position's logits (B, T, V)
+    against the next tokens (B, T)."""
+    import torch
+
+    loss = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    if task != LANGUAGE_MODELING:
+        return loss
+    return lambda logits, labels: loss(logits.flatten(0, -2), labels.flatten())
+
+
+def perplexity(loss: float) -> float:
+    """exp of a mean token cross-entropy; inf rather than an overflow."""
+    return math.exp(loss) if loss < 700 else math.inf
 
 
 def make_optimizer(model: Any, config: TrainConfig) -> Any:
@@ -111,7 +131,8 @@ def forward(model: Any, batch: Any, stacked: bool = False) -> Any:
 def evaluate(
     model: Any, x: Any, y: Any, batch_size: int, autocast: Callable, stacked: bool = False
 ) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) over a split; one host sync at the end."""
+    """(mean cross-entropy, accuracy) over a split, per label (a language model's per
+    token: its logits (B, T, V) are flattened); one host sync at the end."""
     import torch
     import torch.nn.functional as F
 
@@ -125,10 +146,10 @@ def evaluate(
         for start in range(0, len(x), batch_size):
             xb, yb = x[start : start + batch_size], y[start : start + batch_size]
             out = forward(model, xb, stacked).float()
-            loss_sum += F.cross_entropy(out, yb, reduction="sum")
-            correct += (out.argmax(1) == yb).sum()
+            loss_sum += F.cross_entropy(out.flatten(0, -2), yb.flatten(), reduction="sum")
+            correct += (out.argmax(-1) == yb).sum()
     model.train(was_training)
-    n = len(x)
+    n = y.numel()
     return float(loss_sum) / n, int(correct) / n
 
 
@@ -139,6 +160,8 @@ def check_fits(
     import torch
 
     sample = (x_val if len(x_val) else x_train)[:2].to(next(model.parameters()).device)
+    if dataset.task == LANGUAGE_MODELING:
+        _check_vocabulary(model, dataset)
     was_training = model.training
     model.eval()
     try:
@@ -152,10 +175,45 @@ def check_fits(
         ) from None
     finally:
         model.train(was_training)
+    if dataset.task == LANGUAGE_MODELING:
+        _check_lm_logits(out, dataset)
+        return
     if not isinstance(out, torch.Tensor) or out.dim() != 2:
         raise TrainingError("the model must return one (batch, classes) tensor of logits")
     if out.shape[1] < dataset.num_classes:
         raise TrainingError(
             f"the model has {out.shape[1]} outputs but {dataset.name!r} has "
             f"{dataset.num_classes} classes"
+        )
+
+
+def _check_lm_logits(out: Any, dataset: ArrayDataset) -> None:
+    """A language model's logits: (batch, tokens, vocabulary), the vocabulary holding
+    every token id of the dataset's tokenizer."""
+    import torch
+
+    if not isinstance(out, torch.Tensor) or out.dim() != 3:
+        raise TrainingError(
+            f"{dataset.name!r} is next-token text: the model must return one "
+            "(batch, tokens, vocabulary) tensor of logits"
+        )
+    if out.shape[-1] < dataset.num_classes:
+        raise TrainingError(
+            f"the model's vocabulary has {out.shape[-1]:,} tokens but {dataset.name!r}'s "
+            f"tokenizer uses {dataset.num_classes:,}; train a model with a vocabulary of at "
+            f"least {dataset.num_classes:,}"
+        )
+
+
+def _check_vocabulary(model: Any, dataset: ArrayDataset) -> None:
+    """The model's token embedding (its first ``nn.Embedding``, as in GPT-2 and tiny_lm,
+    before the position one) must hold every id of the dataset's tokenizer."""
+    import torch
+
+    embedding = next((m for m in model.modules() if isinstance(m, torch.nn.Embedding)), None)
+    if embedding is not None and embedding.num_embeddings < dataset.num_classes:
+        raise TrainingError(
+            f"the model's vocabulary has {embedding.num_embeddings:,} tokens but "
+            f"{dataset.name!r}'s tokenizer uses {dataset.num_classes:,}; train a model with a "
+            f"vocabulary of at least {dataset.num_classes:,}"
         )

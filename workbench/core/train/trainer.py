@@ -108,8 +108,10 @@ class Trainer:
         """Train; returns the result, or raises TrainingError after a ``Failed`` event."""
         import torch
 
-        if self.dataset.task != "classification":
-            raise TrainingError(f"training supports classification, not {self.dataset.task!r}")
+        if self.dataset.task not in setup.TASKS:
+            raise TrainingError(
+                f"training supports {' and '.join(setup.TASKS)}, not {self.dataset.task!r}"
+            )
         self.device = resolve_device(self.config.device)
         cuda = [self.device.index or 0] if self.device.type == "cuda" else []
         self.writer = CheckpointWriter()
@@ -232,7 +234,7 @@ class Trainer:
             rates.append(group["lr"])
             scheduler.step()
             losses.append(loss.detach())
-            corrects.append((out.argmax(1) == yb).sum())
+            corrects.append((out.argmax(-1) == yb).sum())  # per token for an LM
             sizes.append(yb.shape[0])
             self.step_in_epoch += 1
             self.global_step += 1
@@ -253,6 +255,7 @@ class Trainer:
         import torch
 
         losses, corrects, rates, sizes = self._pending
+        per_row = self.labels_per_row  # an LM's loss and accuracy are per token
         now = time.perf_counter()
         self._active += now - self._mark
         self._mark = now
@@ -265,8 +268,8 @@ class Trainer:
             for offset, (loss, lr, size) in enumerate(zip(values, rates, sizes, strict=True)):
                 if not math.isfinite(loss):
                     self._nan(first + offset, loss, lr)
-                self.sums["loss"] += loss * size
-                self.sums["samples"] += size
+                self.sums["loss"] += loss * size * per_row
+                self.sums["samples"] += size * per_row
                 event = Step(step=first + offset, epoch=epoch, loss=loss, lr=lr)
                 self.history.add_step(event)
                 self._emit(event)
@@ -342,16 +345,20 @@ class Trainer:
         improved, stop = self._early_stopping(val_loss, val_acc) if has_val else (True, False)
         self._active += time.perf_counter() - started
         self.epoch += 1
+        train_loss = self.sums["loss"] / samples
+        lm = self.dataset.task == setup.LANGUAGE_MODELING
         event = Epoch(
             epoch=self.epoch,
             step=self.global_step,
-            train_loss=self.sums["loss"] / samples,
+            train_loss=train_loss,
             train_accuracy=self.sums["correct"] / samples,
             val_loss=val_loss if has_val else None,
             val_accuracy=val_acc if has_val else None,
             lr=self.history.lrs[-1] if self.history.lrs else self.config.lr,
             seconds=self.elapsed + self._active,
             improved=improved,
+            train_perplexity=setup.perplexity(train_loss) if lm else None,
+            val_perplexity=setup.perplexity(val_loss) if lm and has_val else None,
         )
         self.history.add_epoch(event)
         self._emit(event)

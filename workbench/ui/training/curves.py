@@ -202,7 +202,7 @@ class TrainingCurves(QWidget):
         plot = pg.PlotWidget(background="w", axisItems=axes)
         plot.setToolTip(f"{title} ({y} by {x})")
         item = plot.getPlotItem()
-        item.setTitle(f"<span style='color:#333;font-size:{TITLE_POINTS}pt'>{title}</span>")
+        _title(plot, title)
         # A plot narrower than its title cut it ("Learning ra"): the layout may not
         # squeeze a plot below the width its title needs.
         font = QFont(self.font())
@@ -247,6 +247,10 @@ class TrainingCurves(QWidget):
 
     def add_epoch(self, record: dict[str, Any]) -> None:
         nan = float("nan")
+        perplexity = record.get("val_perplexity")
+        if perplexity is not None:  # a language model: accuracy is per next token
+            _title(self.acc_plot, "Next-token accuracy")
+            _title(self.epoch_plot, f"Loss · perplexity {perplexity:.0f}")
         self.epochs["epoch"].extend([record["epoch"]])
         self.epochs["train_loss"].extend([record["train_loss"]])
         self.epochs["train_acc"].extend([record["train_accuracy"]])
@@ -356,3 +360,9 @@ def _next_round(spacing: float) -> float:
     power = 10 ** math.floor(math.log10(spacing))
     mantissa = round(spacing / power, 6)
     return power * (2 if mantissa < 2 else 5 if mantissa < 5 else 10)
+
+
+def _title(plot: Any, title: str) -> None:
+    plot.getPlotItem().setTitle(
+        f"<span style='color:#333;font-size:{TITLE_POINTS}pt'>{title}</span>"
+    )

@@ -295,7 +295,13 @@ class TrainingTab(QWidget):
             elif kind == "Epoch":
                 self._flush_steps(steps, losses, rates)
                 self.curves.add_epoch(_epoch_record(event))
-                if event.val_accuracy is not None:
+                if event.val_perplexity is not None:
+                    self._message(
+                        f"epoch {event.epoch}: train loss {event.train_loss:.4f}, val "
+                        f"perplexity {event.val_perplexity:.1f}, next-token accuracy "
+                        f"{event.val_accuracy:.2%}"
+                    )
+                elif event.val_accuracy is not None:
                     self._message(
                         f"epoch {event.epoch}: train loss {event.train_loss:.4f}, val loss "
                         f"{event.val_loss:.4f}, val accuracy {event.val_accuracy:.2%}"
@@ -361,11 +367,13 @@ class TrainingTab(QWidget):
     def _finished(self, result: TrainResult) -> None:
         metrics = result.metrics
         accuracy = metrics.get("val_accuracy")
-        shown = f"{accuracy:.2%}" if isinstance(accuracy, float) else "n/a"
+        shown = f"accuracy {accuracy:.2%}" if isinstance(accuracy, float) else "accuracy n/a"
+        if isinstance(metrics.get("val_perplexity"), float):
+            shown = f"perplexity {metrics['val_perplexity']:.1f} (next-token {shown})"
         self.progress.setValue(1000)
         self.progress.setFormat(f"{result.status} · {metrics['epochs']} epochs")
         self._message(
-            f"{result.status}: validation accuracy {shown} after {metrics['epochs']} epochs "
+            f"{result.status}: validation {shown} after {metrics['epochs']} epochs "
             f"in {metrics['seconds']:.1f} s"
         )
 
@@ -436,6 +444,7 @@ def _epoch_record(event: Any) -> dict[str, Any]:
         "train_accuracy": event.train_accuracy,
         "val_loss": event.val_loss,
         "val_accuracy": event.val_accuracy,
+        "val_perplexity": event.val_perplexity,
     }
 
 
