@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbench.core.compress.quantization import METHODS
+from workbench.core.compress.quantization.lm_figures import is_language_model_data, perplexity
 from workbench.core.compress.quantization.outcome import (
     AutoExclusion,
     Measured,
@@ -173,11 +174,17 @@ def quantize_variant(
         after = measured(result.model, sides["after"], runtime)
         if "without" in sides:
             without = measured(first.model, sides["without"], runtime)
+        if is_language_model_data(dataset):
+            ctx.report(0.97, "perplexity before and after")
+            before.perplexity = perplexity(reference, dataset, device=device)
+            after.perplexity = perplexity(result.model, dataset, device=device)
+            if without is not None:
+                without.perplexity = perplexity(first.model, dataset, device=device)
         facts, environment = sides["after"].metrics.facts, sides["after"].metrics.environment
         parent_metrics = sides["before"].metrics
         if dataset is None:
             notes.append("accuracy not measured: the model is tied to no dataset (--data)")
-        elif not scored:
+        elif not scored and not is_language_model_data(dataset):
             notes.append(
                 "accuracy not measured: the model outputs logits per token (a language "
                 "model); its texts were used for timing"
