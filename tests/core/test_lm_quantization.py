@@ -60,6 +60,13 @@ def test_int4_rtn_shrinks_matmul_weights_and_keeps_perplexity() -> None:
     assert all(10 < row.sqnr_db < 60 for row in table.blocks)
     by_node = table.by_block_node()
     assert by_node["/blocks.1/mlp/mlp.2/MatMul"] == table.blocks[1].error
+    # the graph overlay: the quantized graph's nodes of blocks.1 carry its figure
+    from workbench.core.compress.quantization.node_error import block_error_overlay
+    from workbench.core.graph import from_model
+
+    overlay = block_error_overlay(by_node, from_model(outcome.model))
+    assert overlay.name == "Block error" and len(overlay.values) > 20
+    assert set(overlay.values.values()) == {row.error for row in table.blocks}
     assert outcome.metrics()["pass"]["matmul_weight_bytes"]["float"] == matmul_weight_bytes(
         float_onnx(lm(), notes=[])
     )
