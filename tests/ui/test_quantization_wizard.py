@@ -237,3 +237,32 @@ def test_without_records_the_method_page_stays_as_it_was(qtbot) -> None:
     wizard = _wizard(qtbot, load("zoo:digits_cnn"))
     wizard.show_measurements({}, [])
     assert not wizard.measured_advice.isVisible() and wizard.method() == "static"
+
+
+def test_a_language_model_is_offered_int4_with_block_size_and_algorithm(qtbot) -> None:
+    from PySide6.QtWidgets import QComboBox
+
+    source = load("zoo:tiny_lm:width=64,layers=2")  # its dataset: stdlib-text
+    wizard = _wizard(qtbot, source)
+    assert wizard.method() == "int4"  # offered first, and chosen, for a language model
+    assert wizard.method_page.buttons["int4"].isEnabled()
+    wizard.next()  # -> data
+    assert wizard.data_page.data.currentText() == "stdlib-text"
+    wizard.next()  # -> advanced: the INT4 settings, from its config
+    form = wizard.advanced_page.form
+    _set(form, "block_size", 64)
+    _set(form, "error_samples", 2)
+    form.findChild(QComboBox, "field-algorithm").setCurrentText("hqq")
+    wizard.advanced_page.batches.setText("1")
+    assert wizard.config().block_size == 64 and wizard.config().algorithm == "hqq"
+    wizard.next()  # -> run
+    _run(qtbot, wizard)
+    wizard.next()  # -> results
+    text = wizard.results.summary.text()
+    assert "Perplexity" in text and "MatMul weights" in text and "blocks.1" in text
+    assert wizard.results.table.rowCount() > 0  # per-node rows, MatMul names to keep float
+
+
+def test_an_image_model_is_not_offered_int4(qtbot) -> None:
+    wizard = _wizard(qtbot, load("zoo:digits_cnn"))
+    assert "int4" not in wizard.method_page.buttons

@@ -23,6 +23,8 @@ examples:
   workbench quantize zoo:resnet_shapes --method static --auto-exclude 3 --out int8-auto/
   workbench quantize zoo:transformer_seq --method dynamic --out int8-dyn/
   workbench quantize model.onnx --method fp16 --device cuda --out fp16/
+  workbench quantize zoo:tiny_lm --method int4 --block-size 32 --algorithm rtn \
+      --keep-float /lm_head/MatMul --out int4/
 
 The per-node error table (worst first) names the nodes to pass to --exclude;
 --auto-exclude K takes its worst K itself, quantizes again and reports what keeping
@@ -55,7 +57,8 @@ def register(commands: Any) -> None:
         choices=tuple(CONFIGS),
         help="static (or static-int8): INT8 with calibration (CNNs on VNNI/AMX CPUs); "
         "dynamic (or dynamic-int8): INT8 weights, no calibration (transformers); fp16: "
-        "GPUs with tensor cores; torch-dynamic: PyTorch's int8 Linear/LSTM",
+        "GPUs with tensor cores; torch-dynamic: PyTorch's int8 Linear/LSTM; int4: "
+        "weight-only 4-bit MatMul weights (language models; rtn, hqq or gptq)",
     )
     add_data_argument(
         parser,
@@ -132,6 +135,18 @@ def format_outcome(outcome: Any, paths: dict[str, Path]) -> str:
             f"  size: {human_bytes(b.size_bytes)} -> {human_bytes(a.size_bytes)} "
             f"({ratios['size_ratio']:.2f}x smaller)"
         )
+        weights = outcome.pass_metrics.get("matmul_weight_bytes") or {}
+        if ratios.get("matmul_weight_ratio"):
+            lines.append(
+                f"  MatMul weights: {human_bytes(weights['float'])} -> "
+                f"{human_bytes(weights['quantized'])} "
+                f"({ratios['matmul_weight_ratio']:.2f}x smaller)"
+            )
+        if b.perplexity is not None and a.perplexity is not None:
+            lines.append(
+                f"  perplexity: {b.perplexity:.2f} -> {a.perplexity:.2f} "
+                f"({ratios['perplexity_change']:+.2%})"
+            )
         if b.top1 is not None and a.top1 is not None:
             lines.append(
                 f"  top-1: {b.top1:.2%} -> {a.top1:.2%} "
@@ -148,6 +163,10 @@ def format_outcome(outcome: Any, paths: dict[str, Path]) -> str:
             )
         if len(table.rows) > ERROR_ROWS:
             lines.append(f"    ... {len(table.rows) - ERROR_ROWS} more in variant.json")
+    if table is not None and table.blocks:
+        lines.append(f"  per-block error ({table.samples} samples; output of each block):")
+        for row in table.blocks:
+            lines.append(f"    {row.sqnr_db:5.1f} dB  {row.error:8.4f}  {row.block}")
     if outcome.auto_exclusion is not None:
         lines += [f"  {line}" for line in outcome.auto_exclusion.describe(a)]
     lines += [f"  advice: {advice.text} [{advice.figure}]" for advice in outcome.advice()]

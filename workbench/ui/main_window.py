@@ -220,11 +220,17 @@ class MainWindow(QMainWindow):
                 self.graph_view.add_overlay(overlay)  # "Changed versus parent"
             elif variant.parent is not None:
                 self.compare.request_diff(variant.id)  # overlay_ready follows
-            errors = (variant.metrics.get("quantization") or {}).get("error_by_node")
+            quantized = variant.metrics.get("quantization") or {}
+            errors = quantized.get("error_by_node")
             if errors:
                 from workbench.core.compress.quantization.node_error import error_overlay
 
                 self.graph_view.add_overlay(error_overlay(errors, inspection.graph))
+            blocks = quantized.get("error_by_block_node")
+            if blocks:  # a decoder's layers: each coloured by the drift at its output
+                from workbench.core.compress.quantization.node_error import block_error_overlay
+
+                self.graph_view.add_overlay(block_error_overlay(blocks, inspection.graph))
             kept = channels_overlay(variant.metrics.get("layer_channels") or {}, inspection.graph)
             if kept is not None:  # channel pruning: each layer's share of channels kept
                 self.graph_view.add_overlay(kept)

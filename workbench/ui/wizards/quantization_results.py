@@ -46,6 +46,9 @@ def summary_html(outcome: Any) -> str:
     if b.top1 is not None and a.top1 is not None:
         rows.append(("Top-1 accuracy", f"{b.top1:.2%}", f"{a.top1:.2%}",
                      f"{ratios['top1_change_points']:+.2f} points"))  # fmt: skip
+    if b.perplexity is not None and a.perplexity is not None:
+        rows.append(("Perplexity (lower is better)", f"{b.perplexity:.2f}",
+                     f"{a.perplexity:.2f}", f"{ratios['perplexity_change']:+.2%}"))  # fmt: skip
     paired, flags = outcome.speed_rounds(), []
     for batch, before_ms in b.latency_ms.items():
         after_ms = a.latency_ms.get(batch)
@@ -61,6 +64,11 @@ def summary_html(outcome: Any) -> str:
         rows.append((f"Latency, batch {batch} (p50)", _ms(before_ms), _ms(after_ms), speed))
     rows.append(("Size", human_bytes(b.size_bytes), human_bytes(a.size_bytes),
                  f"{ratios['size_ratio']:.2f}x smaller"))  # fmt: skip
+    weights = outcome.pass_metrics.get("matmul_weight_bytes") or {}
+    if ratios.get("matmul_weight_ratio"):
+        rows.append(("MatMul weights", human_bytes(weights["float"]),
+                     human_bytes(weights["quantized"]),
+                     f"{ratios['matmul_weight_ratio']:.2f}x smaller"))  # fmt: skip
     cells = "".join(
         "<tr>" + "".join(f"<td style='padding: 2px 14px 2px 0'>{c}</td>" for c in row) + "</tr>"
         for row in rows
@@ -74,6 +82,10 @@ def summary_html(outcome: Any) -> str:
     if rounds > 1:
         where += f"; change: median of {rounds} interleaved rounds (range)"
     text = f"<table><tr>{head}</tr>{cells}</table><p>Measured with {html.escape(where)}.</p>"
+    table = outcome.node_error
+    if table is not None and table.blocks:  # a decoder's layers, each one's output drift
+        shown = ", ".join(f"{html.escape(r.block)} {r.sqnr_db:.1f} dB" for r in table.blocks)
+        text += f"<p>Error at each block's output (SQNR, higher is better): {shown}.</p>"
     if flags:
         text += "<p><b>" + "<br>".join(html.escape(f) for f in flags) + "</b></p>"
     if outcome.auto_exclusion is not None:

@@ -72,6 +72,25 @@ METHOD_CHOICES = (
         "PyTorch on CPUs. Only for PyTorch models.",
     ),
 )
+# Offered for language models (their dataset's task): their size is their MatMul weights.
+INT4_CHOICE = (
+    "int4",
+    "INT4 weights (weight-only) — for language models",
+    "Matrix-multiply weights in 4 bits, in blocks that each keep their own scale; "
+    "activations stay float. About 6x smaller weights at block size 32, perplexity usually "
+    "within a few percent. Round-to-nearest and HQQ need no data; GPTQ corrects the "
+    "rounding with a few windows of text. Choose the block size and algorithm on the "
+    "advanced page; keep the output layer (lm_head) in float if perplexity suffers.",
+)
+
+
+def is_language_model(source: LoadedModel) -> bool:
+    """Whether the model's registered dataset is a language-modeling one."""
+    from workbench.core.catalogue import get_registry
+    from workbench.core.compress.quantization.lm_figures import LM_TASK
+
+    entry = get_registry().datasets.get(source.dataset or "")
+    return entry is not None and entry.task == LM_TASK
 
 
 def _config_class(method: str) -> type:
@@ -201,8 +220,11 @@ class AdvancedPage(QWizardPage):
     def _fields(method: str) -> list[str]:
         from workbench.core.config_schema import fields_of
 
+        # Static INT8's calibration settings live on the data page; INT4's samples (GPTQ) here.
         return [
-            s.name for s in fields_of(_config_class(method)) if s.name not in CALIBRATION_FIELDS
+            s.name
+            for s in fields_of(_config_class(method))
+            if method != "static" or s.name not in CALIBRATION_FIELDS
         ]
 
     @property
@@ -239,11 +261,13 @@ class QuantizationWizard(PassWizard):
         self.setObjectName("quantization-wizard")
         self.folder = Path(tempfile.mkdtemp(prefix="workbench-quantize-"))
         self.runs = 0
+        language = is_language_model(source)
+        default = "static" if source.framework == "onnx" or _convolutional(source) else "dynamic"
         self.method_page = ExplainedChoicePage(
             "Quantization method",
             f"Smaller numbers for weights and activations. {hardware_line()}",
-            [(key, label, text) for key, label, text in METHOD_CHOICES],
-            default="static" if source.framework == "onnx" or _convolutional(source) else "dynamic",
+            [*([INT4_CHOICE] if language else []), *METHOD_CHOICES],
+            default="int4" if language else default,
         )
         if source.framework != "pytorch":
             button = self.method_page.buttons["torch-dynamic"]

@@ -158,3 +158,26 @@ def load_proto(path: Path) -> Any:
     import onnx
 
     return onnx.load_model(str(path))
+
+
+MATMUL_OPS = ("MatMul", "MatMulNBits", "MatMulInteger", "Gemm")
+
+
+def matmul_weight_bytes(proto: Any) -> int:
+    """Bytes of the constant weights matrix multiplications read: a float MatMul's
+    matrix, a MatMulNBits node's packed blocks, scales and zero points, MatMulInteger's
+    int8 matrix (from the initializers' shapes and types: nothing is decoded). The
+    figure weight-only quantization shrinks, whatever else the model holds."""
+    import math
+
+    from onnx import helper
+
+    sizes = {
+        t.name: math.prod(t.dims) * helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
+        for t in proto.graph.initializer
+    }
+    seen: set[str] = set()  # a weight shared by two nodes counts once
+    for node in proto.graph.node:
+        if node.op_type in MATMUL_OPS:
+            seen.update(name for name in node.input[1:] if name in sizes)
+    return sum(sizes[name] for name in seen)

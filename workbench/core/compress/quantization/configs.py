@@ -19,7 +19,7 @@ EXCLUDE_HELP = (
 
 
 EXCLUDE_META = {"help": EXCLUDE_HELP, "label": "Keep in float", "several": True,
-                "metavar": "NODE"}  # fmt: skip
+                "metavar": "NODE", "aliases": ("--keep-float",)}  # fmt: skip
 ERROR_META = {
     "help": "samples for the per-node error table (float vs quantized activations); 0 skips it",
     "min": 0,
@@ -166,3 +166,38 @@ class TorchDynamicConfig:
             "metavar": "NODE",
         },
     )
+
+
+INT4_ALGORITHMS = ("rtn", "hqq", "gptq")
+
+
+@dataclass
+class Int4Config:
+    """ONNX Runtime weight-only INT4 (MatMulNBits): MatMul weights in 4-bit blocks, each
+    block with its own scale; activations stay float."""
+
+    block_size: int = field(
+        default=32,
+        metadata={"help": "weights per block sharing one scale (a power of two, 16 or "
+                  "more): smaller blocks are more accurate and a little larger",
+                  "min": 16, "max": 256},
+    )  # fmt: skip
+    algorithm: Literal["rtn", "hqq", "gptq"] = field(
+        default="rtn",
+        metadata={"help": "rtn rounds each weight to the nearest level (fast, no data); "
+                  "hqq optimises scales and zero points (no data); gptq corrects the "
+                  "rounding error with calibration windows from the data"},
+    )  # fmt: skip
+    symmetric: bool = field(
+        default=True,
+        metadata={"help": "symmetric blocks (no zero point, smaller); asymmetric fits "
+                  "skewed weights better (rtn and gptq; hqq is always asymmetric)"},
+    )  # fmt: skip
+    samples: int = field(
+        default=32,
+        metadata={"help": "gptq: calibration windows drawn from the training split",
+                  "min": 1, "max": 100_000, "aliases": ("--calib-samples",)},
+    )  # fmt: skip
+    exclude: list[str] = field(default_factory=list, metadata=EXCLUDE_META)
+    error_samples: int = field(default=8, metadata=ERROR_META)
+    auto_exclude: int = field(default=0, metadata=AUTO_EXCLUDE_META)

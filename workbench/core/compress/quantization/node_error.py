@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.core.compress.quantization.block_error import Block, BlockError, block_errors
 from workbench.core.context import RunContext
 from workbench.core.graph.overlays import value_overlay
 from workbench.core.measure.providers import CPU, quiet_session_options
@@ -54,6 +55,7 @@ class ErrorTable:
     samples: int
     basis: str  # "qdq" (ORT's QDQ matching) or "names" (tensors matched by name)
     notes: list[str] = field(default_factory=list)
+    blocks: list[BlockError] = field(default_factory=list)  # per repeated block, model order
 
     def by_node(self) -> dict[str, float]:
         """Node name -> relative error at its output: the "Quantization error" overlay."""
@@ -70,12 +72,18 @@ class ErrorTable:
                 names.append(row.node)
         return names[:count]
 
+    def by_block_node(self) -> dict[str, float]:
+        """Node name -> its block's relative error at the block's output: the
+        "Block error" overlay (a folded block shows its own figure)."""
+        return {name: row.error for row in self.blocks for name in row.nodes}
+
     def to_json(self) -> dict[str, Any]:
         return {
             "samples": self.samples,
             "basis": self.basis,
             "notes": list(self.notes),
             "rows": [asdict(row) for row in self.rows],
+            "blocks": [asdict(row) for row in self.blocks],
         }
 
     @classmethod
@@ -85,6 +93,7 @@ class ErrorTable:
             samples=int(data.get("samples", 0)),
             basis=str(data.get("basis", "")),
             notes=list(data.get("notes", [])),
+            blocks=[BlockError(**row) for row in data.get("blocks", [])],
         )
 
 
@@ -161,11 +170,13 @@ def node_error_table(
     *,
     work: Path,
     ctx: RunContext | None = None,
+    blocks: list[Block] | None = None,
 ) -> ErrorTable:
     """Compare the two ONNX files on ``reader``'s samples (a ``DatasetReader``).
 
     ``float_path`` must be the model that was quantized (after pre-processing), so
-    tensor names match. ``work`` is a folder for the augmented copies.
+    tensor names match. ``work`` is a folder for the augmented copies. ``blocks``
+    (``block_error.decoder_blocks``) adds each block's output SQNR to the table.
     """
     import onnx
     from onnxruntime.quantization.qdq_loss_debug import (
@@ -216,7 +227,13 @@ def node_error_table(
         rows.append(NodeError(node.name, node.op_type, tensor, db, relative[tensor], added))
     rows.sort(key=lambda r: (-r.added, -r.error, r.node))
     ctx.report(1.0, "per-node error measured")
-    return ErrorTable(rows, samples=len(reader.samples), basis=basis, notes=notes)
+    return ErrorTable(
+        rows,
+        samples=len(reader.samples),
+        basis=basis,
+        notes=notes,
+        blocks=block_errors(blocks or [], float_acts, quant_acts),
+    )
 
 
 def overlay_values(error_by_node: dict[str, float], graph: Any) -> dict[str, float]:
@@ -236,6 +253,18 @@ def error_overlay(error_by_node: dict[str, float], graph: Any) -> Any:
         "Quantization error",
         overlay_values(error_by_node, graph),
         "Relative error at the node's output",
+        aggregate="max",
+        kind="percent",
+    )
+
+
+def block_error_overlay(error_by_block_node: dict[str, float], graph: Any) -> Any:
+    """The "Block error" overlay: every node of a decoder block coloured by the relative
+    error at the block's output (``ErrorTable.by_block_node``)."""
+    return value_overlay(
+        "Block error",
+        overlay_values(error_by_block_node, graph),
+        "Relative error at the output of the node's block",
         aggregate="max",
         kind="percent",
     )

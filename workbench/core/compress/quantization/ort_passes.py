@@ -27,6 +27,7 @@ from workbench.core.compress.quantization.common import (
     float_onnx,
     float_weight_bytes,
     load_proto,
+    matmul_weight_bytes,
     onnx_result,
     pre_process,
     quiet_ort,
@@ -134,6 +135,10 @@ class _OrtPass(Pass):
             "nodes_kept_float": list(config.exclude),
             "float_bytes": proto.ByteSize(),
             "quantized_bytes": quantized.ByteSize(),
+            "matmul_weight_bytes": {
+                "float": matmul_weight_bytes(prepared),
+                "quantized": matmul_weight_bytes(quantized),
+            },
         }
         if table is not None:
             metrics["node_error"] = table.to_json()
@@ -222,7 +227,8 @@ class _OrtPass(Pass):
             progress=lambda f, m: ctx.report(0.9 + 0.09 * (f or 0.0), m),
         )
         try:
-            table = node_error_table(source, out, reader, work=work, ctx=sub)
+            blocks = _blocks(model, prepared, notes)
+            table = node_error_table(source, out, reader, work=work, ctx=sub, blocks=blocks)
             notes.extend(table.notes)
             return table
         except (WorkbenchError, Cancelled):
@@ -232,6 +238,18 @@ class _OrtPass(Pass):
             return None
 
     def advice(self, config: Any) -> list[str]:
+        return []
+
+
+def _blocks(model: LoadedModel, prepared: Any, notes: list[str]) -> list[Any]:
+    """The prepared model's repeated blocks for the per-block error (none, with a note,
+    when its graph cannot be built)."""
+    from workbench.core.compress.quantization.block_error import decoder_blocks
+
+    try:
+        return decoder_blocks(onnx_result(model, prepared, []))
+    except WorkbenchError as exc:
+        notes.append(f"no per-block error: {first_line(exc)}")
         return []
 
 
@@ -351,6 +369,23 @@ class OrtDynamicInt8(_OrtPass):
         )
 
 
+def _drop_twin_casts(proto: Any) -> None:
+    """Remove repeated identical Cast nodes: the converter casts a tensor back to float32
+    once per blocked input reading it, so a tensor an attention block reads twice (tiny_lm's
+    head reshape) gets two Casts with one name and one output, which ORT refuses."""
+    seen: set[tuple[str, tuple[str, ...], tuple[str, ...]]] = set()
+    kept = []
+    for node in proto.graph.node:
+        key = (node.name, tuple(node.input), tuple(node.output))
+        if node.op_type == "Cast" and key in seen:
+            continue
+        seen.add(key)
+        kept.append(node)
+    if len(kept) < len(proto.graph.node):
+        proto.graph.ClearField("node")
+        proto.graph.node.extend(kept)
+
+
 class Fp16Conversion(_OrtPass):
     name = "quantize-fp16"
     title = "Float16 (for GPUs)"
@@ -384,6 +419,7 @@ class Fp16Conversion(_OrtPass):
             op_block_list=[*DEFAULT_OP_BLOCK_LIST, *FP32_OPS, *config.op_block_list],
             node_block_list=config.exclude or None,
         )
+        _drop_twin_casts(converted)
         # The converter appends its input Casts after their users; ORT wants them in order.
         OnnxModel(converted).topological_sort()
         save(converted, out)

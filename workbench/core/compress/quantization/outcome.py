@@ -24,6 +24,7 @@ class Measured:
     latency_ms: dict[int, float] = field(default_factory=dict)  # batch -> p50
     latency: dict[str, Any] | None = None  # LatencyReport as JSON
     rounds_ms: dict[int, list[float]] = field(default_factory=dict)  # batch -> each round's p50
+    perplexity: float | None = None  # a language model's, on validation windows
 
 
 @dataclass
@@ -166,6 +167,11 @@ class QuantizationOutcome:
             result["speedup_rounds"] = {batch: r.to_json() for batch, r in paired.items()}
         if b.top1 is not None and a.top1 is not None:
             result["top1_change_points"] = 100 * (a.top1 - b.top1)
+        if b.perplexity and a.perplexity is not None:
+            result["perplexity_change"] = a.perplexity / b.perplexity - 1.0
+        weights = self.pass_metrics.get("matmul_weight_bytes") or {}
+        if weights.get("float") and weights.get("quantized"):
+            result["matmul_weight_ratio"] = weights["float"] / weights["quantized"]
         return result
 
     def speed_rounds(self) -> dict[int, Any]:
@@ -273,12 +279,13 @@ class QuantizationOutcome:
         metrics["quantization"] = {
             **self.metrics(),
             "error_by_node": table.by_node() if table is not None else {},
+            "error_by_block_node": table.by_block_node() if table is not None else {},
         }
         return metrics
 
     def name(self) -> str:
         labels = {"static": "INT8 static", "dynamic": "INT8 dynamic", "fp16": "FP16",
-                  "torch-dynamic": "INT8 torch dynamic"}  # fmt: skip
+                  "torch-dynamic": "INT8 torch dynamic", "int4": "INT4 weight-only"}  # fmt: skip
         return f"{self.source_name} ({labels.get(self.method, self.method)})"
 
 

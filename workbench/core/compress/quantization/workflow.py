@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbench.core.compress.quantization import METHODS
+from workbench.core.compress.quantization.lm_figures import is_language_model_data, perplexity
 from workbench.core.compress.quantization.outcome import (
     AutoExclusion,
     Measured,
@@ -163,7 +164,9 @@ def quantize_variant(
         if auto_exclude and result is not first:
             models = {"before": reference, "without": first.model, "after": result.model}
         parent = reference if auto_exclude else None  # how far each run drifts from float
-        scored = dataset is not None and not per_token_outputs(source)
+        # A language model is judged by perplexity (below), not by top-1.
+        lm_data = is_language_model_data(dataset)
+        scored = dataset is not None and not per_token_outputs(source) and not lm_data
         score = _accuracy(dataset, runtime, device, parent) if scored else None
         sides = measure_before_after(
             models, options, accuracy=score, data=dataset, rounds=ROUNDS if batches else 0,
@@ -173,11 +176,17 @@ def quantize_variant(
         after = measured(result.model, sides["after"], runtime)
         if "without" in sides:
             without = measured(first.model, sides["without"], runtime)
+        if lm_data:
+            ctx.report(0.97, "perplexity before and after")
+            before.perplexity = perplexity(reference, dataset, device=device)
+            after.perplexity = perplexity(result.model, dataset, device=device)
+            if without is not None:
+                without.perplexity = perplexity(first.model, dataset, device=device)
         facts, environment = sides["after"].metrics.facts, sides["after"].metrics.environment
         parent_metrics = sides["before"].metrics
         if dataset is None:
             notes.append("accuracy not measured: the model is tied to no dataset (--data)")
-        elif not scored:
+        elif not scored and not lm_data:
             notes.append(
                 "accuracy not measured: the model outputs logits per token (a language "
                 "model); its texts were used for timing"
