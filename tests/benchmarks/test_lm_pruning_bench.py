@@ -11,16 +11,12 @@ Default (CI): the small trained tiny_lm of tests/fixtures (width 64, 2 blocks, 3
 windows, 60k training tokens). ``WORKBENCH_LM_BENCH_FULL=1``: the zoo's tiny_lm trained
 on all of stdlib-text first (minutes).
 
-Needs the Trainer to take (B, T, V) logits (token-level loss); until it does, the
-distillation and fine-tuning cannot run and this file is skipped, saying so.
 """
 
 from __future__ import annotations
 
 import os
 
-import pytest
-import torch
 from fixtures.tiny_lm import small_text, trained_tiny_lm
 
 from workbench.core.compress.distillation.config import DistillConfig
@@ -31,21 +27,6 @@ from workbench.core.context import RunContext
 from workbench.core.lm.perplexity import torch_perplexity
 
 FULL = os.environ.get("WORKBENCH_LM_BENCH_FULL") == "1"
-
-
-def _trainer_takes_tokens() -> bool:
-    from workbench.core.train.setup import evaluate
-
-    model = trained_tiny_lm().module
-    x = torch.as_tensor(small_text().x_val[:2].copy())
-    y = torch.as_tensor(small_text().y_val[:2].copy())
-    try:
-        import contextlib
-
-        evaluate(model, x, y, 2, contextlib.nullcontext)
-    except (RuntimeError, ValueError):
-        return False
-    return True
 
 
 def _teacher_and_data():
@@ -64,8 +45,6 @@ def _teacher_and_data():
 
 
 def test_pruned_lm_distilled_keeps_perplexity_and_beats_fine_tuning(tmp_path) -> None:
-    if not _trainer_takes_tokens():
-        pytest.skip("the Trainer does not take (B, T, V) logits yet (token-aware training)")
     teacher, data = _teacher_and_data()
     pruned = run_pruning(
         teacher, "lm-prune", LMPruneConfig(heads=0.25, mlp=0.25), dataset=data, seconds=1.0
@@ -84,10 +63,13 @@ def test_pruned_lm_distilled_keeps_perplexity_and_beats_fine_tuning(tmp_path) ->
     after_prune = ppl(pruned.model.module)
     distilled = ppl(done.student.module)
     finetuned = ppl(done.baseline.model)
-    speedup = pruned.ratios["latency_b1"]
+    # Batch 32: at batch 1 the small model's forward is ~0.2 ms of mostly fixed overhead
+    # (embedding, lm_head over 2,048 tokens), so pruning shows at the larger batch.
+    speedup = pruned.ratios["latency_b32"]
     print(f"\nLM pruning ({'full' if FULL else 'small'}): 25% heads + 25% MLP width removed")
     print(f"  parameters {pruned.ratios['parameters']:.2f}x fewer, ORT latency b1 "
-          f"{speedup:.2f}x faster ({pruned.figures.get('conditions')})")  # fmt: skip
+          f"{pruned.ratios['latency_b1']:.2f}x, b32 {speedup:.2f}x faster "
+          f"({pruned.figures.get('conditions')})")  # fmt: skip
     print(f"  perplexity: original {original:.2f}, pruned {after_prune:.2f}, "
           f"distilled 1 epoch {distilled:.2f} ({distilled / original - 1:+.1%}), "
           f"fine-tuned 1 epoch {finetuned:.2f} ({finetuned / original - 1:+.1%})")  # fmt: skip
