@@ -1,6 +1,7 @@
 """Distillation on shapes: does the teacher help a student a quarter its size? (issue 9)
 
-A ResNet-style teacher (zoo:resnet_shapes) is trained briefly on a subset of shapes;
+A ResNet-style teacher (zoo:resnet_shapes) is trained briefly on a subset of shapes
+(conftest.py's ``shapes_teacher``: once per session, the static INT8 benchmark uses it too);
 the same architecture at width 0.48 (23 % of the parameters; fresh weights but for the
 few tensors of the teacher's shape) is trained twice from the same start, seed and
 epochs: with the teacher (distillation, its answers cached once) and without it
@@ -28,14 +29,9 @@ from workbench.core.compress import run_pass
 from workbench.core.compress.distillation.config import DistillConfig
 from workbench.core.compress.distillation.distill_pass import Distill
 from workbench.core.context import RunContext
-from workbench.core.data.shapes import load_shapes
-from workbench.core.io import load
-from workbench.core.train import TrainConfig, Trainer
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
 
-TRAIN, VAL = 4000, 1000  # a subset keeps the three trainings within the budget
-TEACHER_EPOCHS = 8
 STUDENT = "zoo:resnet_shapes:width=0.48"  # 23 % of the parameters
 STUDENT_EPOCHS = 12
 MAX_RATIO = 0.25
@@ -58,21 +54,13 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def test_distilled_student_beats_its_baseline_and_nears_the_teacher(one_thread) -> None:
+def test_distilled_student_beats_its_baseline_and_nears_the_teacher(
+    one_thread, shapes_teacher
+) -> None:
     start = time.perf_counter()
-    data = load_shapes(train_size=TRAIN, val_size=VAL)
-    teacher = load("zoo:resnet_shapes")
-    config = TrainConfig(
-        optimizer="adamw",
-        lr=3e-3,
-        weight_decay=5e-4,
-        schedule="one-cycle",
-        epochs=TEACHER_EPOCHS,
-        batch_size=128,
-        device="cpu",
-    )
-    teacher.module = Trainer(teacher.module, data, config).fit().model
-    teacher_s = time.perf_counter() - start
+    data = shapes_teacher.data
+    teacher = shapes_teacher.copy()
+    teacher_s = shapes_teacher.seconds  # trained once per session (conftest.py)
     distill = DistillConfig(
         student=STUDENT,
         alpha=0.1,
@@ -83,11 +71,12 @@ def test_distilled_student_beats_its_baseline_and_nears_the_teacher(one_thread) 
         baseline=True,
     )
     result = run_pass(Distill, teacher, distill, RunContext(device="cpu", data=data))
-    total_s = time.perf_counter() - start
+    total_s = teacher_s + time.perf_counter() - start
     m = result.metrics
     print(
-        f"\ndistillation on shapes ({TRAIN} training / {VAL} validation samples): teacher "
-        f"resnet_shapes, {TEACHER_EPOCHS} epochs -> {m['teacher_accuracy']:.2%}; student "
+        f"\ndistillation on shapes ({data.num_train} training / {data.num_val} validation "
+        f"samples): teacher resnet_shapes, {shapes_teacher.epochs} epochs -> "
+        f"{m['teacher_accuracy']:.2%}; student "
         f"{STUDENT} ({m['parameter_ratio']:.1%} of the parameters, {m['student_macs']:,} vs "
         f"{m['teacher_macs']:,} MACs), {STUDENT_EPOCHS} epochs: distilled "
         f"{m['student_accuracy']:.2%}, baseline without the teacher "
