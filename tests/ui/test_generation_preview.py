@@ -48,9 +48,10 @@ def test_two_variants_continue_the_prompt_side_by_side(qtbot, tab, tmp_path) -> 
         assert preview.button.text() == "Cancel"  # the work is in a worker, not here
     results = got.args[0]
     assert len(results) == 2
-    texts = [r.text for r in results.values()]
+    ordered = [results[i] for i in tab.selected_ids()]  # a signal's dict is sorted by id
+    texts = [r.text for r in ordered]
     assert texts == [expected.text, expected.text]  # torch and ORT: the same greedy tokens
-    assert [r.runtime for r in results.values()] == ["torch", "ort"]
+    assert [r.runtime for r in ordered] == ["torch", "ort"]
     bodies = [b.toPlainText() for b in preview.findChildren(QTextBrowser, "generation-text")]
     ending = " [end of text]" if expected.ended else ""
     assert bodies == [PROMPT + expected.text + ending] * 2

@@ -142,8 +142,9 @@ class GenerationPreview(QWidget):
             if widget is not None:
                 widget.deleteLater()
         prompt = self.prompt.toPlainText()
-        for variant_id, result in results.items():
-            self.columns.addWidget(_column(names[variant_id], prompt, result), 1)
+        # In the ticked order: a dict through a Qt signal comes back sorted by key (id).
+        for variant_id in (i for i in names if i in results):
+            self.columns.addWidget(_column(names[variant_id], prompt, results[variant_id]), 1)
 
     def _finish(self, text: str) -> None:
         self.job = None
