@@ -112,6 +112,17 @@ def test_parallel_look_alikes_and_differing_layers_are_not_folded() -> None:
     assert empty.default_expanded() == {ROOT}
 
 
+def test_a_small_decoders_blocks_fold_and_a_resnets_small_stages_do_not() -> None:
+    """tiny_lm's four 20-node blocks hold fewer than MIN_NODES together, yet they are
+    the clutter (86 nodes); resnet_shapes' two 7-node stages read better open."""
+    lm = Hierarchy(inspect_model("zoo:tiny_lm").graph)
+    assert [(r.label, r.members) for r in find_runs(lm)] == [
+        ("blocks ×4", tuple(("blocks", str(i)) for i in range(4)))
+    ]
+    resnet = Hierarchy(inspect_model("zoo:resnet_shapes").graph)
+    assert find_runs(resnet, min_nodes=0) and find_runs(resnet) == []
+
+
 def test_the_shape_arithmetic_a_node_reads_is_listed_for_it(models) -> None:
     graph = models["bert"]
     index, hidden = ShapeMathIndex(graph), shape_math_nodes(graph)

@@ -154,6 +154,7 @@ class Inspector(QTreeWidget):
                 ("nodes", f"{summary['node_count']:,}"),
                 ("parameters", f"{summary['parameters']:,}"),
                 ("MACs (batch 1)", human_count(summary["macs"])),
+                *[_block_row(b) for b in summary.get("repeated_blocks", [])],
                 *[(f"input {t['name']}", _tensor(t)) for t in summary["inputs"]],
                 *[(f"output {t['name']}", _tensor(t)) for t in summary["outputs"]],
             ],
@@ -187,6 +188,15 @@ class Inspector(QTreeWidget):
         if figures:  # what the pass or training run that made this variant reported
             self._section("Result", figures, nested=True)
         self._section("Metrics", summary_rows(variant.metrics) or [("(none yet)", "")])
+
+
+def _block_row(block: dict[str, Any]) -> tuple[str, str]:
+    """One block of a folded run ("blocks ×4"): what each of the identical layers holds."""
+    return (
+        f"each of {block['label']}",
+        f"{block['params']:,} parameters, {human_count(block['macs'])} MACs, "
+        f"{block['nodes']} nodes",
+    )
 
 
 def _tensor(entry: dict[str, Any]) -> str:

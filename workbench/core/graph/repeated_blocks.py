@@ -9,9 +9,10 @@ arithmetic is left out of the comparison: a first layer often reuses a size its
 predecessor computed, so its ``Shape``/``Gather`` count differs while the layer is the
 same. A run is two or more such siblings one after the other, each reading the one
 before it: parallel branches of one shape (an Inception module's) are not a repetition
-and stay as they are. A run is folded only when it holds MIN_NODES nodes or more: a
-transformer's layers are the clutter, while ResNet-50's few 7-node bottlenecks read
-better open (the graph fits the canvas whole).
+and stay as they are. A run is folded only when it holds MIN_NODES nodes or more, or
+when each of its blocks holds MIN_BLOCK_NODES (a small decoder's four 20-node blocks
+still fill the canvas): a transformer's layers are the clutter, while ResNet-50's few
+7-node bottlenecks read better open (the graph fits the canvas whole).
 
 Hand-written: graph libraries find isomorphic subgraphs in general (networkx's VF2),
 but here the scopes already say where blocks start and end, so comparing a canonical
@@ -29,6 +30,7 @@ from workbench.core.graph.shape_math import shape_math_nodes
 
 MIN_REPEAT = 2
 MIN_NODES = 100  # in all the run's blocks together
+MIN_BLOCK_NODES = 18  # in each block: a transformer layer's; a ResNet bottleneck has 7-11
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,11 @@ class Run:
     label: str  # "layer ×12"
 
 
-def find_runs(hierarchy: Hierarchy, min_nodes: int = MIN_NODES) -> list[Run]:
-    """The runs of repeated blocks in ``hierarchy`` holding ``min_nodes`` nodes or more
-    (outermost and innermost alike)."""
+def find_runs(
+    hierarchy: Hierarchy, min_nodes: int = MIN_NODES, min_block_nodes: int = MIN_BLOCK_NODES
+) -> list[Run]:
+    """The runs of repeated blocks in ``hierarchy`` holding ``min_nodes`` nodes or more,
+    or ``min_block_nodes`` in each block (outermost and innermost alike)."""
     sibling_reads = _sibling_reads(hierarchy)
     signatures = _Signatures(hierarchy)
     runs: list[Run] = []
@@ -60,7 +64,12 @@ def find_runs(hierarchy: Hierarchy, min_nodes: int = MIN_NODES) -> list[Run]:
             _close(current, parent.path, hierarchy, runs)
             current = [child]
         _close(current, parent.path, hierarchy, runs)
-    return [run for run in runs if sum(hierarchy.groups[m].size for m in run.members) >= min_nodes]
+    return [run for run in runs if _big_enough(run, hierarchy, min_nodes, min_block_nodes)]
+
+
+def _big_enough(run: Run, hierarchy: Hierarchy, min_nodes: int, min_block_nodes: int) -> bool:
+    sizes = [hierarchy.groups[m].size for m in run.members]
+    return sum(sizes) >= min_nodes or min(sizes) >= min_block_nodes
 
 
 def fold_repeated_blocks(hierarchy: Hierarchy, runs: list[Run] | None = None) -> list[GroupPath]:

@@ -32,6 +32,9 @@ def summarize(graph: Graph, loaded: LoadedModel | None = None, top: int = 10) ->
                     example input; symbolic ONNX dims count as 1 unless sizes were given
       top_layers    [{"name", "op_type", "params", "macs"}]: up to `top` nodes that
                     read weights, most parameters first (ties: most MACs)
+      repeated_blocks [{"label", "count", "nodes", "params", "macs"}]: each run of
+                    identical blocks the graph view folds ("blocks ×4"), with one
+                    block's nodes, parameters and MACs
       opset         ONNX default-domain opset (null for torch)
       producer      the program that wrote the model ("pytorch 2.13.0", ...)
       notes         what could not be described (failed shape inference, uncounted
@@ -57,10 +60,35 @@ def summarize(graph: Graph, loaded: LoadedModel | None = None, top: int = 10) ->
             for n in by_params
             if n.params > 0
         ],
+        "repeated_blocks": _repeated_blocks(graph),
         "opset": graph.opset,
         "producer": graph.producer,
         "notes": [*(loaded.notes if loaded is not None else []), *graph.notes],
     }
+
+
+def _repeated_blocks(graph: Graph) -> list[dict[str, Any]]:
+    """Per-block figures of the outermost runs the graph view folds (a decoder's layers)."""
+    from workbench.core.graph.hierarchy import Hierarchy
+    from workbench.core.graph.repeated_blocks import find_runs
+
+    runs = find_runs(Hierarchy(graph))
+    firsts = [run.members[0] for run in runs]
+    rows = []
+    for run, first in zip(runs, firsts, strict=True):
+        if any(other != first and first[: len(other)] == other for other in firsts):
+            continue  # a run inside another's block: the outer one says enough
+        inside = [n for n in graph.nodes if tuple(n.scope[: len(first)]) == first]
+        rows.append(
+            {
+                "label": run.label,
+                "count": len(run.members),
+                "nodes": len(inside),
+                "params": sum(n.params for n in inside),
+                "macs": sum(n.macs for n in inside),
+            }
+        )
+    return rows
 
 
 def _outputs(graph: Graph, loaded: LoadedModel | None) -> list[dict[str, Any]]:

@@ -247,13 +247,7 @@ def summary_rows(metrics: dict[str, Any] | Metrics) -> list[tuple[str, str]]:
         if report.cuda_max_allocated_bytes:
             rows.append((f"CUDA peak {runtime}", human_bytes(report.cuda_max_allocated_bytes)))
     for runtime, acc in m.accuracy.items():
-        if acc.top1 is not None:
-            text = f"top-1 {acc.top1:.2%}"
-            if acc.loss is not None:  # pruning's before/after scores record no loss
-                text += f", loss {acc.loss:.4f}"
-        else:
-            text = f"MSE {acc.mse:.5g}"
-        rows.append((f"accuracy {runtime} ({acc.dataset}, {acc.samples})", text))
+        rows.append((f"accuracy {runtime} ({acc.dataset}, {acc.samples})", _accuracy_text(acc)))
         if acc.agreement is not None:
             a = acc.agreement
             agree = f"top-1 {a.top1_agreement:.2%}, " if a.top1_agreement is not None else ""
@@ -269,6 +263,21 @@ def summary_rows(metrics: dict[str, Any] | Metrics) -> list[tuple[str, str]]:
             )
         )
     return rows
+
+
+def _accuracy_text(acc: AccuracyReport) -> str:
+    """A language model's perplexity and next-token accuracy; a classifier's top-1."""
+    if acc.perplexity is not None:
+        text = f"perplexity {acc.perplexity:.4g} (lower is better)"
+        if acc.token_accuracy is not None:
+            text += f", next-token accuracy {acc.token_accuracy:.2%}"
+        return text
+    if acc.top1 is not None:
+        text = f"top-1 {acc.top1:.2%}"
+        if acc.loss is not None:  # pruning's before/after scores record no loss
+            text += f", loss {acc.loss:.4f}"
+        return text
+    return f"MSE {acc.mse:.5g}" if acc.mse is not None else "—"
 
 
 MAX_FIGURE_ROWS = 12  # a nested table longer than this (per-layer, per-node) is not listed

@@ -26,7 +26,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbench.core.compress.quantization import METHODS
-from workbench.core.compress.quantization.lm_figures import is_language_model_data, perplexity
+from workbench.core.compress.quantization.lm_figures import (
+    LM_TASK,
+    PERPLEXITY_WINDOWS,
+    is_language_model_data,
+    perplexity,
+    validation_windows,
+)
 from workbench.core.compress.quantization.outcome import (
     AutoExclusion,
     Measured,
@@ -182,6 +188,8 @@ def quantize_variant(
             after.perplexity = perplexity(result.model, dataset, device=device)
             if without is not None:
                 without.perplexity = perplexity(first.model, dataset, device=device)
+            for side in (before, after, without):  # read by Compare and the inspector
+                _file_perplexity(side, dataset)
         facts, environment = sides["after"].metrics.facts, sides["after"].metrics.environment
         parent_metrics = sides["before"].metrics
         if dataset is None:
@@ -211,6 +219,19 @@ def quantize_variant(
         environment=environment,
         parent_metrics=parent_metrics,
     )
+
+
+def _file_perplexity(side: Measured | None, dataset: Any) -> None:
+    """A model's perplexity as its accuracy report (when nothing else scored it), so the
+    variant's figures carry it as an evaluation's would: the same windows, first N."""
+    if side is None or side.perplexity is None or side.accuracy is not None:
+        return
+    from workbench.core.measure.metrics import AccuracyReport
+
+    windows = len(validation_windows(dataset, PERPLEXITY_WINDOWS)[0])
+    report = AccuracyReport(side.runtime, side.provider, dataset.name, LM_TASK, windows,
+                            perplexity=side.perplexity)  # fmt: skip
+    side.accuracy = dataclasses.asdict(report)
 
 
 def _check_auto_exclude(config: Any, dataset: Any) -> None:
