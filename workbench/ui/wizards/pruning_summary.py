@@ -57,7 +57,7 @@ class SummaryPage(QWizardPage):
         # A language model's depth scan (its bars would be empty: no channel layers).
         self.depth = depth_table(None, [])
         split.addWidget(self.depth)
-        split.setSizes([210, 290])
+        split.setSizes([210, 290, 200])  # the depth table's share: shown only for an LM
         layout.addWidget(split, 1)
         layout.addWidget(self.notes)
 
