@@ -8,6 +8,7 @@ set of names, limits and messages.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import Any
 
@@ -55,10 +56,24 @@ LOSS_TEXT = (
     "shows more of the teacher's second choices (2–6 is usual). <b>Hints</b> also ask "
     "chosen inner layers of the student to resemble the teacher's.</p>"
 )
+# A language model's "classes" are its next tokens: the same loss, per token.
+LM_LOSS_TEXT = (
+    "<p>The student learns from two sources at once: the <b>text itself</b> (the true next "
+    "token) and the <b>teacher's answers</b>, at every position. The teacher's answer says "
+    "more than the true token: <i>“probably ‘the’, could be ‘a’”</i> tells the student "
+    "which continuations are alike.</p>"
+    "<p><b>Alpha</b> splits the attention: 1 is the text only (no teacher), 0 is the "
+    "teacher only. <b>Temperature</b> softens both answers before they are compared; "
+    "higher shows more of the teacher's second choices. The result is judged by "
+    "perplexity (lower is better).</p>"
+)
+AUGMENT_WHY = "Image augmentation (crops, flips) does not apply to text: it stays off."
 
 
 class TeacherPage(QWizardPage):
-    def __init__(self, source: LoadedModel, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, source: LoadedModel, lm: bool = False, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setTitle("Teacher")
         self.setSubTitle(
@@ -71,7 +86,8 @@ class TeacherPage(QWizardPage):
             f"Architecture: {source.arch or 'unknown'}<br>"
             f"Dataset: {source.dataset or 'none (choose one on the data page)'}<br>"
             f"Parameters: {human_count(params)}<br><br>"
-            "Its accuracy is measured on the validation data when the run starts."
+            + ("Its perplexity (lower is better) is" if lm else "Its accuracy is")
+            + " measured on the validation data when the run starts."
         )
         text.setObjectName("teacher-text")
         text.setWordWrap(True)
@@ -171,10 +187,28 @@ class StudentPage(ExplainedChoicePage):
             return self.factory.text().strip()
         arch = self.arch.currentText()
         accepted = _accepts(arch)
+        if "layers" in accepted and "heads" in accepted:  # a language model: counts, not x
+            return f"zoo:{arch}:" + ",".join([*self._lm_options(), *self._typed()])
         options = [f"width={self.width.value():g}"] if "width" in accepted else []
         options += [f"depth={self.depth.value():g}"] if "depth" in accepted else []
-        options += [o.strip() for o in self.options.text().split(",") if o.strip()]
+        options += self._typed()
         return f"zoo:{arch}" + (":" + ",".join(options) if options else "")
+
+    def _typed(self) -> list[str]:
+        return [o.strip() for o in self.options.text().split(",") if o.strip()]
+
+    def _lm_options(self) -> list[str]:
+        """A decoder LM's width and layers are counts: the teacher's own (from its arch,
+        else the zoo's defaults) times the multipliers, width a multiple of the heads."""
+        from workbench.core.zoo import parse_zoo_ref
+
+        own: dict[str, Any] = {"width": 128, "layers": 4, "heads": 4}
+        with contextlib.suppress(WorkbenchError, ValueError, TypeError):
+            own.update(parse_zoo_ref(self.source.arch or "")[1])
+        heads = int(own["heads"])
+        width = max(heads, round(int(own["width"]) * self.width.value() / heads) * heads)
+        layers = max(1, round(int(own["layers"]) * self.depth.value()))
+        return [f"width={width}", f"layers={layers}", f"heads={heads}"]
 
     def rounding(self) -> int:
         """``round_to``: only a pruned copy has channel counts to round."""
@@ -294,11 +328,13 @@ def _row(*widgets: QWidget) -> QWidget:
 
 
 class LossPage(QWizardPage):
-    def __init__(self, config_class: type, parent: QWidget | None = None) -> None:
+    def __init__(self, config_class: type, lm: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Loss")
-        self.setSubTitle("How the student weighs the labels against the teacher.")
-        explanation = QLabel(LOSS_TEXT)
+        self.setSubTitle(
+            f"How the student weighs the {'text' if lm else 'labels'} against the teacher."
+        )
+        explanation = QLabel(LM_LOSS_TEXT if lm else LOSS_TEXT)
         explanation.setObjectName("loss-explanation")
         explanation.setWordWrap(True)
         self.form = ConfigForm(config_class, only=LOSS_FIELDS)
@@ -316,7 +352,11 @@ class BudgetPage(QWizardPage):
     """Data, epochs, batch and the baseline (on by default: the summary's comparison)."""
 
     def __init__(
-        self, config_class: type, source: LoadedModel, parent: QWidget | None = None
+        self,
+        config_class: type,
+        source: LoadedModel,
+        lm: bool = False,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setTitle("Data and budget")
@@ -330,8 +370,17 @@ class BudgetPage(QWizardPage):
         self.error.setObjectName("budget-error")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #c0392b;")
+        self.augment_note = QLabel(AUGMENT_WHY if lm else "")
+        self.augment_note.setObjectName("budget-augment-note")
+        self.augment_note.setWordWrap(True)
+        self.augment_note.setVisible(lm)
+        if lm:
+            augment = self.form.editors["augment"]
+            augment.setEnabled(False)
+            augment.setToolTip(AUGMENT_WHY)
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
+        layout.addWidget(self.augment_note)
         layout.addWidget(self.error)
         layout.addStretch(1)
 

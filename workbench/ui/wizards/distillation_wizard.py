@@ -27,6 +27,7 @@ from workbench.core.units import human_bytes, human_count
 from workbench.ui.training.curves import TrainingCurves, _curve, _key_html, add_legend
 from workbench.ui.wizards.base import PassWizard, RunPage, WizardOutcome
 from workbench.ui.wizards.distillation_pages import BudgetPage, LossPage, StudentPage, TeacherPage
+from workbench.ui.wizards.quantization_wizard import is_language_model
 from workbench.ui.workers import TaskRunner
 
 DRAIN_MS = 100  # the run page takes the worker's events at most ten times a second
@@ -56,6 +57,7 @@ class DistillCurves(TrainingCurves):
                                    style=Qt.PenStyle.DotLine)  # fmt: skip
         self.teacher_line.hide()
         self._epochs = 0
+        self.what = "Accuracy"  # a language model's: next-token accuracy
         self.parts: dict[str, list[float]] = {"step": [], "hard": [], "soft": []}
         self.baseline: dict[str, list[float]] = {"epoch": [], "acc": []}
         self._steps: dict[str, list[float]] = {"step": [], "loss": [], "lr": []}
@@ -63,7 +65,7 @@ class DistillCurves(TrainingCurves):
     def start(self, epochs: int) -> None:
         self.reset(epochs=epochs)
         self._epochs = epochs
-        self._acc_title("Accuracy per epoch")
+        self._acc_title(f"{self.what} per epoch")
         for values in (*self.parts.values(), *self.baseline.values(), *self._steps.values()):
             values.clear()
         self.teacher_line.hide()
@@ -74,7 +76,7 @@ class DistillCurves(TrainingCurves):
             span = [0.5, max(self._epochs, 1) + 0.5]
             self.teacher_line.setData(span, [event.accuracy, event.accuracy])
             self.teacher_line.show()
-            self._acc_title(f"Accuracy per epoch (teacher {event.accuracy:.1%})")
+            self._acc_title(f"{self.what} per epoch (teacher {event.accuracy:.1%})")
         elif kind == "LossParts":
             self.parts["step"].append(event.step)
             self.parts["hard"].append(event.hard)
@@ -204,7 +206,10 @@ class DistillSummaryPage(QWizardPage):
 
 
 def summary_html(metrics: dict[str, Any], notes: list[str]) -> str:
-    """Student vs teacher vs baseline: accuracy, latency, parameters, size."""
+    """Student vs teacher vs baseline: accuracy (perplexity for a language model),
+    latency, parameters, size."""
+    if metrics.get("student_perplexity") is not None:
+        return lm_summary_html(metrics, notes)
 
     def pct(v: Any) -> str:
         return f"{v:.1%}" if isinstance(v, float) else "–"
@@ -253,6 +258,44 @@ def summary_html(metrics: dict[str, Any], notes: list[str]) -> str:
     )
 
 
+def lm_summary_html(metrics: dict[str, Any], notes: list[str]) -> str:
+    """The language-model summary: perplexity (lower is better) in place of accuracy."""
+    m = metrics
+
+    def ms(v: Any) -> str:
+        return f"{v:.2f} ms" if isinstance(v, float) else "not measured"
+
+    rows = [("Teacher", "teacher"), ("Student (distilled)", "student")]
+    if m.get("baseline_perplexity") is not None:
+        rows.append(("Student without teacher", "baseline"))
+    cells = ""
+    for name, key in rows:
+        side = "teacher" if key == "teacher" else "student"  # the baseline is the student
+        cells += (
+            f"<tr><td>{name}</td><td align='right'><b>{m[key + '_perplexity']:.2f}</b></td>"
+            f"<td align='right'>{ms(m.get(side + '_latency_ms'))}</td>"
+            f"<td align='right'>{human_count(m.get(side + '_parameters') or 0)}</td></tr>"
+        )
+    student, teacher = m["student_perplexity"], m["teacher_perplexity"]
+    lines = [f"The student's perplexity is {student / teacher - 1:+.1%} against the teacher's, "
+             f"with {m['parameter_ratio']:.0%} of its parameters"
+             + (f", {m['speedup']:.1f}× as fast." if "speedup" in m else ".")]  # fmt: skip
+    if m.get("baseline_perplexity") is not None:
+        base = m["baseline_perplexity"]
+        verdict = "helped" if student < base else "did not help"
+        lines.append(f"The teacher {verdict}: perplexity <b>{student:.2f}</b> against "
+                     f"{base:.2f} for the same student trained on the text alone.")  # fmt: skip
+    notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return (
+        "<table cellspacing='0' cellpadding='4'><tr><th align='left'></th>"
+        "<th align='right'>Perplexity (lower is better)</th>"
+        "<th align='right'>Latency (batch 1)</th><th align='right'>Parameters</th></tr>"
+        f"{cells}</table>"
+        + "".join(f"<p>{line}</p>" for line in lines)
+        + (f"<ul>{notes_html}</ul>" if notes else "")
+    )
+
+
 class DistillationWizard(PassWizard):
     """Teacher → student → loss → data and budget → run → summary."""
 
@@ -262,11 +305,14 @@ class DistillationWizard(PassWizard):
         super().__init__(source, tasks, title="Distil into a smaller student", parent=parent)
         self.setObjectName("distillation-wizard")
         self.resize(920, 760)
-        self.teacher = TeacherPage(source)
+        self.lm = is_language_model(source)  # judged by perplexity; no image augmentation
+        self.teacher = TeacherPage(source, lm=self.lm)
         self.student = StudentPage(source)
-        self.loss = LossPage(DistillConfig)
-        self.budget = BudgetPage(DistillConfig, source)
+        self.loss = LossPage(DistillConfig, lm=self.lm)
+        self.budget = BudgetPage(DistillConfig, source, lm=self.lm)
         self.run = DistillRunPage(self._make_job, self._show)
+        if self.lm:
+            self.run.curves.what = "Next-token accuracy"
         self.summary = DistillSummaryPage()
         for page in (self.teacher, self.student, self.loss, self.budget, self.run, self.summary):
             self.addPage(page)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.measure.spread import SpeedRatio
 from workbench.core.units import human_bytes, human_count, speed_change
+from workbench.ui.wizards.pruning_lm import depth_table, fill_depth_table
 from workbench.ui.wizards.pruning_pages import plot_widget
 
 
@@ -30,6 +31,7 @@ class SummaryPage(QWizardPage):
         ("Weights size", "weights_bytes", human_bytes),
         ("Zero weights", "sparsity", lambda v: f"{v:.1%}"),
         ("Accuracy", "accuracy", lambda v: f"{v:.2%}"),
+        ("Perplexity (lower is better)", "perplexity", lambda v: f"{v:.2f}"),
     )
 
     def __init__(self) -> None:
@@ -52,7 +54,10 @@ class SummaryPage(QWizardPage):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.bars)
-        split.setSizes([210, 290])
+        # A language model's depth scan (its bars would be empty: no channel layers).
+        self.depth = depth_table(None, [])
+        split.addWidget(self.depth)
+        split.setSizes([210, 290, 200])  # the depth table's share: shown only for an LM
         layout.addWidget(split, 1)
         layout.addWidget(self.notes)
 
@@ -91,6 +96,9 @@ class SummaryPage(QWizardPage):
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
         self._bars(run.pass_metrics)
+        metrics = run.pass_metrics
+        fill_depth_table(self.depth, metrics.get("depth_scan"), metrics.get("dropped_blocks", []))
+        self.bars.setVisible("layer_channels" in metrics or "layer_sparsity" in metrics)
         self.notes.setText("\n".join([*flags, *run.notes]))
 
     def _bars(self, metrics: dict[str, Any]) -> None:
@@ -125,6 +133,8 @@ def _change(before: float, after: float, key: str) -> str:
         return f"{(after - before) * 100:+.1f} points"
     if key == "sparsity":
         return f"{(after - before) * 100:+.1f} points"
+    if key == "perplexity":
+        return f"{after / before - 1:+.1%}"
     if not after:
         return ""
     return f"{before / after:.2f}x smaller" if after < before else f"{after / before:.2f}x"

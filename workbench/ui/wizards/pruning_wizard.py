@@ -1,5 +1,8 @@
 """Compress > Prune…: method -> target -> layers -> fine-tuning -> review -> run -> summary.
 
+A language model (its dataset's task is language-modeling) walks what to remove (heads,
+MLP width, depth) -> fine-tuning -> run -> summary instead, on the ``lm-prune`` pass.
+
 ``PruningWizard(source, tasks, parent=None)`` on the shared ``PassWizard`` base. Every
 setting maps onto the config of the ``magnitude-prune`` or ``channel-prune`` pass
 (``pass_and_config()``), and the run calls ``run_pruning`` exactly as ``workbench
@@ -29,9 +32,11 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
 from workbench.ui.config_form import ConfigForm
 from workbench.ui.wizards.base import ExplainedChoicePage, PassWizard, RunPage, WizardOutcome
+from workbench.ui.wizards.pruning_lm import LM_FINETUNE_FIELDS, LMMethodPage
 from workbench.ui.wizards.pruning_pages import LayersPage, LiveLoss, plot_widget
 from workbench.ui.wizards.pruning_review import ReviewPage
 from workbench.ui.wizards.pruning_summary import SummaryPage
+from workbench.ui.wizards.quantization_wizard import is_language_model
 from workbench.ui.workers import TaskRunner
 
 # The pages show fields of channel-prune's config (magnitude-prune's are a subset, with
@@ -146,25 +151,29 @@ class TargetPage(QWizardPage):
 class FinetunePage(QWizardPage):
     """Optional fine-tuning with the training engine, and iterative steps."""
 
-    def __init__(self, source: LoadedModel) -> None:
+    def __init__(self, source: LoadedModel, lm: bool = False) -> None:
         super().__init__()
+        self.lm = lm
+        score = "perplexity" if lm else "accuracy"
         self.setTitle("Fine-tuning")
         self.setSubTitle(
-            "Pruning costs accuracy; a few epochs of training afterwards win most of it back."
+            f"Pruning costs {score}; a few epochs of training afterwards win most of it back."
         )
         self.enabled = QCheckBox("Fine-tune after pruning (uses the training engine)")
         self.enabled.setObjectName("finetune-enabled")
-        self.form = _form(FINETUNE_FIELDS, "finetune-form")
+        self.fields = LM_FINETUNE_FIELDS if lm else FINETUNE_FIELDS  # lm-prune prunes once
+        self.form = _form(self.fields, "finetune-form")
         self.form.set_value({"finetune_epochs": FIRST_EPOCHS})
         self.epochs = self.form.editors["finetune_epochs"]
         self.epochs.setObjectName("finetune-epochs")
         self.lr = self.form.editors["finetune_lr"]
         self.lr.setObjectName("finetune-lr")
-        self.steps = self.form.editors["steps"]
-        self.steps.setObjectName("finetune-steps")
+        self.steps = self.form.editors.get("steps")
+        if self.steps is not None:
+            self.steps.setObjectName("finetune-steps")
         self.data = QComboBox()
         self.data.setObjectName("finetune-data")
-        self.data.addItem("none (no fine-tuning, scan or accuracy)", None)
+        self.data.addItem(f"none (no fine-tuning, scan or {score})", None)
         for name in sorted(get_registry().datasets):
             self.data.addItem(name, name)
         self.data.setCurrentIndex(max(0, self.data.findData(source.dataset)))
@@ -181,8 +190,11 @@ class FinetunePage(QWizardPage):
         layout.addLayout(data_row)
         layout.addWidget(self.form)
         layout.addWidget(_note(
-            "The data also scores accuracy before and after, and ranks channels for Taylor "
-            "importance."
+            "The data also scores perplexity before and after (lower is better), runs the "
+            "depth scan, and ranks heads and channels for Taylor importance."
+            if lm
+            else "The data also scores accuracy before and after, and ranks channels for "
+            "Taylor importance."
         ))  # fmt: skip
         layout.addWidget(self.error)
         layout.addStretch(1)
@@ -195,7 +207,7 @@ class FinetunePage(QWizardPage):
     def settings(self) -> dict[str, Any]:
         """steps, finetune_epochs and finetune_lr (none of the fine-tuning when off)."""
         values = config_to_dict(self.form.value())
-        settings = {name: values[name] for name in FINETUNE_FIELDS}
+        settings = {name: values[name] for name in self.fields}
         if not self.enabled.isChecked():
             settings.update(finetune_epochs=0, finetune_lr=None)
         return settings
@@ -208,6 +220,8 @@ class FinetunePage(QWizardPage):
                 problem = "Fine-tuning needs data: choose a dataset"
             elif wizard is not None and wizard.method.value() == "taylor":  # type: ignore[attr-defined]
                 problem = "Taylor importance needs training data: choose a dataset"
+            elif self.lm and wizard is not None and wizard.method.settings()["depth"]:  # type: ignore[attr-defined]
+                problem = "Removing blocks needs data for its perplexity scan: choose a dataset"
         self.error.setText(problem)
         return self.form.is_valid() and not problem
 
@@ -253,7 +267,11 @@ class PruningWizard(PassWizard):
                 "happens after pruning)"
             )
         self.run: Any = None
-        self.method = ExplainedChoicePage(
+        self.lm = is_language_model(source)
+        if self.lm:
+            self._lm_pages(source)
+            return
+        self.method: Any = ExplainedChoicePage(
             "Method",
             "How to choose what to remove. Structured methods make the model faster; "
             "unstructured only makes it sparse.",
@@ -273,6 +291,18 @@ class PruningWizard(PassWizard):
                      self.run_page, self.summary):  # fmt: skip
             self.addPage(page)
 
+    def _lm_pages(self, source: LoadedModel) -> None:
+        """What to remove -> fine-tuning -> run -> summary: no channels to pick by hand."""
+        from workbench.core.compress.pruning.lm import require_blocks
+
+        blocks = require_blocks(source.module, source.display_name)
+        self.method = LMMethodPage(len(blocks))
+        self.finetune = FinetunePage(source, lm=True)
+        self.run_page = PruneRunPage(self._run_job, self._ran)
+        self.summary = SummaryPage()
+        for page in (self.method, self.finetune, self.run_page, self.summary):
+            self.addPage(page)
+
     def nextId(self) -> int:  # Qt's name: unstructured pruning removes no channels to review
         if self.currentPage() is self.finetune and not self.structured:
             return next(i for i in self.pageIds() if self.page(i) is self.run_page)
@@ -280,10 +310,14 @@ class PruningWizard(PassWizard):
 
     @property
     def structured(self) -> bool:
+        if self.lm:
+            return False
         return pruning_pass(self.method.value())[0] == STRUCTURED_PASS
 
     def pass_and_config(self) -> tuple[str, dict[str, Any]]:
         """The pass name and its recipe config, as ``workbench prune`` builds them."""
+        if self.lm:
+            return "lm-prune", {**self.method.settings(), **self.finetune.settings()}
         pass_name, preset = pruning_pass(self.method.value())
         ignored = self.layers.ignored()
         keep = self.classifier is not None and self.classifier in ignored

@@ -189,6 +189,8 @@ def distill(
         baseline = _train(student.module, dataset, tcfg, ctx, "baseline", listener, (0.5, 0.9))
     model = _student_model(teacher, student, result.model)
     metrics = _metrics(teacher, model, result, baseline, teacher_acc, config, ctx)
+    if getattr(dataset, "task", None) == "language-modeling":
+        metrics.update(_perplexities(teacher_loss, result, baseline))
     metrics["teacher_cached"] = cached
     metrics["student_kind"] = student.kind  # "pruned": save with its layer shapes
     notes += [n for n in result.notes if n not in notes]
@@ -439,7 +441,26 @@ def _metrics(
     return metrics
 
 
+def _perplexities(teacher_loss: float, result: Any, baseline: Any) -> dict[str, Any]:
+    """A language model is judged by perplexity (lower is better), not next-token accuracy."""
+    import math
+
+    figures = {
+        "teacher_perplexity": math.exp(teacher_loss),
+        "student_perplexity": result.metrics.get("val_perplexity"),
+    }
+    if baseline is not None:
+        figures["baseline_perplexity"] = baseline.metrics.get("val_perplexity")
+    return figures
+
+
 def _summary_note(metrics: dict[str, Any]) -> str:
+    if metrics.get("student_perplexity") is not None:
+        return (
+            f"distilled: perplexity {metrics['student_perplexity']:.2f} (teacher "
+            f"{metrics['teacher_perplexity']:.2f}) with {metrics['parameter_ratio']:.0%} of "
+            "the teacher's parameters"
+        )
     text = (
         f"distilled: {metrics['student_accuracy']:.1%} (teacher {metrics['teacher_accuracy']:.1%}) "
         f"with {metrics['parameter_ratio']:.0%} of the teacher's parameters"
