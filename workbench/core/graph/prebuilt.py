@@ -28,6 +28,7 @@ from workbench.core.data import resources_dir
 from workbench.core.graph.model import Graph, Node, TensorInfo, WeightInfo
 from workbench.core.graph.summary import summarize
 from workbench.core.io import load
+from workbench.core.io.arch import lm_axes
 from workbench.core.io.loaded import LoadedModel, ModelFormat
 from workbench.core.zoo import BUILTIN_MODELS
 
@@ -119,8 +120,14 @@ def preview(source: str) -> tuple[Graph, dict[str, Any]] | None:
     if graph is None:
         return None
 
-    # What load() reports for a zoo model, minus the module: name, format and no notes.
-    stand_in = LoadedModel(ModelFormat.ZOO, None, [], arch=source.removeprefix("zoo:"))
+    # What load() reports for a zoo model, minus the module: name, format, no notes, and
+    # a language model's output named "logits" (core/io/arch.py).
+    name = source.removeprefix("zoo:")
+    entry = get_registry().model(name.partition(":")[0])
+    named = lm_axes(entry.inputs) if entry.task == "language-modeling" else {}
+    stand_in = LoadedModel(
+        ModelFormat.ZOO, None, [], arch=name, output_names=named.get("output_names")
+    )
     return graph, summarize(graph, stand_in)
 
 
