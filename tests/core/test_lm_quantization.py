@@ -72,6 +72,20 @@ def test_int4_rtn_shrinks_matmul_weights_and_keeps_perplexity() -> None:
     )
 
 
+def test_int4_counts_the_weights_and_macs_of_the_matmuls_it_packed() -> None:
+    """MatMulNBits packs two 4-bit weights a byte in blocks: its parameters and MACs are
+    those of the float MatMul it replaced, not the element count of its packed bytes."""
+    from workbench.core.compress.quantization.common import onnx_result
+    from workbench.core.measure.latency import model_facts
+
+    outcome = _int4(error_samples=0)
+    fp32 = onnx_result(lm(), float_onnx(lm(), notes=[]), [])  # as the pass starts from
+    before, after = model_facts(fp32), model_facts(outcome.model)
+    assert after.macs == before.macs
+    # the same weights, plus one scale per block of 32 (and nothing dropped)
+    assert before.parameters <= after.parameters <= 1.05 * before.parameters
+
+
 def test_int4_keeps_named_matmuls_float_and_smaller_blocks_cost_bytes() -> None:
     kept = _int4(exclude=[LM_HEAD], block_size=128, error_samples=0)
     assert _ops(kept.model)[LM_HEAD] == "MatMul"

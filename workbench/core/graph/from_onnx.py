@@ -201,7 +201,7 @@ def _skeleton(model: Any, sizes: dict[str, tuple[int, ...]]) -> Any:
     source = model.graph
     target = skeleton.graph
     target.name = source.name
-    target.node.extend(source.node)
+    target.node.extend(_standard_stand_ins(source, target))
     target.input.extend(source.input)
     for value_info in target.input:
         if value_info.name in sizes:  # same rank, checked by _chosen_sizes
@@ -221,6 +221,34 @@ def _skeleton(model: Any, sizes: dict[str, tuple[int, ...]]) -> Any:
             )
     target.sparse_initializer.extend(source.sparse_initializer)
     return skeleton
+
+
+def _standard_stand_ins(source: Any, target: Any) -> list[Any]:
+    """``source``'s nodes with each com.microsoft.MatMulNBits (INT4 weight-only, which onnx's
+    inference does not know, so every shape after the first one stayed unknown) as a
+    plain MatMul by a typed (K, N) weight declared on ``target``: the same output
+    shape, so inference carries on through the rest of the model."""
+    import onnx
+
+    # the weight's type is A's, which the scales (input 2) share: float or float16
+    types = {init.name: init.data_type for init in source.initializer}
+    out = []
+    for node in source.node:
+        attrs = {a.name: a.i for a in node.attribute}
+        if node.op_type != "MatMulNBits" or "K" not in attrs or "N" not in attrs:
+            out.append(node)
+            continue
+        weight = f"{node.name or node.output[0]}::unpacked_weight"
+        target.input.append(
+            onnx.helper.make_tensor_value_info(
+                weight,
+                types.get(node.input[2] if len(node.input) > 2 else "", onnx.TensorProto.FLOAT),
+                [attrs["K"], attrs["N"]],
+            )
+        )
+        out.append(onnx.helper.make_node("MatMul", [node.input[0], weight], [node.output[0]],
+                                         name=node.name))  # fmt: skip
+    return out
 
 
 def _declared_too_long(graph: Any, stored: set[str]) -> str:

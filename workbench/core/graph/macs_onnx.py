@@ -12,6 +12,9 @@ counted, and the formulas are the textbook ones:
 - Gemm: ``M * K * N``.
 - MatMul / MatMulInteger / QLinearMatMul: ``batch * M * K * N`` (batched, broadcast,
   numpy 1-D rules).
+- com.microsoft.MatMulNBits (weight-only INT4): its ``K`` and ``N`` attributes give the
+  unpacked weight, so ``rows of A * K * N``: the same figure as the float MatMul it
+  replaced (the packed blocks hide the shape; their bytes are not the MACs).
 
 Every other op counts 0 (element-wise ops, normalisation, pooling, softmax: cheap next
 to the above, and counting them would not be comparable with torch's FlopCounterMode,
@@ -52,6 +55,20 @@ _CONV_LIKE = {
 }
 # op type -> (index of A, index of B)
 _MATMUL_LIKE = {"MatMul": (0, 1), "MatMulInteger": (0, 1), "QLinearMatMul": (0, 3)}
+_NBITS = ("com.microsoft.MatMulNBits", "MatMulNBits")
+
+
+def packed_weight_counts(graph: Any) -> dict[str, int]:
+    """Initializer name -> how many weights it holds, for the packed ones whose element
+    count is not that (a MatMulNBits ``B``: two 4-bit weights a byte, in blocks; its
+    ``K x N`` attributes say how many). ``graph`` is an ``onnx.GraphProto``."""
+    counts = {}
+    for node in graph.node:
+        if node.op_type == "MatMulNBits" and len(node.input) > 1:
+            attrs = {a.name: a.i for a in node.attribute}
+            if "K" in attrs and "N" in attrs:
+                counts[node.input[1]] = int(attrs["K"]) * int(attrs["N"])
+    return counts
 
 
 def _size(d: Dim) -> int:
@@ -98,6 +115,18 @@ def node_macs(
         m, k = (a[1], a[0]) if attributes.get("transA", 0) else (a[0], a[1])
         n = b[0] if attributes.get("transB", 0) else b[1]
         return _size(m) * _size(k) * _size(n)
+    if op_type in _NBITS:
+        a, out = _shape(shape_of, inputs, 0), _shape(shape_of, outputs, 0)
+        k, n = attributes.get("K"), attributes.get("N")
+        if not isinstance(k, int) or not isinstance(n, int):
+            return 0
+        # rows of A: from A or the output, whichever knows each size (as for MatMul)
+        rows = [d for d in (a, out) if d]
+        if not rows:
+            return 0
+        lead = [r[:-1] for r in rows]
+        return math.prod(_known(*(r[i] for r in lead if len(r) > i))
+                         for i in range(max(map(len, lead)))) * k * n  # fmt: skip
     if op_type in _MATMUL_LIKE:
         a_index, b_index = _MATMUL_LIKE[op_type]
         return _matmul_macs(

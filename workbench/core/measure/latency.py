@@ -387,9 +387,15 @@ def model_facts(loaded: Any) -> ModelFacts:
     if loaded.onnx_model is not None:
         from onnx import numpy_helper
 
-        arrays = [numpy_helper.to_array(t) for t in loaded.onnx_model.graph.initializer]
+        from workbench.core.graph.macs_onnx import packed_weight_counts
+
+        graph = loaded.onnx_model.graph
+        arrays = [numpy_helper.to_array(t) for t in graph.initializer]
         weights = [a for a in arrays if np.issubdtype(a.dtype, np.floating)]
-        parameters = sum(int(a.size) for a in arrays)
+        packed = packed_weight_counts(graph)  # INT4 blocks: their weights, not their bytes
+        parameters = sum(
+            packed.get(t.name, int(a.size)) for t, a in zip(graph.initializer, arrays, strict=True)
+        )
         weights_bytes = sum(int(a.nbytes) for a in arrays)
     else:
         module = loaded.module
