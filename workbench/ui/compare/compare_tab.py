@@ -60,6 +60,12 @@ class CompareTab(QWidget):
         self.setObjectName("compare-tab")
         self.tasks = tasks or TaskRunner(self)
         self.project: Project | None = None
+        # The project events this tab follows. A tab deleted while its project lives on
+        # (a closed window, a test's tab) must stop following them: its widgets are gone.
+        # The closure holds the list, not the tab.
+        self._following: list = []
+        following = self._following
+        self.destroyed.connect(lambda *_: _disconnect(following))
         self.graphs: dict[str, Graph] = {}
         # Where graphs already built come from (the window's inspections), by variant id.
         self.graph_source: Callable[[str], Graph | None] = lambda _variant_id: None
@@ -132,8 +138,11 @@ class CompareTab(QWidget):
         self.pages.addTab(self.graph_diff, "Graph diff")
         self.pages.addTab(self.why, "Why (not) faster?")
         # Language models: the ticked variants' continuations of one prompt.
-        self.generation = GenerationPreview(self.tasks, self.ticked_variants)
+        self.generation = GenerationPreview(
+            self.tasks, self.ticked_variants, project=lambda: self.project
+        )
         self.generation.failed.connect(self.failed.emit)
+        self.generation.measured.connect(lambda _variants: self.refresh())
         self.pages.addTab(self.generation, "Generation")
 
         right = QSplitter(Qt.Orientation.Vertical)
@@ -157,10 +166,10 @@ class CompareTab(QWidget):
         variant id where known (others come from ``graph_source`` or are built from
         ``variant.loaded`` in the worker when a diff needs them)."""
         if self.project is not project:
-            for signal, slot in self._listeners(self.project):
-                signal.disconnect(slot)
+            _disconnect(self._following)
             for signal, slot in self._listeners(project):
                 signal.connect(slot)
+                self._following.append((signal, slot))
         self.project = project
         self.graphs.update(graphs or {})
         self.diffs = {}
@@ -446,3 +455,10 @@ class CompareTab(QWidget):
             "HTML (*.html);;Markdown (*.md);;CSV (*.csv)",
         )
         return self.export_report(Path(path)) if path else None
+
+
+def _disconnect(following: list) -> None:
+    """Disconnect each (psygnal signal, slot) pair and forget them."""
+    for signal, slot in following:
+        signal.disconnect(slot)
+    following.clear()
