@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from fixtures.tiny_lm import small_text, trained_tiny_lm
+from fixtures.tiny_lm import full_tiny_lm, small_text, trained_tiny_lm
 
 from workbench.core.compress.distillation.config import DistillConfig
 from workbench.core.compress.distillation.run import distill
@@ -32,16 +32,8 @@ FULL = os.environ.get("WORKBENCH_LM_BENCH_FULL") == "1"
 def _teacher_and_data():
     if not FULL:
         return trained_tiny_lm(), small_text()
-    from workbench.core.data.stdlib_text import load_stdlib_text
-    from workbench.core.io import load
-    from workbench.core.train import Trainer, suggest_config
-
-    data = load_stdlib_text(context=64)
-    loaded = load("zoo:tiny_lm")
-    config = suggest_config(loaded.arch, data.name)
-    result = Trainer(loaded.module, data, config, RunContext(seed=0)).fit()
-    loaded.module = result.model.eval()
-    return loaded, data
+    run = full_tiny_lm()
+    return run.model, run.data
 
 
 def test_pruned_lm_distilled_keeps_perplexity_and_beats_fine_tuning(tmp_path) -> None:

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+from fixtures.tiny_lm import FullRun, full_tiny_lm
 
 from workbench.core.data.stdlib_text import load_stdlib_text
 from workbench.core.io import load
@@ -28,25 +30,27 @@ FULL_PERPLEXITY = 150  # of a 2,048-token vocabulary: uniform guessing is 2,048
 
 
 def test_tiny_lm_validation_perplexity_curve(tmp_path: Path) -> None:
-    if FULL:
-        model, data, epochs = "zoo:tiny_lm", load_stdlib_text(), None
+    if FULL:  # trained once, shared with the other LM benchmarks in this process
+        run = full_tiny_lm()
+        model, data, start, curve, minutes = "zoo:tiny_lm", run.data, *_figures(run)
+        epochs = run.epochs
     else:
         model = "zoo:tiny_lm:width=64,layers=2"
         data = load_stdlib_text(context=32, max_train_tokens=24_000, max_val_tokens=4_000)
-        epochs = 4
-    config = suggest_config(model, data.name)
-    if epochs:  # small steps, more of them: the curve falls within seconds
-        config.epochs, config.batch_size = epochs, 16
-    module = load(model).module
-    start = torch_perplexity(module, data.x_val, data.y_val)
-    curve: list[ev.Epoch] = []
-    trainer = Trainer(module, data, config, run_dir=tmp_path)
-    trainer.subscribe(lambda e: curve.append(e) if isinstance(e, ev.Epoch) else None)
-    began = time.perf_counter()
-    trainer.fit()
-    minutes = (time.perf_counter() - began) / 60
+        config = suggest_config(model, data.name)
+        # small steps, more of them: the curve falls within seconds
+        config.epochs, config.batch_size = 4, 16
+        module = load(model).module
+        start = torch_perplexity(module, data.x_val, data.y_val)
+        curve: list[ev.Epoch] = []
+        trainer = Trainer(module, data, config, run_dir=tmp_path)
+        trainer.subscribe(lambda e: curve.append(e) if isinstance(e, ev.Epoch) else None)
+        began = time.perf_counter()
+        trainer.fit()
+        minutes, epochs = (time.perf_counter() - began) / 60, config.epochs
     tokens = data.x_train.size
-    print(f"\n{model} on stdlib-text ({tokens:,} training tokens, {config.epochs} epochs):")
+    print(f"\n{model} on stdlib-text ({tokens:,} training tokens, {epochs} epochs, "
+          f"{torch.get_num_threads()} threads):")  # fmt: skip
     print(f"  epoch 0: val perplexity {start:.1f}")
     for e in curve:
         print(
@@ -62,3 +66,7 @@ def test_tiny_lm_validation_perplexity_curve(tmp_path: Path) -> None:
     assert [e.val_perplexity for e in curve] == sorted(e.val_perplexity for e in curve)[::-1]
     if FULL:
         assert minutes <= FULL_MINUTES and final < FULL_PERPLEXITY
+
+
+def _figures(run: FullRun) -> tuple[float, list, float]:
+    return run.start_perplexity, run.curve, run.minutes

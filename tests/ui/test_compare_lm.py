@@ -123,6 +123,34 @@ def test_the_inspector_shows_perplexity_and_each_blocks_figures(qtbot, project) 
     while it.value():
         rows[it.value().text(0)] = it.value().text(1)
         it += 1
-    accuracy = next(v for k, v in rows.items() if k.startswith("accuracy ort"))
+    accuracy = next(v for k, v in rows.items() if k.startswith("perplexity ort"))
     assert accuracy.startswith("perplexity ") and "lower is better" in accuracy
     assert rows["each of blocks ×4"].startswith("198,272 parameters")  # 4 of 1,334,016
+
+
+def test_time_tokens_per_s_stores_them_and_places_the_scatter(qtbot, tab, project) -> None:
+    """The Generation page's "Time tokens/s": each ticked variant on ONNX Runtime, the
+    figures kept on the variants, read by the table and the scatter's speed axis."""
+    preview = tab.generation
+    tab.pages.setCurrentWidget(preview)
+    errors: list = []
+    measured: list = []
+    preview.failed.connect(errors.append)
+    preview.measured.connect(measured.append)
+    preview.start_timing()
+    assert preview.time_button.text() == "Cancel" and not preview.button.isEnabled()
+    qtbot.waitUntil(lambda: bool(measured or errors), timeout=120_000)
+    assert not errors, errors
+    assert preview.button.isEnabled() and preview.time_button.text() == "Time tokens/s"
+    table = tab.comparison.table
+    row = table.row("generation.ort.b1.tokens_per_s")
+    assert row is not None and row.spec.better == "higher"
+    assert all(v is not None and v > 0 for v in row.values())
+    assert table.row("generation.ort.b8.tokens_per_s") is not None
+    labels = [tab.table.verticalHeaderItem(r).text() for r in range(tab.table.rowCount())]
+    assert "decode tokens/s ort/CPU b1" in labels
+    assert tab.comparison.axes.x == "generation.ort.b1.tokens_per_s"
+    assert tab.pareto.plotItem.titleLabel.text.startswith("Decode tokens/s vs perplexity")
+    assert "Decode tokens/s at batch 1" in preview.status.text()
+    tab.pages.setCurrentWidget(tab.pareto)
+    _snap(tab, "compare-pareto-tokens")

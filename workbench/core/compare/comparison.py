@@ -14,11 +14,12 @@ from workbench.core.compare.pareto import (
     Point,
     best_under_budget,
     default_axes,
+    latency_key,
     pareto_front,
     points,
     size_key,
 )
-from workbench.core.compare.table import HIGHER, ComparisonTable, Entry, build_table
+from workbench.core.compare.table import HIGHER, LOWER, ComparisonTable, Entry, build_table
 from workbench.core.units import human_bytes
 
 
@@ -73,10 +74,13 @@ def compare(
     pts = points(table, axes.x, axes.y) if axes else []
     y_row = table.row(axes.y) if axes else None
     y_better = y_row.spec.better if y_row is not None and y_row.spec.better else HIGHER
-    front = pareto_front(pts, y_better=y_better) if pts else []  # perplexity: lower
+    x_row = table.row(axes.x) if axes else None
+    x_better = x_row.spec.better if x_row is not None and x_row.spec.better else LOWER
+    # perplexity: lower is better; decode tokens/s: higher
+    front = pareto_front(pts, x_better=x_better, y_better=y_better) if pts else []
     pick = None
     if budget is not None and axes is not None:
-        key = axes.x if budget.kind == "latency" else size_key(table)
+        key = latency_key(table) if budget.kind == "latency" else size_key(table)
         pick = best_under_budget(table, key, budget.limit, axes.y) if key else None
     return Comparison(
         table=table,

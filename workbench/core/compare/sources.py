@@ -20,6 +20,7 @@ from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.graph import from_model
 from workbench.core.io import load
 from workbench.core.io.variant_folder import VARIANT_FILE, is_variant_folder, read_record
+from workbench.core.lm.measure import is_causal_lm, measure_generation
 from workbench.core.measure import benchmark, evaluate
 from workbench.core.measure.conditions import Conditions, default_provider
 from workbench.core.measure.environment import cpu_description
@@ -164,6 +165,15 @@ def measure_source(
         metrics.accuracy[report.runtime] = report
     except DataError as exc:
         notes.append(f"{loaded.display_name}: accuracy not measured ({exc.message})")
+    if is_causal_lm(loaded):  # a language model: its decode tokens/s beside latency
+        try:
+            report = measure_generation(
+                loaded, runtime=options.runtime, device=options.device,
+                threads=options.threads, ctx=ctx,
+            )  # fmt: skip
+            metrics.generation[report.key] = report
+        except WorkbenchError as exc:
+            notes.append(f"{loaded.display_name}: tokens/s not measured ({exc.message})")
     graph = from_model(loaded)
     entry = Entry(id=source, name=_name(source, loaded), metrics=metrics.to_json(), source=source)
     return Source(entry, True, [n.op_type for n in graph.nodes], notes, graph)

@@ -31,7 +31,7 @@ class MetricSpec:
     label: str
     kind: str  # ms | bytes | count | percent | per_s | plain
     better: str | None = None
-    group: str = ""  # facts | latency | memory | accuracy | training
+    group: str = ""  # facts | latency | generation | memory | accuracy | training
 
 
 @dataclass
@@ -199,6 +199,21 @@ def flat_values(metrics: Mapping[str, Any] | None) -> dict[MetricSpec, float]:
             ),
             report.peak_rss_bytes,
         )
+    for report in m.generation.values():  # a language model's greedy decode (no KV cache)
+        conditions = report.conditions
+        for point in report.points:
+            at, key = conditions.label(point.batch), f"generation.{conditions.row_key}"
+            key += f".b{point.batch}"
+            put(
+                MetricSpec(f"{key}.tokens_per_s", f"decode tokens/s {at}", "per_s", HIGHER,
+                           "generation"),
+                point.tokens_per_s,
+            )  # fmt: skip
+            put(
+                MetricSpec(f"{key}.prefill_ms", f"prefill {point.prompt_tokens} tokens {at}",
+                           "ms", LOWER, "generation"),
+                point.prefill_ms,
+            )  # fmt: skip
     for runtime, acc in m.accuracy.items():
         on = f"{runtime} ({acc.dataset})"
         put(
@@ -259,7 +274,7 @@ def details(metrics: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     return [(label, value) for label, value in figure_rows(own) if isinstance(value, str)]
 
 
-GROUP_ORDER = ("facts", "latency", "memory", "accuracy", "training")
+GROUP_ORDER = ("facts", "latency", "generation", "memory", "accuracy", "training")
 
 
 def build_table(entries: Sequence[Entry], baseline: int | str = 0) -> ComparisonTable:

@@ -25,6 +25,7 @@ import numpy as np
 from workbench.core.context import RunContext
 from workbench.core.errors import WorkbenchError
 from workbench.core.lm.generate import CausalLM, greedy_generate
+from workbench.core.measure.generation import GenerationPoint, GenerationReport
 from workbench.core.measure.latency import PeakMemory, time_runs
 from workbench.core.measure.spread import UNSTEADY_SPREAD
 
@@ -60,6 +61,34 @@ class LMSpeed:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "spread": self.spread, "unsteady": self.unsteady}
+
+
+def generation_report(
+    lm: CausalLM, speeds: Sequence[LMSpeed], threads: int | None = None
+) -> GenerationReport:
+    """``speeds`` of ``lm`` as a variant keeps them (``Metrics.generation``)."""
+    device = getattr(lm, "device", None)
+    notes = {s.memory_note for s in speeds if s.memory_note}
+    return GenerationReport(
+        runtime=lm.runtime,
+        provider=str(lm.where),
+        threads=threads,
+        device=str(device) if device is not None else None,
+        memory_note="; ".join(sorted(notes)),
+        note=NO_CACHE_NOTE,
+        points=[
+            GenerationPoint(
+                batch=s.batch,
+                prompt_tokens=s.prompt_tokens,
+                new_tokens=s.new_tokens,
+                prefill_ms=s.prefill_ms,
+                tokens_per_s=s.tokens_per_s,
+                rounds=list(s.rounds),
+                peak_memory_bytes=s.peak_memory_bytes,
+            )
+            for s in speeds
+        ],
+    )
 
 
 def speed_prompt(ids: Sequence[int], length: int = PROMPT_TOKENS) -> np.ndarray:

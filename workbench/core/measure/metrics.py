@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.measure.conditions import Conditions, preference
+from workbench.core.measure.generation import (
+    GenerationReport,
+    generation_from_json,
+    generation_rows,
+)
 from workbench.core.units import human_bytes, human_count
 
 
@@ -179,6 +184,8 @@ class Metrics:
     latency: dict[str, LatencyReport] = field(default_factory=dict)  # by Conditions.key
     accuracy: dict[str, AccuracyReport] = field(default_factory=dict)  # by runtime
     export: dict[str, Any] | None = None  # ExportReport.to_json()
+    # a language model's prefill and decode tokens/s, by Conditions.key (core.lm.speed)
+    generation: dict[str, GenerationReport] = field(default_factory=dict)
 
     def merge(self, other: Metrics) -> Metrics:
         """Newer measurements replace older ones of the same kind taken under the same
@@ -189,6 +196,7 @@ class Metrics:
             latency={**self.latency, **other.latency},
             accuracy={**self.accuracy, **other.accuracy},
             export=other.export or self.export,
+            generation={**self.generation, **other.generation},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -204,6 +212,9 @@ class Metrics:
             latency={k: _latency(v) for k, v in (data.get("latency") or {}).items()},
             accuracy={k: _accuracy(v) for k, v in (data.get("accuracy") or {}).items()},
             export=data.get("export"),
+            generation={
+                k: generation_from_json(v) for k, v in (data.get("generation") or {}).items()
+            },
         )
 
 
@@ -246,8 +257,11 @@ def summary_rows(metrics: dict[str, Any] | Metrics) -> list[tuple[str, str]]:
             rows.append((f"peak RSS {runtime}", human_bytes(report.peak_rss_bytes)))
         if report.cuda_max_allocated_bytes:
             rows.append((f"CUDA peak {runtime}", human_bytes(report.cuda_max_allocated_bytes)))
+    for report in m.generation.values():
+        rows += generation_rows(report)
     for runtime, acc in m.accuracy.items():
-        rows.append((f"accuracy {runtime} ({acc.dataset}, {acc.samples})", _accuracy_text(acc)))
+        what = "perplexity" if acc.perplexity is not None else "accuracy"
+        rows.append((f"{what} {runtime} ({acc.dataset}, {acc.samples})", _accuracy_text(acc)))
         if acc.agreement is not None:
             a = acc.agreement
             agree = f"top-1 {a.top1_agreement:.2%}, " if a.top1_agreement is not None else ""

@@ -94,7 +94,8 @@ class ParetoPlot(pg.PlotWidget):
         x_row, y_row = table.row(comparison.axes.x), table.row(comparison.axes.y)
         lower = y_row.spec.better == "lower"  # perplexity: the front runs downwards
         what = "perplexity (lower is better)" if lower else "accuracy"
-        self.setTitle(f"Latency vs {what} — orange: Pareto front", color="#1d2430")
+        speed = "Decode tokens/s" if x_row.spec.key.endswith(".tokens_per_s") else "Latency"
+        self.setTitle(f"{speed} vs {what} — orange: Pareto front", color="#1d2430")
         self.setLabel("bottom", x_row.spec.label)
         self.setLabel("left", y_row.spec.label)
         front = {p.index for p in comparison.front}

@@ -1,5 +1,7 @@
 """Compare's generation preview: one prompt, each ticked language model's greedy
-continuation side by side with its tokens/s.
+continuation side by side with its tokens/s; and "Time tokens/s", which measures each
+ticked variant's prefill and decode speed on ONNX Runtime at batch 1 and 8 and keeps the
+figures on the variant (the table's "decode tokens/s" rows, the scatter's x axis).
 
 Generation runs in the TaskRunner (never on the GUI thread), one variant after another
 so their tokens/s are not taken while competing for the cores; Cancel stops between
@@ -27,10 +29,14 @@ from PySide6.QtWidgets import (
 
 from workbench.core.context import RunContext
 from workbench.core.lm.continuation import Continuation, continue_text
-from workbench.core.project import Variant
+from workbench.core.lm.measure import SPEED_BATCHES, measure_generation
+from workbench.core.measure.generation import GenerationReport
+from workbench.core.measure.metrics import Metrics
+from workbench.core.project import Project, Variant
+from workbench.ui.compare.measure_all import store_on
 from workbench.ui.workers import JobHandle, TaskRunner
 
-START_TEXT, CANCEL_TEXT = "Generate", "Cancel"
+START_TEXT, CANCEL_TEXT, TIME_TEXT = "Generate", "Cancel", "Time tokens/s"
 DEFAULT_PROMPT = "Return the number of"
 
 
@@ -38,12 +44,19 @@ class GenerationPreview(QWidget):
     """Prompt, max new tokens and Generate; below, one column per ticked variant."""
 
     generated = Signal(dict)  # variant id -> Continuation
+    measured = Signal(list)  # the variants whose tokens/s were stored
     failed = Signal(object)
 
-    def __init__(self, tasks: TaskRunner, ticked: Callable[[], list[Variant]], parent=None):
+    def __init__(
+        self,
+        tasks: TaskRunner,
+        ticked: Callable[[], list[Variant]],
+        parent=None,
+        project: Callable[[], Project | None] = lambda: None,
+    ):
         super().__init__(parent)
         self.setObjectName("compare-generation")
-        self.tasks, self.ticked = tasks, ticked
+        self.tasks, self.ticked, self.project = tasks, ticked, project
         self.job: JobHandle | None = None
         self.results: dict[str, Continuation] = {}
         self.prompt = QPlainTextEdit(DEFAULT_PROMPT)
@@ -62,12 +75,21 @@ class GenerationPreview(QWidget):
             "each time), one variant after another"
         )
         self.button.clicked.connect(self.toggle)
+        self.time_button = QPushButton(TIME_TEXT)
+        self.time_button.setObjectName("generation-time-button")
+        self.time_button.setToolTip(
+            "Time each ticked variant's prefill and greedy decode on ONNX Runtime (CPU) at "
+            f"batch {' and '.join(map(str, SPEED_BATCHES))}, one after another, and keep "
+            "the figures: they appear in the table and place the variants on the scatter"
+        )
+        self.time_button.clicked.connect(self.toggle_timing)
         self.status = QLabel("Tick language models on the left, type a prompt, Generate.")
         self.status.setObjectName("generation-status")
         self.status.setWordWrap(True)
         controls = QHBoxLayout()
         controls.addWidget(self.max_new)
         controls.addWidget(self.button)
+        controls.addWidget(self.time_button)
         controls.addWidget(self.status, 1)
         self.columns = QHBoxLayout()
         holder = QWidget()
@@ -91,6 +113,41 @@ class GenerationPreview(QWidget):
             self.status.setText("Cancelling…")
         else:
             self.start()
+
+    def toggle_timing(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.status.setText("Cancelling…")
+        else:
+            self.start_timing()
+
+    def start_timing(self) -> JobHandle | None:
+        """Measure the ticked variants' tokens/s on ONNX Runtime and store the figures."""
+        variants = [v for v in self.ticked() if v.loaded is not None]
+        if not variants:
+            self.status.setText("Tick the variants to time (their models must be open).")
+            return None
+
+        def job(ctx: RunContext) -> dict[str, GenerationReport]:
+            out = {}
+            for index, variant in enumerate(variants):
+                step = _scaled(ctx, index, len(variants), variant.name)
+                out[variant.id] = measure_generation(
+                    variant.loaded, dataset=variant.dataset, runtime="ort", ctx=step
+                )
+            return out
+
+        def done(reports: dict[str, GenerationReport]) -> None:
+            for variant in variants:
+                report = reports[variant.id]
+                store_on(self.project(), variant, Metrics(generation={report.key: report}))
+            speeds = ", ".join(
+                f"{v.name} {reports[v.id].points[0].tokens_per_s:,.0f}" for v in variants
+            )
+            self._finish(f"Decode tokens/s at batch 1 on ONNX Runtime: {speeds}.")
+            self.measured.emit(variants)
+
+        return self._start(job, done, self.time_button, f"Timing {len(variants)} variants…")
 
     def start(self) -> JobHandle | None:
         """Generate with every ticked variant whose model is open."""
@@ -116,6 +173,11 @@ class GenerationPreview(QWidget):
             self.show_results(names, results)
             self.generated.emit(results)
 
+        return self._start(job, done, self.button, f"Generating with {len(variants)} variants…")
+
+    def _start(self, job, done, button: QPushButton, message: str) -> JobHandle:
+        """Run ``job`` in the task runner; ``button`` turns into Cancel, the other waits."""
+
         def fail(error: BaseException) -> None:
             self._finish("")
             self.failed.emit(error)
@@ -123,8 +185,9 @@ class GenerationPreview(QWidget):
         def progress(fraction: float | None, message: str) -> None:
             self.status.setText((f"{fraction:.0%} " if fraction is not None else "") + message)
 
-        self.button.setText(CANCEL_TEXT)
-        self.status.setText(f"Generating with {len(variants)} variants…")
+        button.setText(CANCEL_TEXT)
+        (self.time_button if button is self.button else self.button).setEnabled(False)
+        self.status.setText(message)
         self.job = self.tasks.start_job(
             job,
             done,
@@ -149,6 +212,9 @@ class GenerationPreview(QWidget):
     def _finish(self, text: str) -> None:
         self.job = None
         self.button.setText(START_TEXT)
+        self.time_button.setText(TIME_TEXT)
+        for button in (self.button, self.time_button):
+            button.setEnabled(True)
         self.status.setText(text)
 
 

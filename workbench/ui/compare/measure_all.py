@@ -97,15 +97,9 @@ class MeasureAllControl(QWidget):
 
         def done(reports: dict[str, LatencyReport]) -> None:
             self._finish(f"Measured {len(reports)} variants on ONNX Runtime ({options.device}).")
-            project = self.project()  # its listeners (the inspector, autosave) hear of it
             for variant in variants:
                 report = reports[variant.id]
-                metrics = Metrics(latency={report.key: report})
-                if project is not None and variant.id in project.variants:
-                    with project.changing(variant):
-                        store_metrics(variant, metrics)
-                else:
-                    store_metrics(variant, metrics)
+                store_on(self.project(), variant, Metrics(latency={report.key: report}))
             self.measured.emit(variants)
 
         def fail(error: BaseException) -> None:
@@ -134,3 +128,13 @@ class MeasureAllControl(QWidget):
         self.job = None
         self.button.setText(START_TEXT)
         self.status.setText(text)
+
+
+def store_on(project: Project | None, variant: Variant, metrics: Metrics) -> None:
+    """Keep ``metrics`` on ``variant``; through its project, so its listeners (the
+    inspector, autosave) hear of it."""
+    if project is not None and variant.id in project.variants:
+        with project.changing(variant):
+            store_metrics(variant, metrics)
+    else:
+        store_metrics(variant, metrics)
