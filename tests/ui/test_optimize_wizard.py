@@ -90,6 +90,7 @@ def test_live_scatter_cancel_keeps_the_finished_and_resume_goes_on(
     )
     assert len(page.scatter.candidate_xy()[0]) == len(kept) == len(_finished(page))
     assert page.resume_button.isEnabled()
+    assert page.bar.value() == round(1000 * len(kept) / page.planned) < 1000  # not "100%"
 
     page.resume_button.click()
     qtbot.waitUntil(lambda: page.done, timeout=WAIT_MS)
@@ -103,6 +104,7 @@ def test_live_scatter_cancel_keeps_the_finished_and_resume_goes_on(
     front_x = list(page.scatter.front_line.getData()[0])
     assert len(front_x) == len(front) and front_x == sorted(front_x)
     assert not page.resume_button.isEnabled() and "Every candidate ran" in page.message.text()
+    assert page.bar.value() == 1000
     qtbot.waitUntil(lambda: not tasks.busy, timeout=WAIT_MS)
 
 

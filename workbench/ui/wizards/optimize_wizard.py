@@ -99,6 +99,7 @@ class OptimizeRunPage(RunPage):
         self.search: SearchResult | None = None
         self.max_drop = 1.0
         self.budget_s = 0.0
+        self.planned = 0  # candidates of the search, the finished ones included
         self.resume_button = QPushButton("Resume search")
         self.resume_button.setObjectName("optimize-resume-run")
         self.resume_button.setEnabled(False)
@@ -162,6 +163,7 @@ class OptimizeRunPage(RunPage):
     def on_event(self, event: Any) -> None:
         """On the GUI thread, as each event arrives."""
         if isinstance(event, SearchStarted):
+            self.planned = len(event.planned)
             self.scatter.set_original(event.baseline, self.max_drop)
             self._log(f"original: {_figures(event.baseline)}; {len(event.planned)} candidates "
                       f"planned; timed with {event.threads_note}")  # fmt: skip
@@ -201,6 +203,8 @@ class OptimizeRunPage(RunPage):
             "done": f"Every candidate ran, in {elapsed}: {kept} candidates.",
         }[search.stopped]
         self.message.setText(text)
+        if search.stopped != "done" and self.planned:  # a stopped search is not at 100%
+            self.bar.setValue(round(1000 * min(kept / self.planned, 1.0)))
         self.budget_label.setText("")
         self.resume_button.setEnabled(search.stopped in ("cancelled", "budget"))
         front = self.front_keys()
