@@ -52,7 +52,8 @@ def register(commands: Any) -> None:
         "--atol",
         type=float,
         metavar="X",
-        help="parity tolerance (default 1e-4; fp16: 1e-3 + 1%% of the output range)",
+        help="parity tolerance (default 1e-4 + 0.001%% of the output range; fp16: 1e-3 + "
+        "1%% of it)",
     )
     add_data_argument(
         parser,
