@@ -289,37 +289,53 @@ class OrtStaticInt8(_OrtPass):
                 f"calibrated on {len(samples)} samples, whole batches of {batch} (the "
                 f"{config.calibration} calibrator takes no smaller last batch)"
             )
-        reader = DatasetReader(
-            name,
-            samples,
-            dtype=dtype,
-            batch=batch,
-            ctx=ctx,
-            span=(0.1, 0.9),
-            message=f"calibrating ({config.calibration})",
-        )
-        extra = {
-            "ActivationSymmetric": config.activation_symmetric,
-            "WeightSymmetric": config.weight_symmetric,
-            "CalibPercentile": config.percentile,
-        }
-        quantize_static(
-            str(source),
-            str(out),
-            reader,
-            quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=config.op_types or None,
-            per_channel=config.per_channel,
-            reduce_range=config.reduce_range,
-            activation_type=_quant_type(config.activation_type),
-            weight_type=_quant_type(config.weight_type),
-            nodes_to_exclude=config.exclude or None,
-            calibrate_method=_calibration_method(config.calibration),
-            # Calibration runs the float model on the run's device (CUDA when asked for
-            # and working): faster on a GPU machine; ranges may differ in the last bits.
-            calibration_providers=providers_for(ctx.device or "auto"),
-            extra_options=extra,
-        )
+
+        def calibrate_and_quantize(method: str) -> None:
+            reader = DatasetReader(
+                name,
+                samples,
+                dtype=dtype,
+                batch=batch,
+                ctx=ctx,
+                span=(0.1, 0.9),
+                message=f"calibrating ({method})",
+            )
+            quantize_static(
+                str(source),
+                str(out),
+                reader,
+                quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=config.op_types or None,
+                per_channel=config.per_channel,
+                reduce_range=config.reduce_range,
+                activation_type=_quant_type(config.activation_type),
+                weight_type=_quant_type(config.weight_type),
+                nodes_to_exclude=config.exclude or None,
+                calibrate_method=_calibration_method(method),
+                # Calibration runs the float model on the run's device (CUDA when asked
+                # for and working): faster on a GPU machine; ranges may differ in the
+                # last bits.
+                calibration_providers=providers_for(ctx.device or "auto"),
+                extra_options={
+                    "ActivationSymmetric": config.activation_symmetric,
+                    "WeightSymmetric": config.weight_symmetric,
+                    "CalibPercentile": config.percentile,
+                },
+            )
+
+        try:
+            calibrate_and_quantize(config.calibration)
+        except ValueError as exc:
+            # ORT's histogram calibrators (percentile, entropy) hand numpy 2048 bins; an
+            # activation that is nearly constant at a large value (a saturated gate, as in
+            # MobileNetV3's squeeze-excite with untrained weights) has no room for them.
+            if config.calibration == "minmax" or "finite-sized bins" not in str(exc):
+                raise
+            notes.append(
+                f"{config.calibration} calibration failed on a nearly constant activation "
+                "(too narrow a range for its histogram); calibrated with minmax instead"
+            )
+            calibrate_and_quantize("minmax")
         return notes
 
     def advice(self, config: Any) -> list[str]:
