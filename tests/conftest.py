@@ -8,6 +8,13 @@ from __future__ import annotations
 
 import os
 
+from workbench.core.torchvision_import import prepare_torchvision
+
+# The fixtures import transformers, which imports torchvision when it is installed; where
+# torchvision's compiled operators do not fit this torch (the CI machine), that import
+# fails unless the workbench's own workaround ran first, as the product runs it.
+prepare_torchvision()
+
 pytest_plugins = ["fixtures.qt", "fixtures.public_models", "fixtures.hostile_files"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from workbench.core.errors import ArchitectureNeeded
 from workbench.core.io import load
 from workbench.ui import open_actions
 from workbench.ui.app_words import error_line
-from workbench.ui.arch_dialog import ArchitectureDialog
+from workbench.ui.arch_dialog import ArchitectureDialog, library_backbones
 
 
 @pytest.fixture
@@ -28,7 +29,9 @@ def test_the_dialog_lists_every_known_architecture_and_says_why_it_asks(qtbot, n
     dialog = ArchitectureDialog("w.pt", needed, None, None)
     qtbot.addWidget(dialog)
     listed = [dialog.choice.itemText(i) for i in range(dialog.choice.count())]
-    assert listed == sorted(get_registry().models)  # plugins' models too
+    assert listed == sorted(get_registry().models) + library_backbones()  # plugins' models too
+    if importlib.util.find_spec("torchvision"):
+        assert "tv:resnet50" in listed
     assert "blobs_mlp" in listed  # from plugins/tiny_models or blobs_dataset
     text = dialog.findChild(QLabel, "architecture-reason").text()
     assert "choose its architecture" in text and "--arch" not in text
@@ -78,3 +81,25 @@ def test_a_cancelled_architecture_question_opens_nothing(
     qtbot.waitUntil(lambda: asked == ["w.pt"], timeout=60_000)
     qtbot.waitUntil(lambda: not main_window.tasks.busy, timeout=60_000)
     assert main_window.project.variants == {}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torchvision") is None, reason="no vision extra")
+def test_a_torchvision_checkpoint_opens_with_its_backbone_named(
+    qtbot, main_window, monkeypatch, tmp_path: Path
+) -> None:
+    """Your own ResNet-18 fine-tuned to 3 classes: its state_dict opens once the dialog
+    is answered with tv:resnet18:num_classes=3, and its graph is the 224x224 ResNet."""
+    weights = tmp_path / "my_resnet.pt"
+    torch.save(load("tv:resnet18:num_classes=3", seed=3).module.state_dict(), weights)
+    monkeypatch.setattr(
+        open_actions, "ask_architecture", lambda *_a, **_k: "tv:resnet18:num_classes=3"
+    )
+    main_window.open_source(str(weights))
+    qtbot.waitUntil(lambda: main_window.variants.topLevelItemCount() == 1, timeout=60_000)
+    qtbot.waitUntil(lambda: not main_window.tasks.busy, timeout=60_000)
+    (variant,) = main_window.project.variants.values()
+    assert variant.arch == "tv:resnet18:num_classes=3"
+    inspection = main_window.inspections[variant.id]
+    assert inspection.loaded.inputs[0].shape == (1, 3, 224, 224)
+    assert sum(node.op_type == "conv2d" for node in inspection.graph.nodes) == 20
+    assert main_window.findChild(QMessageBox, "error-dialog") is None

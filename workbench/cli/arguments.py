@@ -35,14 +35,16 @@ def add_model_arguments(
     parser.add_argument(
         "model",
         nargs="?" if fresh else nargs,
-        help="a model file (.onnx, .pt, .pt2, .safetensors), a variant folder or "
-        "zoo:NAME[:key=value,...]"
+        help="a model file (.onnx, .pt, .pt2, .safetensors), a variant folder, "
+        "zoo:NAME[:key=value,...] or a torchvision/timm backbone with fresh weights "
+        "(tv:resnet50, timm:mobilenetv3_large_100:num_classes=5)"
         + ("; leave out to train --arch from fresh weights" if fresh else ""),
     )
     parser.add_argument(
         "--arch",
         metavar=ARCH_METAVAR,
         help="architecture for a weights-only file (state_dict, safetensors): a zoo name, "
+        "a torchvision/timm backbone (tv:resnet50:num_classes=5, timm:NAME), "
         "package.module:factory or path/to/file.py:factory (a function that takes no "
         "arguments and returns an nn.Module)"
         + ("; without MODEL, built with its factory's own fresh weights" if fresh else ""),

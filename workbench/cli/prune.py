@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from workbench.cli.arguments import add_model_arguments
+from workbench.cli.arguments import add_model_arguments, add_text_arguments
 from workbench.cli.config_flags import add_method_flags, config_for_method
 from workbench.cli.help import ManPageFormatter
 from workbench.core.compress.pruning.config import (
@@ -80,6 +80,7 @@ def register(commands: Any) -> None:
         "--structured", action="store_true", help="remove channels (implied by l1..taylor)"
     )
     parser.add_argument("--data", metavar="NAME|PATH", help="default: the model's own dataset")
+    add_text_arguments(parser)  # labelled texts for a text model (its label column: label)
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the variant")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda:N or mps")
     parser.add_argument("--seed", type=int, default=0)
@@ -162,9 +163,10 @@ def run(args: argparse.Namespace) -> int:
     from workbench.cli.train import ProgressPrinter
     from workbench.core.compress.pruning.variant import run_pruning, write_pruned_variant
     from workbench.core.context import RunContext
-    from workbench.core.data.resolve import resolve_dataset
+    from workbench.core.data.text import TextOptions
     from workbench.core.errors import WorkbenchError
     from workbench.core.io import load
+    from workbench.core.measure.inputs import data_for
 
     pass_name, config = choose_pass(args)
     loaded = load(args.model, arch=args.arch, trust=args.trust, shapes=dict(args.shape))
@@ -178,7 +180,9 @@ def run(args: argparse.Namespace) -> int:
 
         require_blocks(loaded.module, loaded.display_name)  # before any data is read
     data = args.data or loaded.dataset
-    dataset = resolve_dataset(data, seed=args.seed) if data else None
+    # Not arguments.text_options: prune's --target is the pruning target, not a column.
+    texts = TextOptions(column=args.text_column, max_length=args.max_length)
+    dataset = data_for(loaded, data, seed=args.seed, text_options=texts) if data else None
     printer = ProgressPrinter(sys.stderr)
     line = _ProgressLine(sys.stderr)
     ctx = RunContext(device=args.device, progress=line, seed=args.seed, train_listeners=[printer])

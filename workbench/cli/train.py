@@ -43,7 +43,12 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--target", metavar="COLUMN", help="the class column of a .csv (texts: default label)"
     )
-    parser.add_argument("--image-size", type=int, default=32, help="side of image-folder images")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help="side of image-folder images (default: the model's input size, else 32)",
+    )
     parser.add_argument("--val-fraction", type=float, default=0.2, help="held out (files only)")
     add_text_arguments(parser)
     add_config_flags(parser, TrainConfig, title="training settings", defaults=False)
@@ -114,7 +119,7 @@ def _train(args: argparse.Namespace, group: Any) -> int:
     dataset = resolve_dataset(
         data,
         target=args.target,
-        image_size=args.image_size,
+        image_size=args.image_size or loaded.image_size,
         val_fraction=args.val_fraction,
         seed=config.seed,
         workers=config.loader_workers,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.io.arch_ref import is_named_source
 from workbench.core.io.loaded import LoadedModel
 from workbench.core.io.variant_folder import is_variant_folder, read_record
 from workbench.core.project import Project, Variant
@@ -59,7 +60,7 @@ def folder_history(source: str | Path) -> list[Recorded]:
 def _source_folder(folder: Path, source: str | None) -> Path | None:
     """The folder a record's ``source`` names: as written, or (a path the command was
     given relative to where it ran) beside ``folder``, as `train T` then `prune T` leave it."""
-    if not source or source.startswith("zoo:"):
+    if not source or is_named_source(source):
         return None
     path = Path(source)
     if path.is_absolute() or is_variant_folder(path):
@@ -80,7 +81,7 @@ def history_variants(
     origin = first.text("source")
     chain: list[Variant] = []
     if origin:  # where the chain started: a zoo model or a file, shown but not opened
-        name = origin if origin.startswith("zoo:") else Path(origin).name
+        name = origin if is_named_source(origin) else Path(origin).name
         chain.append(
             _named(
                 project,

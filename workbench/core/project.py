@@ -26,6 +26,7 @@ from typing import Any
 
 from psygnal import Signal, SignalGroup
 
+from workbench.core.io.arch_ref import named_source
 from workbench.core.io.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.io.confine import confined
 from workbench.core.io.loaded import LoadedModel
@@ -126,7 +127,7 @@ class Project:
         """The variant an opened model becomes, not yet added (``add`` does that)."""
         source = str(loaded.path) if loaded.path is not None else (loaded.arch or "")
         if loaded.format.value == "zoo":
-            source = f"zoo:{loaded.arch}"
+            source = named_source(loaded.arch or "")
         artifacts: dict[str, str] = {}
         if loaded.path is not None:
             artifacts[loaded.framework] = str(loaded.path)

@@ -18,7 +18,7 @@ from typing import Any
 
 from workbench.core.context import RunContext
 from workbench.core.errors import TrustRequired, WorkbenchError
-from workbench.core.io.arch_ref import ArchRef, parse_arch
+from workbench.core.io.arch_ref import ArchRef, is_named_source, parse_arch
 from workbench.core.io.variant_folder import write_model_files
 from workbench.core.project import Project, ProjectError
 
@@ -102,8 +102,8 @@ def runs_folder(project: Project, variant_id: str) -> Path | None:
 
 
 def _is_rebuildable(variant: Any) -> bool:
-    """A root opened from zoo:NAME: the same seed gives the same weights."""
-    return variant.parent is None and variant.source.startswith("zoo:")
+    """A root opened from zoo:NAME (or tv:/timm:): the same seed gives the same weights."""
+    return variant.parent is None and is_named_source(variant.source)
 
 
 def _inside(variant: Any, folder: Path) -> bool:
@@ -127,6 +127,6 @@ def model_source(variant: Any, folder: Path, trust: bool) -> tuple[str, ArchRef 
         recorded = variant.artifacts.get(kind)
         if recorded:
             return recorded, arch if kind != "onnx" else None
-    if variant.source.startswith("zoo:"):
+    if is_named_source(variant.source):
         return variant.source, None
     raise ProjectError(f"{where} has no model file in the project folder")

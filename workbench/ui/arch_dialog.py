@@ -2,11 +2,15 @@
 
 A state_dict or safetensors file holds tensors only; the command line takes ``--arch``,
 the app asks here and opens the file again with the answer. The list is the registry's
-models (built-ins and plugins'); a ``package.module:factory`` typed by the user is their
+models (built-ins and plugins'), then common torchvision and timm backbones when those
+libraries are installed (any other ``tv:NAME`` / ``timm:NAME`` can be typed); a
+``package.module:factory`` typed by the user is their
 own code, chosen by them, so it runs without the trust question (as ``--arch`` does).
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -33,8 +37,10 @@ class ArchitectureDialog(QDialog):
         self.setWindowTitle("Choose an architecture")
         question = QLabel(
             f"<b>{label}</b> holds weights only. Choose the architecture they were "
-            "trained with: a built-in one, or <tt>package.module:factory</tt>, a function "
-            "in your own code that builds the model (its module must be importable)."
+            "trained with: a built-in one, a torchvision or timm model "
+            "(<tt>tv:resnet50</tt>, <tt>timm:mobilenetv3_large_100:num_classes=5</tt>), "
+            "or <tt>package.module:factory</tt>, a function in your own code that builds "
+            "the model (its module must be importable)."
         )
         question.setWordWrap(True)
         why = QLabel(error_line(reason))
@@ -49,6 +55,13 @@ class ArchitectureDialog(QDialog):
             self.choice.addItem(name)
             self.choice.setItemData(
                 self.choice.count() - 1, entry.description, Qt.ItemDataRole.ToolTipRole
+            )
+        for name in library_backbones():
+            self.choice.addItem(name)
+            self.choice.setItemData(
+                self.choice.count() - 1,
+                f"{name}: the library's own architecture, with your weights",
+                Qt.ItemDataRole.ToolTipRole,
             )
         self.choice.setCurrentText(current or "")
         self.choice.lineEdit().setPlaceholderText("digits_cnn, or mypackage.nets:build")
@@ -71,6 +84,25 @@ class ArchitectureDialog(QDialog):
 
     def architecture(self) -> str:
         return self.choice.currentText().strip()
+
+
+# Backbones people most often fine-tune, offered first; any other name can be typed.
+COMMON_BACKBONES = {
+    "torchvision": ("tv:resnet18", "tv:resnet50", "tv:mobilenet_v3_large", "tv:efficientnet_b0",
+                    "tv:vit_b_16", "tv:convnext_tiny"),
+    "timm": ("timm:resnet50", "timm:mobilenetv3_large_100", "timm:efficientnet_b0",
+             "timm:vit_small_patch16_224", "timm:convnext_tiny"),
+}  # fmt: skip
+
+
+def library_backbones() -> list[str]:
+    """The common backbones of the installed libraries (found, not imported: cheap)."""
+    return [
+        name
+        for package, names in COMMON_BACKBONES.items()
+        if importlib.util.find_spec(package) is not None
+        for name in names
+    ]
 
 
 def ask_architecture(

@@ -23,6 +23,7 @@ from workbench.core.folder_history import Recorded, folder_history, history_vari
 from workbench.core.graph.model import Graph
 from workbench.core.graph.prebuilt import preview
 from workbench.core.inspection import Inspection
+from workbench.core.io.arch_ref import is_named_source
 from workbench.core.io.isolated import inspect_isolated
 from workbench.ui.action_context import ActionContext
 from workbench.ui.app_words import in_app_words
@@ -51,7 +52,7 @@ class OpenActions(QObject):
     def open_source(self, source: str, arch: str | None = None, trust: bool = False) -> None:
         """Open a model file or zoo:NAME in the background; the window stays responsive."""
         ctx = self.ctx
-        label = source if source.startswith("zoo:") else Path(source).name
+        label = source if is_named_source(source) else Path(source).name
         ctx.status.set_busy(f"Opening {label}…")
         if source.startswith("zoo:") and arch is None:
             self._previews_pending.add(source)
@@ -101,7 +102,7 @@ class OpenActions(QObject):
         ctx.inspections[variant.id] = inspection  # before the views hear of the variant
         for item in [*earlier, variant]:
             ctx.project.add(item)
-        if not source.startswith("zoo:"):
+        if not is_named_source(source):
             remember_file(ctx.settings, str(Path(source).resolve()))
             self.file_opened.emit(str(Path(source).resolve()))
         ctx.status.showMessage(f"Opened {variant.name}", 5000)
@@ -114,7 +115,7 @@ class OpenActions(QObject):
                 self.open_source(source, arch=arch, trust=True)
             return
         # Weights without an architecture, or with one that does not fit: ask for one.
-        weights_file = not source.startswith("zoo:")
+        weights_file = not is_named_source(source)
         if (
             weights_file
             and isinstance(error, ArchitectureError)

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from workbench.core.data.dataset import ArrayDataset
 
+DEFAULT_IMAGE_SIDE = 32  # an image folder read for no model in particular
+
 
 def resources_dir() -> Path:
     """The repository's ``resources/`` folder, where bundled data files live."""
     return Path(__file__).resolve().parents[3] / "resources"
 
 
-__all__ = ["ArrayDataset", "resources_dir"]
+__all__ = ["DEFAULT_IMAGE_SIDE", "ArrayDataset", "resources_dir"]

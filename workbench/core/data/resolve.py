@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.core.catalogue import get_registry
+from workbench.core.data import DEFAULT_IMAGE_SIDE
 from workbench.core.data.dataset import ArrayDataset
 from workbench.core.data.image_folder import load_image_folder
 from workbench.core.data.npz_dataset import load_npz_dataset
@@ -17,7 +18,7 @@ def resolve_dataset(
     spec: str,
     *,
     target: str | None = None,
-    image_size: int = 32,
+    image_size: int | tuple[int, int] | None = None,
     val_fraction: float = 0.2,
     seed: int = 0,
     workers: int = 0,
@@ -26,7 +27,10 @@ def resolve_dataset(
 ) -> ArrayDataset:
     """``digits``/``shapes``/``sequences`` (or a plugin's name), a folder of class
     subfolders of images, a ``.csv`` with a ``target`` column, a ``.npz``, or labelled
-    texts (``.jsonl``, or ``.csv``) for a text model, tokenized as ``text`` says."""
+    texts (``.jsonl``, or ``.csv``) for a text model, tokenized as ``text`` says.
+
+    ``image_size`` is the side (or (height, width)) images from a folder are read at:
+    the model's own input size where the caller knows it, else 32."""
 
     registry = get_registry()
     if spec in registry.datasets:
@@ -34,7 +38,11 @@ def resolve_dataset(
     path = Path(spec).expanduser()
     if path.is_dir():
         return load_image_folder(
-            path, image_size=image_size, val_fraction=val_fraction, seed=seed, workers=workers
+            path,
+            image_size=image_size or DEFAULT_IMAGE_SIDE,
+            val_fraction=val_fraction,
+            seed=seed,
+            workers=workers,
         )
     if not path.exists():
         known = ", ".join(sorted(registry.datasets))

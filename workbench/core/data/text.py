@@ -225,6 +225,9 @@ def _jsonl_rows(path: Path, handle: Any) -> list[dict[str, Any]]:
 def open_tokenizer(folder: Path) -> Any:
     """The folder's tokenizer, offline; one line when transformers cannot read it."""
     os.environ["HF_HUB_OFFLINE"] = "1"  # read when huggingface_hub is first imported
+    from workbench.core.torchvision_import import prepare_torchvision
+
+    prepare_torchvision()  # transformers imports it when installed
     try:
         import transformers
     except ImportError:

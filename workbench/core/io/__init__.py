@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 
 from workbench.core.errors import ModelLoadError, WorkbenchError
-from workbench.core.io.arch_ref import ArchRef, user_arch
+from workbench.core.io.arch_ref import ArchRef, is_named_source, user_arch
 from workbench.core.io.detect import detect_format
 from workbench.core.io.inputs import parse_shape, parse_shapes
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
@@ -36,7 +36,8 @@ def load(
     shapes: dict[str, tuple[int, ...]] | None = None,
     seed: int = 0,
 ) -> LoadedModel:
-    """Open a model file or a ``zoo:NAME[:k=v,...]`` reference.
+    """Open a model file, a ``zoo:NAME[:k=v,...]`` reference or a library backbone
+    (``tv:resnet50``, ``timm:mobilenetv3_small_100``: fresh weights, nothing downloaded).
 
     ``arch`` pairs weights-only files (state_dict, safetensors) with an architecture:
     a zoo name or ``package.module:factory``. A plain string is the caller's own choice
@@ -58,7 +59,7 @@ def load(
             if arch is None:
                 raise ModelLoadError("name a model file, or an architecture to build fresh")
             return load_fresh(arch, shapes=shapes, seed=seed)
-        if isinstance(source, str) and source.startswith("zoo:"):
+        if isinstance(source, str) and is_named_source(source):  # zoo:, tv:, timm:
             from workbench.core.io.torch_file import load_zoo
 
             return load_zoo(source, shapes=shapes, seed=seed)

@@ -11,7 +11,7 @@ from typing import Any
 
 from workbench.core.catalogue import get_registry
 from workbench.core.errors import ArchitectureError, WorkbenchError
-from workbench.core.io.arch_ref import ArchRef
+from workbench.core.io.arch_ref import LIBRARY_PREFIXES, ArchRef
 from workbench.core.io.loaded import InputSpec
 from workbench.core.registry import resolve
 from workbench.core.units import format_shape
@@ -33,6 +33,7 @@ class Built:
     num_classes: int | None = None
     output_names: list[str] | None = None
     dynamic_axes: dict[str, dict[int, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # said beside the model
 
 
 def zoo_names() -> str:
@@ -46,6 +47,8 @@ def build_arch(ref: ArchRef, *, seed: int = 0) -> Built:
     ref.require_trust()
     if ref.is_code:
         return Built(_build_factory(ref.text, seed), ref.text, [])
+    if ref.text.startswith(LIBRARY_PREFIXES):
+        return _build_backbone(ref.text, seed)
 
     arch = ref.text
     name, kwargs = parse_zoo_ref(arch)
@@ -68,6 +71,16 @@ def build_arch(ref: ArchRef, *, seed: int = 0) -> Built:
         num_classes=num_classes if isinstance(num_classes, int) else None,
         **(lm_axes(entry.inputs) if entry.task == "language-modeling" else {}),
     )
+
+
+def _build_backbone(text: str, seed: int) -> Built:
+    from workbench.core.models.backbones import build_backbone
+
+    prefix, _, rest = text.partition(":")
+    name, kwargs = parse_zoo_ref(rest)  # options in the zoo's key=value form
+    made = build_backbone(f"{prefix}:{name}", kwargs, seed=seed)
+    return Built(made.module, text, [InputSpec("input", made.input_shape)],
+                 num_classes=made.num_classes, notes=[made.note] if made.note else [])  # fmt: skip
 
 
 def lm_axes(inputs: Any) -> dict[str, Any]:

@@ -14,6 +14,8 @@ refusal can name the file and the field.
                                option is given (a factory reference has no ``=``)
     package.module:factory     code
     path/to/file.py:factory    code, imported from that file (no PYTHONPATH needed)
+    tv:NAME[:key=value,...]    a torchvision classifier by name (data: no code of the
+    timm:NAME[:key=value,...]  user's runs), timm's likewise (core/models/backbones.py)
 """
 
 from __future__ import annotations
@@ -30,6 +32,20 @@ _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 _CODE = re.compile(rf"({_DOTTED}):({_DOTTED})")
 _FILE = re.compile(rf"(.+\.py):({_DOTTED})")  # the last colon: "C:\\nets\\m.py:build" too
 USER_ORIGIN = "--arch"
+LIBRARY_PREFIXES = ("tv:", "timm:")  # torchvision's and timm's models, by name
+NAMED_PREFIXES = ("zoo:", *LIBRARY_PREFIXES)
+
+
+def is_named_source(text: str | object) -> bool:
+    """A model named rather than a file: built fresh from the zoo or a library, so there
+    is nothing on disk to read, copy or distrust."""
+    return str(text).startswith(NAMED_PREFIXES)
+
+
+def named_source(arch: str) -> str:
+    """The source text of a freshly built architecture: ``tv:resnet50`` as it is, a zoo
+    name with its ``zoo:`` prefix."""
+    return arch if is_named_source(arch) else f"zoo:{arch}"
 
 
 @dataclass(frozen=True)
@@ -57,7 +73,7 @@ class ArchRef:
 def is_code_reference(text: str) -> bool:
     """Whether ``text`` would import code (``package.module:factory``); zoo names are not."""
     text = text.strip()
-    if text.startswith("zoo:") or ":" not in text:
+    if is_named_source(text) or ":" not in text:
         return False
     if _FILE.fullmatch(text):
         return True

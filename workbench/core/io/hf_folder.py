@@ -27,6 +27,7 @@ from workbench.core.errors import ModelLoadError, TrustRequired, UnsafeModelErro
 from workbench.core.io.inputs import Shapes, apply_shapes
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 from workbench.core.io.pickle_scan import unsafe_globals
+from workbench.core.torchvision_import import prepare_torchvision
 
 CONFIG_FILE = "config.json"
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
@@ -149,6 +150,7 @@ def _refuse_pickled_code(file: Path) -> None:
 def _import_transformers(label: str) -> Any:
     os.environ["HF_HUB_OFFLINE"] = "1"  # read when huggingface_hub is first imported
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    prepare_torchvision()  # transformers imports it when installed
     try:
         import transformers
     except ImportError:

@@ -24,6 +24,7 @@ from workbench.core.context import Cancelled, RunContext
 from workbench.core.errors import ModelLoadError, WorkbenchError
 from workbench.core.inspection import Inspection, inspect_model
 from workbench.core.io import load
+from workbench.core.io.arch_ref import is_named_source
 from workbench.core.io.limits import total_memory
 
 DEFAULT_TIMEOUT_S = 180.0
@@ -63,7 +64,7 @@ def inspect_isolated(
     """
 
     ctx = ctx or RunContext()
-    if str(source).startswith("zoo:"):  # nothing on disk to distrust
+    if is_named_source(source):  # nothing on disk to distrust
         return inspect_model(source, arch=arch, trust=trust, shapes=shapes)
     label = Path(str(source)).name
     request = {"source": str(source), "arch": arch, "trust": trust, "shapes": shapes or {}}

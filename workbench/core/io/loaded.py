@@ -67,6 +67,17 @@ class LoadedModel:
         return self.format.framework
 
     @property
+    def image_size(self) -> tuple[int, int] | None:
+        """(height, width) of an image input (N, C, H, W) with fixed sides: the size an
+        image folder is read at for this model (None: not an image model, or open sides)."""
+        if len(self.inputs) != 1 or not self.inputs[0].dtype.startswith("float"):
+            return None
+        shape = self.inputs[0].shape
+        if len(shape) == 4 and all(isinstance(s, int) and s > 0 for s in shape[2:]):
+            return int(shape[2]), int(shape[3])
+        return None
+
+    @property
     def display_name(self) -> str:
         if self.path is not None:
             return self.path.name

@@ -35,7 +35,7 @@ from workbench.core.io.arch import (
     probe_inputs,
     zoo_names,
 )
-from workbench.core.io.arch_ref import ArchRef, parse_arch
+from workbench.core.io.arch_ref import ArchRef, named_source, parse_arch
 from workbench.core.io.inputs import Shapes, apply_shapes, given_input
 from workbench.core.io.limits import check_zip_file
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
@@ -48,7 +48,7 @@ _MISSING_ATTR = re.compile(r"Can't get attribute '([^']+)' on <module '([^']+)'"
 
 def load_zoo(reference: str, *, shapes: Shapes | None, seed: int) -> LoadedModel:
     """``zoo:NAME[:k=v]``: a built-in architecture with fresh weights from ``seed``."""
-    text = reference if reference.startswith("zoo:") else f"zoo:{reference}"
+    text = named_source(reference)
     return load_fresh(parse_arch(text, trusted=False, origin=reference), shapes=shapes, seed=seed)
 
 
@@ -261,7 +261,7 @@ def _finish(
 ) -> LoadedModel:
     """Input specs (registry entry, then --shape, else an honest probe) and the record."""
     label = path.name if path is not None else (built.arch if built else fmt.value)
-    notes: list[str] = []
+    notes: list[str] = list(built.notes) if built else []
     inputs = list(built.inputs) if built else []
     names = forward_arg_names(module)
     if not inputs and shapes and len(shapes) == 1 and len(names) <= 1:

@@ -156,23 +156,52 @@ def per_token_outputs(loaded: LoadedModel) -> bool:
 
 
 def resolve_dataset(
-    spec: Any, target: Target | None = None, text_options: TextOptions | None = None
+    spec: Any,
+    target: Target | None = None,
+    text_options: TextOptions | None = None,
+    *,
+    seed: int = 0,
+    workers: int = 0,
 ) -> Any:
     """An ArrayDataset from ``spec``, else the target's own dataset, else None.
 
     ``spec`` is an ArrayDataset or what ``--data`` takes: a registered name, a folder of
-    class subfolders of images, a ``.csv`` or a ``.npz`` (``core.data.resolve``), or
-    labelled texts that a text target's tokenizer reads.
+    class subfolders of images (read at the target's input size), a ``.csv`` or a
+    ``.npz`` (``core.data.resolve``), or labelled texts that a text target's tokenizer
+    reads. ``seed`` splits a file's samples into train and validation.
     """
     if spec is not None and not isinstance(spec, str):
         return spec
     if spec:
         text = text_tokenization(target.loaded) if target is not None else None
         label = text_options.label if text_options is not None else None
-        return resolve_spec(spec, target=label, text=text, text_options=text_options)
+        size = target.loaded.image_size if target is not None else None
+        return resolve_spec(
+            spec,
+            target=label,
+            image_size=size,
+            seed=seed,
+            workers=workers,
+            text=text,
+            text_options=text_options,
+        )
     if target is not None and target.dataset:
         return get_registry().dataset(target.dataset).load()
     return None
+
+
+def data_for(
+    model: LoadedModel,
+    spec: str,
+    *,
+    seed: int = 0,
+    workers: int = 0,
+    text_options: TextOptions | None = None,
+) -> Any:
+    """``spec`` (a dataset name or path) read for ``model``: an image folder at its input
+    size, labelled texts through its tokenizer. Every pass that reads ``--data`` for a
+    model it holds comes here, so a 224x224 backbone never trains on 32x32 images."""
+    return resolve_dataset(spec, as_target(model), text_options, seed=seed, workers=workers)
 
 
 def feed_for(

@@ -114,9 +114,9 @@ def optimize(
     """Search compressed versions of ``source`` (a file, variant folder or zoo name, or a
     model already open, as the app has it) and write them to ``out`` (module doc).
     ``data`` is a dataset name or path (default: the model's own)."""
-    from workbench.core.data.resolve import resolve_dataset
     from workbench.core.io import load
     from workbench.core.measure.environment import usable_cpus
+    from workbench.core.measure.inputs import data_for
 
     started = time.monotonic()
     ctx = ctx or RunContext()
@@ -137,7 +137,7 @@ def optimize(
     data_name = data or original.dataset
     if not data_name:
         raise WorkbenchError(f"{original.display_name} names no dataset: pass --data NAME|PATH")
-    dataset = resolve_dataset(data_name, seed=config.seed)
+    dataset = data_for(original, data_name, seed=config.seed)
     original = dataclasses.replace(original, dataset=data_name)
     cpus = usable_cpus()
     threads = config.threads

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.data.text import copy_tokenizer
+from workbench.core.io.arch_ref import is_named_source
 from workbench.core.io.loaded import LoadedModel, ModelFormat
 from workbench.core.io.variant_folder import VariantRecord, write_variant
 from workbench.core.train.control import TrainResult
@@ -17,7 +18,7 @@ from workbench.core.train.control import TrainResult
 
 def variant_kind(source: str) -> str:
     """ "trained" for fresh zoo weights, "fine-tuned" for weights that came from a file."""
-    return "trained" if source.startswith("zoo:") else "fine-tuned"
+    return "trained" if is_named_source(source) else "fine-tuned"
 
 
 def write_trained_variant(

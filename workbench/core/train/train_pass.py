@@ -13,9 +13,9 @@ from typing import Any
 
 from workbench.core.compress.base import Pass, PassResult
 from workbench.core.context import Cancelled, RunContext
-from workbench.core.data.resolve import resolve_dataset
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.inputs import data_for
 from workbench.core.train.config import TrainConfig
 from workbench.core.train.distributed import current_group, process_device
 from workbench.core.train.trainer import Trainer
@@ -40,7 +40,7 @@ class Train(Pass):
             raise WorkbenchError("no data to train on: give the recipe 'data:' or --data")
         # Under torchrun over NCCL each process trains on its own GPU (its local rank).
         config = dataclasses.replace(config, device=process_device(config.device, current_group()))
-        dataset = resolve_dataset(ctx.data, seed=config.seed, workers=config.loader_workers)
+        dataset = data_for(model, ctx.data, seed=config.seed, workers=config.loader_workers)
         result = Trainer(model.module, dataset, config, ctx).fit()  # it trains a copy
         if result.status == "cancelled":
             raise Cancelled("cancelled")

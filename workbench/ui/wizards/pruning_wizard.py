@@ -345,7 +345,7 @@ class PruningWizard(PassWizard):
             raise WorkbenchError("choose the data to scan on (Data, on the Fine-tuning page)")
 
         def job(ctx: RunContext) -> Any:
-            dataset = resolve_dataset(name, seed=0)
+            dataset = resolve_dataset(name, seed=0, image_size=source.image_size)
             return sensitivity_scan(
                 source, dataset, structured=structured, method=method, layers=layers, ctx=ctx
             )
@@ -364,7 +364,7 @@ class PruningWizard(PassWizard):
 
         def job(ctx: RunContext) -> Any:
             if name and config.method == "taylor":
-                ctx.data = resolve_dataset(name, seed=0)
+                ctx.data = resolve_dataset(name, seed=0, image_size=source.image_size)
             return preview_groups(source, config, ctx)
 
         return job
@@ -378,7 +378,7 @@ class PruningWizard(PassWizard):
         listener = self.run_page.live.listener
 
         def job(ctx: RunContext) -> Any:
-            dataset = resolve_dataset(name, seed=0) if name else None
+            dataset = resolve_dataset(name, seed=0, image_size=source.image_size) if name else None
             ctx.train_listeners = [listener]
             return run_pruning(source, pass_name, config, dataset=dataset, ctx=ctx)
 

@@ -31,10 +31,10 @@ from workbench.core.compress.distillation.students import (
     student_model,
 )
 from workbench.core.context import Cancelled, RunContext
-from workbench.core.data.resolve import resolve_dataset
 from workbench.core.device import resolve_device
 from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.measure.inputs import data_for
 from workbench.core.train import Trainer
 from workbench.core.train.checkpoints import CHECKPOINT_NAME
 from workbench.core.train.config import AugmentConfig, TrainConfig
@@ -96,15 +96,24 @@ class Distilled:
 
 
 def resolve_data(model: LoadedModel, config: DistillConfig, ctx: RunContext) -> Any:
-    """``config.data``, else ``ctx.data`` (a dataset or a name), else the model's."""
+    """``config.data``, else ``ctx.data`` (a dataset or a name), else the model's; a
+    dataset already read into ``ctx.data`` (texts read with the command's column
+    options) is ``config.data`` itself and is used as it is."""
 
-    spec = config.data or ctx.data or model.dataset
+    already_read = hasattr(ctx.data, "x_train")
+    spec = ctx.data if already_read else (config.data or ctx.data or model.dataset)
     if spec is None:
         raise DataError(
             f"distillation needs labelled data: {model.display_name} names no dataset; "
             "set data (--data NAME|PATH)"
         )
-    dataset = spec if hasattr(spec, "x_train") else resolve_dataset(str(spec), seed=config.seed)
+    dataset = spec if hasattr(spec, "x_train") else data_for(model, str(spec), seed=config.seed)
+    if getattr(dataset, "input_names", ()):  # ids and masks per text (a Hugging Face folder)
+        raise DataError(
+            f"distillation does not take labelled texts yet ({dataset.name}: "
+            f"{', '.join(dataset.input_names)} per text); prune the text model with "
+            "--finetune-epochs instead"
+        )
     if dataset.task not in ("classification", "language-modeling"):
         raise DataError(
             "distillation needs a classification or language-modeling dataset, not "
@@ -173,7 +182,10 @@ def distill(
 
     x_val = torch.as_tensor(dataset.x_val.copy()).to(device)
     y_val = torch.as_tensor(dataset.y_val.copy()).to(device)
-    teacher_loss, teacher_acc = evaluate(teacher_module, x_val, y_val, 512, _no_autocast)
+    stacked = bool(getattr(dataset, "input_names", ()))  # texts: ids and masks on axis 1
+    teacher_loss, teacher_acc = evaluate(
+        teacher_module, x_val, y_val, 512, _no_autocast, stacked=stacked
+    )
     score = TeacherScore(teacher_acc, teacher_loss, dataset.num_classes)
     listener("distill", score)
     if score.warning:

@@ -59,7 +59,7 @@ def preview_groups(
     ctx = ctx or RunContext()
     _result, module, device, overrides = prepare(model, config, ctx)  # a copy
     example = example_input(model, device)
-    dataset = dataset_of(ctx, "Taylor ranking", required=config.method == "taylor")
+    dataset = dataset_of(ctx, "Taylor ranking", model=model, required=config.method == "taylor")
     one_shot = dataclasses.replace(config, steps=1)
     ratio = config.amount
     if config.target != "channels":

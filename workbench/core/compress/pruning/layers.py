@@ -67,14 +67,20 @@ def check_layer_names(module: Any, names: list[str] | dict[str, float], field: s
         raise WorkbenchError(f"{field}: no layer named {', '.join(unknown)}")
 
 
-def dataset_of(ctx: RunContext, why: str, *, required: bool = True) -> Any:
+def dataset_of(ctx: RunContext, why: str, *, model: Any = None, required: bool = True) -> Any:
     """The dataset the caller put in ``ctx.data`` (an ArrayDataset, or a name or path, as
-    recipes give it); a clear error when one is needed."""
+    recipes give it; an image folder read at ``model``'s input size); a clear error when
+    one is needed."""
     dataset = ctx.data
     if isinstance(dataset, str):
         from workbench.core.data.resolve import resolve_dataset
+        from workbench.core.measure.inputs import data_for
 
-        dataset = ctx.data = resolve_dataset(dataset, seed=ctx.seed)  # once for the whole pass
+        dataset = ctx.data = (  # once for the whole pass
+            data_for(model, dataset, seed=ctx.seed)
+            if isinstance(model, LoadedModel)
+            else resolve_dataset(dataset, seed=ctx.seed)
+        )
     if dataset is None and required:
         raise DataError(f"{why} needs data: pass --data (a dataset name or a path)")
     return dataset
@@ -165,5 +171,8 @@ def validation_accuracy(module: Any, dataset: Any, device: Any, limit: int | Non
         x, y = x[:limit], y[:limit]
     if len(x) == 0:
         raise DataError(f"dataset {dataset.name!r} has no validation samples")
-    _, accuracy = evaluate(module, x.to(device), y.to(device), 512, contextlib.nullcontext)
+    stacked = bool(getattr(dataset, "input_names", ()))  # texts: ids and masks on axis 1
+    _, accuracy = evaluate(
+        module, x.to(device), y.to(device), 512, contextlib.nullcontext, stacked=stacked
+    )
     return accuracy

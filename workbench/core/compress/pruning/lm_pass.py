@@ -29,7 +29,7 @@ class LMPrune(Pass):
         result, module, device, _ = prepare(model, config, ctx)
         lm.require_blocks(module, model.display_name)
         needs_data = config.depth > 0 or config.finetune_epochs > 0 or config.method == "taylor"
-        dataset = dataset_of(ctx, "language-model pruning", required=needs_data)
+        dataset = dataset_of(ctx, "language-model pruning", model=model, required=needs_data)
         example = example_input(model, device)
         before = lm.block_shapes(module)
         macs0, params0 = count_macs_params(module, example)

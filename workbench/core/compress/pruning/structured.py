@@ -52,7 +52,7 @@ class ChannelPrune(Pass):
         result, module, device, overrides = prepare(model, config, ctx)
         example = example_input(model, device)
         needs_data = config.finetune_epochs > 0 or config.method == "taylor"
-        dataset = dataset_of(ctx, f"{config.method} pruning", required=needs_data)
+        dataset = dataset_of(ctx, f"{config.method} pruning", model=model, required=needs_data)
         before = layer_channels(module)
         macs0, params0 = count_macs_params(module, example)
         ratio, span = config.amount, (0.0, 1.0)

@@ -45,7 +45,7 @@ class MagnitudePrune(Pass):
 
         result, module, _device, overrides = prepare(model, config, ctx)
         targets = _targets(module, config)
-        dataset = dataset_of(ctx, "fine-tuning", required=config.finetune_epochs > 0)
+        dataset = dataset_of(ctx, "fine-tuning", model=model, required=config.finetune_epochs > 0)
         train_metrics: list[dict[str, Any]] = []
         previous: dict[str, float] = dict.fromkeys(targets, 0.0)
         for step in range(1, config.steps + 1):
