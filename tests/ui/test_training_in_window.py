@@ -78,3 +78,37 @@ def test_an_unsaved_projects_second_run_shows_the_first_as_an_earlier_run(
         assert tab.curves.overlays and all(item.isVisible() for _, item in tab.curves.overlays)
         assert "earlier&nbsp;runs" in tab.curves.key.text()
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=30_000)
+
+
+def test_a_bert_folder_trains_on_labelled_texts_by_their_column(
+    qtbot, main_window, tmp_path
+) -> None:
+    """A Hugging Face text model in the Training tab: the data rows ask for the text
+    column and length instead of an image size, and one epoch on a CSV whose texts are
+    under "body" learns the cue word through the folder's own tokenizer."""
+    from fixtures.hf_folders import bert_model, labelled_texts, save, save_tokenizer
+
+    folder = save_tokenizer(save(bert_model(), tmp_path / "my-bert"))
+    rows = ["body,label", *(f"{text},{label}" for text, label in labelled_texts(960, 0))]
+    (tmp_path / "posts.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    window, tab = main_window, main_window.training
+    _open_for_training(qtbot, window, str(folder))
+    form = tab.form
+    assert form.data_rows.isRowVisible(form.text_column)
+    assert not form.data_rows.isRowVisible(form.image_size)
+    form.set_dataset(str(tmp_path / "posts.csv"))
+    form.text_column.setText("body")
+    form.editors["epochs"].setValue(1)
+    form.editors["lr"].setValue(0.002)
+    form.editors["batch_size"].setValue(8)
+    with qtbot.waitSignal(tab.run_finished, timeout=180_000) as finished:
+        tab.start()
+    result = finished.args[0].result
+    assert result.metrics["val_accuracy"] >= 0.9, tab.log.toPlainText()
+    qtbot.waitUntil(lambda: not tab.is_running(), timeout=30_000)
+
+    window.open_source("zoo:digits_cnn")  # an image model: the image size comes back
+    qtbot.waitUntil(lambda: tab.source == "zoo:digits_cnn", timeout=60_000)
+    assert form.data_rows.isRowVisible(form.image_size)
+    assert not form.data_rows.isRowVisible(form.text_column)
+    assert form.image_size.value() == 8  # the digits CNN's own 8x8 input

@@ -15,7 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.arguments import ARCH_METAVAR, SHAPE_METAVAR, shape_arg
+from workbench.cli.arguments import (
+    ARCH_METAVAR,
+    SHAPE_METAVAR,
+    add_text_arguments,
+    shape_arg,
+    text_options,
+)
 from workbench.cli.bench import batch_list, stderr_progress
 
 ORDER = 47
@@ -89,6 +95,7 @@ def register(commands: Any) -> None:
     measure.add_argument("--profile", action="store_true", help="per-op profile (ort)")
     measure.add_argument("--data", metavar="D", help="dataset for accuracy (default: the model's)")
     measure.add_argument("--samples", type=int, metavar="N", help="evaluate the first N samples")
+    add_text_arguments(parser, target=True)
     measure.add_argument("--arch", metavar=ARCH_METAVAR)
     measure.add_argument("--trust", action="store_true")
     measure.add_argument(
@@ -120,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         profile=args.profile,
         data=args.data,
+        text=text_options(args),
         samples=args.samples,
         arch=args.arch,
         trust=args.trust,

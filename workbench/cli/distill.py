@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.arguments import ARCH_METAVAR
+from workbench.cli.arguments import ARCH_METAVAR, add_text_arguments
 from workbench.cli.help import ManPageFormatter
 
 ORDER = 35
@@ -66,6 +66,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda:N or mps")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    add_text_arguments(parser)  # a text teacher's labelled texts (label column: label)
     add_config_flags(parser, DistillConfig, title="distillation settings (see workbench passes)")
     parser.set_defaults(handler=run)
 
@@ -106,6 +107,12 @@ def run(args: argparse.Namespace) -> int:
         run_dir=out / "checkpoints",
         resume=args.resume,
     )
+    if config.data and (args.text_column or args.max_length):  # texts read the way asked
+        from workbench.core.data.text import TextOptions
+        from workbench.core.measure.inputs import data_for
+
+        options = TextOptions(column=args.text_column, max_length=args.max_length)
+        ctx.data = data_for(teacher, config.data, seed=config.seed, text_options=options)
     previous = signal.signal(signal.SIGINT, lambda *_: ctx.cancel.cancel())
     try:
         result = run_pass(Distill, teacher, config, ctx)

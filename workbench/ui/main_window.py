@@ -235,6 +235,8 @@ class MainWindow(QMainWindow):
             if kept is not None:  # channel pruning: each layer's share of channels kept
                 self.graph_view.add_overlay(kept)
             loaded = inspection.loaded
+            from workbench.core.measure.inputs import text_tokenization
+
             self.training.set_variant(
                 variant.id,
                 loaded.module if loaded.framework == "pytorch" else None,
@@ -243,6 +245,8 @@ class MainWindow(QMainWindow):
                 source=variant.source,
                 name=variant.name,
                 runs_dir=runs_folder(self.project, variant.id),
+                image_size=loaded.image_size,
+                text=text_tokenization(loaded),
             )
             self.model_page.show_model(inspection.graph, summary)
         self.inspector.show_variant(self.project, variant, summary)

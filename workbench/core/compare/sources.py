@@ -19,11 +19,13 @@ from workbench.core.context import RunContext
 from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.graph import from_model
 from workbench.core.io import load
+from workbench.core.io.arch_ref import is_named_source
 from workbench.core.io.variant_folder import VARIANT_FILE, is_variant_folder, read_record
 from workbench.core.lm.measure import is_causal_lm, measure_generation
 from workbench.core.measure import benchmark, evaluate
 from workbench.core.measure.conditions import Conditions, default_provider
 from workbench.core.measure.environment import cpu_description
+from workbench.core.measure.inputs import data_for
 from workbench.core.measure.metrics import Metrics, figures
 from workbench.core.measure.options import MeasureOptions
 from workbench.core.project import Project
@@ -150,8 +152,14 @@ def measure_source(
 
     ctx = ctx or RunContext(device=options.device)
     loaded = load(source, arch=arch or options.arch, trust=options.trust, shapes=options.shapes)
-    metrics = benchmark(loaded, options, ctx=ctx)
     notes = []
+    if isinstance(options.data, str):  # read once for this model: its image size, tokenizer
+        try:
+            dataset = data_for(loaded, options.data, text_options=options.text)
+            options = dataclasses.replace(options, data=dataset)
+        except DataError:
+            pass  # the data does not fit this model: accuracy says why below
+    metrics = benchmark(loaded, options, ctx=ctx)
     try:
         report = evaluate(
             loaded,
@@ -180,7 +188,7 @@ def measure_source(
 
 
 def _name(source: str, loaded: Any) -> str:
-    return source if source.startswith("zoo:") else loaded.display_name
+    return source if is_named_source(source) else loaded.display_name
 
 
 def unique_names(sources: list[Source]) -> None:

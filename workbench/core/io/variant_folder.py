@@ -103,7 +103,13 @@ def write_model_files(
     """The model's own files in ``folder``: ``model.pt`` and/or ``model.onnx``."""
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    if loaded.module is not None:
+    if loaded.module is not None and _keeps_its_config(loaded.module):
+        # A Hugging Face model whose layers still fit its config: its own folder, which
+        # reopens without an architecture (a plain state_dict would need one it has not).
+        loaded.module.save_pretrained(folder)
+        paths["hf_config"] = folder / "config.json"
+        paths.update({p.name: p for p in sorted(folder.glob("model*.safetensors"))})
+    elif loaded.module is not None:
         import torch
 
         buffer = io.BytesIO()
@@ -113,7 +119,25 @@ def write_model_files(
     if loaded.onnx_model is not None:
         paths["onnx"] = folder / ONNX_FILE
         atomic_write_bytes(paths["onnx"], loaded.onnx_model.SerializeToString())
+    if loaded.tokenizer is not None:  # a text model's variant reads texts as its source did
+        from workbench.core.data.text import copy_tokenizer
+
+        paths.update(copy_tokenizer(loaded.tokenizer, folder))
     return paths
+
+
+def _keeps_its_config(module: Any) -> bool:
+    """A Hugging Face model (wrapped, with ``save_pretrained``) whose layer shapes are
+    still those its config builds: not after channels were removed from it."""
+    inner = getattr(module, "model", None)
+    config = getattr(inner, "config", None)
+    if not hasattr(module, "save_pretrained") or config is None:
+        return False
+    import torch
+
+    with torch.device("meta"):  # shapes only: nothing allocated, nothing initialised
+        fresh = type(inner)(config)
+    return shape_record(fresh) == shape_record(inner)
 
 
 def _checkpoint(loaded: LoadedModel, weights: TorchWeights) -> Any:

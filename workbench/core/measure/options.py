@@ -4,6 +4,7 @@ bench`, `compare --measure`, `run`'s comparison and the app's Benchmark action."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -24,6 +25,7 @@ class MeasureOptions:
     profile: bool = False  # ONNX Runtime's per-node table (ort only)
     tensorrt: bool = False  # ONNX Runtime's TensorRT provider (GPU machines)
     data: str | None = None  # dataset for inputs, symbolic sizes and accuracy
+    text: Any = None  # TextOptions: how a text model's tokenizer reads ``data`` (None: defaults)
     samples: int | None = None  # validation samples evaluated (None: all)
     device: str = "cpu"
     arch: str | None = None  # what a weights-only file is paired with

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.catalogue import get_registry
+from workbench.core.data import DEFAULT_IMAGE_SIDE
+from workbench.core.data.text import DEFAULT_TEXT_COLUMN, TextOptions
 from workbench.core.train.config import TrainConfig
 from workbench.ui.config_form import ConfigForm, CustomEditor
 from workbench.ui.device_combo import DeviceCombo
@@ -61,16 +63,30 @@ class TrainingForm(QWidget):
         self.target.setPlaceholderText("class column (.csv only)")
         self.image_size = QSpinBox()
         self.image_size.setRange(4, 1024)
-        self.image_size.setValue(32)
+        self.image_size.setValue(DEFAULT_IMAGE_SIDE)
         self.image_size.setSuffix(" px")
         self.image_size.setToolTip("side of the images read from a folder")
+        # Labelled texts (.csv, .jsonl) for a text model: read by its own tokenizer.
+        self.text_column = QLineEdit()
+        self.text_column.setObjectName("training-text-column")
+        self.text_column.setPlaceholderText(DEFAULT_TEXT_COLUMN)
+        self.text_column.setToolTip("the column of a .csv or .jsonl that holds the texts")
+        self.max_length = QSpinBox()
+        self.max_length.setObjectName("training-max-length")
+        self.max_length.setRange(0, 4096)
+        self.max_length.setSpecialValueText("longest text's")
+        self.max_length.setSuffix(" tokens")
+        self.max_length.setToolTip("tokens per text, padded or cut to it (at most 512 when left)")
         box = QGroupBox("Data")
-        data = QFormLayout(box)
+        self.data_rows = data = QFormLayout(box)
         data.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         data.addRow("Dataset", row)
         data.addRow("Target", self.target)
         data.addRow("Image size", self.image_size)
+        data.addRow("Text column", self.text_column)
+        data.addRow("Max length", self.max_length)
         outer.addWidget(box)
+        self.set_text_model(False)
 
         self.device = DeviceCombo()  # the GPUs come with load() (TrainingTab)
         self.device.setObjectName("training-device")
@@ -93,7 +109,7 @@ class TrainingForm(QWidget):
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Training data", "", "Data (*.csv *.npz);;All files (*)"
+            self, "Training data", "", "Data (*.csv *.npz *.jsonl);;All files (*)"
         )
         if not path:
             path = QFileDialog.getExistingDirectory(self, "Folder of class subfolders")
@@ -108,8 +124,22 @@ class TrainingForm(QWidget):
     def dataset_spec(self) -> str:
         return self.dataset.currentText().strip()
 
+    def set_text_model(self, text: bool) -> None:
+        """Show the text rows for a model that reads texts, the image size for others."""
+        self.data_rows.setRowVisible(self.image_size, not text)
+        self.data_rows.setRowVisible(self.text_column, text)
+        self.data_rows.setRowVisible(self.max_length, text)
+        self.target.setPlaceholderText("label column (texts: label)" if text else
+                                       "class column (.csv only)")  # fmt: skip
+
     def data_options(self) -> dict[str, Any]:
-        return {"target": self.target.text().strip() or None, "image_size": self.image_size.value()}
+        target = self.target.text().strip() or None
+        texts = TextOptions(
+            column=self.text_column.text().strip() or None,
+            max_length=self.max_length.value() or None,
+            label=target,
+        )
+        return {"target": target, "image_size": self.image_size.value(), "text_options": texts}
 
     def set_config(self, config: TrainConfig) -> None:
         self.settings.set_value(config)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.data import DEFAULT_IMAGE_SIDE
 from workbench.core.device import torch_devices
 from workbench.core.errors import WorkbenchError
 from workbench.core.train.config import TrainConfig, suggest_config
@@ -57,6 +58,7 @@ class TrainingTab(QWidget):
         self.job: EventStreamJob | None = None
         self.control: TrainControl | None = None
         self.key = ""
+        self.text: Any = None  # how the model's tokenizer reads texts (a text model's)
         self.model: Any = None
         self.arch: str | None = None
         self.source = ""
@@ -151,16 +153,22 @@ class TrainingTab(QWidget):
         source: str = "",
         name: str = "",
         runs_dir: Path | None = None,
+        image_size: tuple[int, int] | None = None,
+        text: Any = None,
     ) -> None:
         """Show ``model`` (a torch nn.Module, or None) as the one to train.
 
         Form defaults come from the architecture and dataset names; ``runs_dir`` is
         where its run folders go (default: the variant's folder in a temporary one kept
         for the session, so that selecting it again still finds its earlier runs).
+        ``image_size`` is the model's input side, at which image folders are read;
+        ``text`` (a ``Tokenization``) how a text model's tokenizer reads labelled texts.
         """
         if self.is_running():
             return
         self.key, self.model, self.arch, self.source = key, model, arch, source
+        self.text = text
+        self.form.set_text_model(text is not None)
         if runs_dir is None and self._unsaved_runs is None:
             self._unsaved_runs = Path(tempfile.mkdtemp(prefix="wb-runs-"))
         self.runs_dir = Path(runs_dir) if runs_dir else self._unsaved_runs / (key or "variant")
@@ -172,6 +180,7 @@ class TrainingTab(QWidget):
         )
         self.form.set_config(suggest_config(arch, dataset))
         self.form.set_dataset(dataset)
+        self.form.image_size.setValue(image_size[0] if image_size else DEFAULT_IMAGE_SIDE)
         self.start_button.setEnabled(trainable)
         self.earlier = []
         self.curves.set_earlier_runs([])
@@ -209,7 +218,7 @@ class TrainingTab(QWidget):
         run_dir = self._resumable if resume else _new_run_dir(self.runs_dir)
         self._run_dir = run_dir
         spec, options = self.form.dataset_spec(), self.form.data_options()
-        model, key, arch, source = self.model, self.key, self.arch, self.source
+        model, key, arch, source, text = self.model, self.key, self.arch, self.source, self.text
         control = self.control = TrainControl()
 
         def job(ctx: Any, emit: Any) -> TrainingRun:
@@ -217,7 +226,9 @@ class TrainingTab(QWidget):
             from workbench.core.train.outputs import variant_kind, write_trained_variant
             from workbench.core.train.trainer import Trainer
 
-            data = resolve_dataset(spec, seed=config.seed, workers=config.loader_workers, **options)
+            data = resolve_dataset(
+                spec, seed=config.seed, workers=config.loader_workers, text=text, **options
+            )
             trainer = Trainer(
                 model, data, config, ctx, run_dir=run_dir, resume=resume, control=control
             )
