@@ -14,8 +14,9 @@ from fixtures.image_folder import write_shape_folder
 from workbench.core.data.resolve import resolve_dataset
 from workbench.core.errors import ArchitectureError, WorkbenchError
 from workbench.core.io import load
-from workbench.core.io.arch_ref import is_code_reference, is_named_source, parse_arch
+from workbench.core.io.arch_ref import is_code_reference, parse_arch
 from workbench.core.io.torch_file import load_fresh
+from workbench.core.named_sources import is_named_source
 
 # Not importorskip: importing timm is what the workbench's torchvision import must precede.
 pytestmark = pytest.mark.skipif(

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import WorkbenchError
-from workbench.core.io.arch_ref import is_named_source
 from workbench.core.io.loaded import LoadedModel
 from workbench.core.io.variant_folder import is_variant_folder, read_record
+from workbench.core.named_sources import is_named_source
 from workbench.core.project import Project, Variant
 
 _MAX_DEPTH = 32  # a chain longer than this is cut: a loop of folders naming each other

@@ -26,11 +26,11 @@ from typing import Any
 
 from psygnal import Signal, SignalGroup
 
-from workbench.core.io.arch_ref import named_source
 from workbench.core.io.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.io.confine import confined
 from workbench.core.io.loaded import LoadedModel
 from workbench.core.measure.inherited import inherit_parent_figures
+from workbench.core.named_sources import named_source
 from workbench.core.project_record import ProjectError, check_project_record
 
 # atomic_write_* moved to core.io.atomic (the variant folder writes with them too);

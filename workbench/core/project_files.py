@@ -18,8 +18,9 @@ from typing import Any
 
 from workbench.core.context import RunContext
 from workbench.core.errors import TrustRequired, WorkbenchError
-from workbench.core.io.arch_ref import ArchRef, is_named_source, parse_arch
+from workbench.core.io.arch_ref import ArchRef, parse_arch
 from workbench.core.io.variant_folder import write_model_files
+from workbench.core.named_sources import is_named_source
 from workbench.core.project import Project, ProjectError
 
 VARIANTS_FOLDER = "variants"

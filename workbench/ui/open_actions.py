@@ -23,8 +23,8 @@ from workbench.core.folder_history import Recorded, folder_history, history_vari
 from workbench.core.graph.model import Graph
 from workbench.core.graph.prebuilt import preview
 from workbench.core.inspection import Inspection
-from workbench.core.io.arch_ref import is_named_source
 from workbench.core.io.isolated import inspect_isolated
+from workbench.core.named_sources import is_named_source
 from workbench.ui.action_context import ActionContext
 from workbench.ui.app_words import in_app_words
 from workbench.ui.arch_dialog import ask_architecture

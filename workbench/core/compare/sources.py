@@ -19,7 +19,6 @@ from workbench.core.context import RunContext
 from workbench.core.errors import DataError, WorkbenchError
 from workbench.core.graph import from_model
 from workbench.core.io import load
-from workbench.core.io.arch_ref import is_named_source
 from workbench.core.io.variant_folder import VARIANT_FILE, is_variant_folder, read_record
 from workbench.core.lm.measure import is_causal_lm, measure_generation
 from workbench.core.measure import benchmark, evaluate
@@ -28,6 +27,7 @@ from workbench.core.measure.environment import cpu_description
 from workbench.core.measure.inputs import data_for
 from workbench.core.measure.metrics import Metrics, figures
 from workbench.core.measure.options import MeasureOptions
+from workbench.core.named_sources import is_named_source
 from workbench.core.project import Project
 from workbench.core.project_files import model_source
 

@@ -11,10 +11,11 @@ import traceback
 from pathlib import Path
 
 from workbench.core.errors import ModelLoadError, WorkbenchError
-from workbench.core.io.arch_ref import ArchRef, is_named_source, user_arch
+from workbench.core.io.arch_ref import ArchRef, user_arch
 from workbench.core.io.detect import detect_format
 from workbench.core.io.inputs import parse_shape, parse_shapes
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
+from workbench.core.named_sources import is_named_source
 
 __all__ = [
     "ArchRef",

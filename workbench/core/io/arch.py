@@ -11,8 +11,9 @@ from typing import Any
 
 from workbench.core.catalogue import get_registry
 from workbench.core.errors import ArchitectureError, WorkbenchError
-from workbench.core.io.arch_ref import LIBRARY_PREFIXES, ArchRef
+from workbench.core.io.arch_ref import ArchRef
 from workbench.core.io.loaded import InputSpec
+from workbench.core.named_sources import LIBRARY_PREFIXES
 from workbench.core.registry import resolve
 from workbench.core.units import format_shape
 from workbench.core.zoo import parse_zoo_ref

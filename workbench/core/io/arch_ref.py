@@ -27,25 +27,12 @@ from typing import Any
 
 from workbench.core.config_schema import fields_of
 from workbench.core.errors import ArchitectureError, TrustRequired
+from workbench.core.named_sources import is_named_source
 
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 _CODE = re.compile(rf"({_DOTTED}):({_DOTTED})")
 _FILE = re.compile(rf"(.+\.py):({_DOTTED})")  # the last colon: "C:\\nets\\m.py:build" too
 USER_ORIGIN = "--arch"
-LIBRARY_PREFIXES = ("tv:", "timm:")  # torchvision's and timm's models, by name
-NAMED_PREFIXES = ("zoo:", *LIBRARY_PREFIXES)
-
-
-def is_named_source(text: str | object) -> bool:
-    """A model named rather than a file: built fresh from the zoo or a library, so there
-    is nothing on disk to read, copy or distrust."""
-    return str(text).startswith(NAMED_PREFIXES)
-
-
-def named_source(arch: str) -> str:
-    """The source text of a freshly built architecture: ``tv:resnet50`` as it is, a zoo
-    name with its ``zoo:`` prefix."""
-    return arch if is_named_source(arch) else f"zoo:{arch}"
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from workbench.core.context import Cancelled, RunContext
 from workbench.core.errors import ModelLoadError, WorkbenchError
 from workbench.core.inspection import Inspection, inspect_model
 from workbench.core.io import load
-from workbench.core.io.arch_ref import is_named_source
 from workbench.core.io.limits import total_memory
+from workbench.core.named_sources import is_named_source
 
 DEFAULT_TIMEOUT_S = 180.0
 # The child's cap is on its heap (RLIMIT_DATA: heap and private writable mappings), not on

@@ -35,12 +35,13 @@ from workbench.core.io.arch import (
     probe_inputs,
     zoo_names,
 )
-from workbench.core.io.arch_ref import ArchRef, named_source, parse_arch
+from workbench.core.io.arch_ref import ArchRef, parse_arch
 from workbench.core.io.inputs import Shapes, apply_shapes, given_input
 from workbench.core.io.limits import check_zip_file
 from workbench.core.io.loaded import InputSpec, LoadedModel, ModelFormat
 from workbench.core.io.pickle_scan import is_torch_legacy_stream, unsafe_globals
 from workbench.core.io.pruned_shapes import apply_shape_record, is_pruned_checkpoint
+from workbench.core.named_sources import named_source
 
 _TRUST_HINT = "Open it with --trust only if you trust where it came from."
 _MISSING_ATTR = re.compile(r"Can't get attribute '([^']+)' on <module '([^']+)'")

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.data.text import copy_tokenizer
-from workbench.core.io.arch_ref import is_named_source
 from workbench.core.io.loaded import LoadedModel, ModelFormat
 from workbench.core.io.variant_folder import VariantRecord, write_variant
+from workbench.core.named_sources import is_named_source
 from workbench.core.train.control import TrainResult
 
 
