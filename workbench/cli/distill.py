@@ -132,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.metrics, indent=2))
     else:
         print(format_summary(result.metrics))
-        print(f"wrote {paths['torch']}, {paths['variant'].name}, history.json/.csv")
+        model_file = paths.get("torch") or paths["hf_config"].parent  # a Hugging Face folder
+        print(f"wrote {model_file}, {paths['variant'].name}, history.json/.csv")
         if result.model.arch:
             print(f"reopen: workbench inspect {paths['torch']} --arch {result.model.arch}")
     return 0

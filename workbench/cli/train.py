@@ -63,9 +63,12 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def build_config(args: argparse.Namespace, arch: str | None, dataset: str) -> TrainConfig:
+def build_config(
+    args: argparse.Namespace, arch: str | None, dataset: str, *, texts: bool = False
+) -> TrainConfig:
     """The flags given, over the settings suited to the model and dataset."""
-    return config_from_args(TrainConfig, args, base=suggest_config(arch, dataset)).validate()
+    base = suggest_config(arch, dataset, texts=texts)
+    return config_from_args(TrainConfig, args, base=base).validate()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,7 +116,7 @@ def _train(args: argparse.Namespace, group: Any) -> int:
     data = args.data or loaded.dataset
     if not data:
         raise WorkbenchError("name the training data with --data (a dataset name or a path)")
-    config = build_config(args, loaded.arch, data)
+    config = build_config(args, loaded.arch, data, texts=text_tokenization(loaded) is not None)
     config.device = process_device(config.device, group)
     main_process = group is None or group.is_main
     dataset = resolve_dataset(

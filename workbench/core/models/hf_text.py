@@ -42,5 +42,14 @@ class HFTextModel(torch.nn.Module):
         return {k: v for k, v in result.items() if isinstance(v, torch.Tensor)}
 
     def save_pretrained(self, folder: Any) -> None:
-        """The transformers model as a ``save_pretrained`` folder (config + safetensors)."""
-        self.model.save_pretrained(str(folder))
+        """The transformers model as a ``save_pretrained`` folder (config + safetensors),
+        without transformers' "Writing model shards" progress bar on the user's console."""
+        from transformers.utils import logging as hf_logging
+
+        shown = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            self.model.save_pretrained(str(folder))
+        finally:
+            if shown:
+                hf_logging.enable_progress_bar()

@@ -214,13 +214,23 @@ class TrainConfig:
             raise ConfigError(exc.message) from None
 
 
-def suggest_config(model: str | None = None, dataset: str | None = None) -> TrainConfig:
+def suggest_config(
+    model: str | None = None, dataset: str | None = None, *, texts: bool = False
+) -> TrainConfig:
     """Defaults for a variant, by its architecture and dataset names.
 
     The figures are the ones the benchmarks reach their targets with: digits in seconds,
-    the shapes models in a few epochs, the transformer on sequences.
+    the shapes models in a few epochs, the transformer on sequences. ``texts``: a text
+    model (a Hugging Face folder) on labelled texts, fine-tuned as transformers are.
     """
     model = (model or "").removeprefix("zoo:").partition(":")[0]
+    if texts:
+        # The usual transformer fine-tune (AdamW, small batches, warm-up, a few epochs):
+        # the lr suits a pretrained model; a small one trained from scratch wants ~2e-3.
+        return TrainConfig(
+            optimizer="adamw", lr=5e-5, weight_decay=0.01, epochs=3, batch_size=16,
+            warmup_epochs=0.1,
+        )  # fmt: skip
     if dataset == "shapes" or model in ("resnet_shapes", "mobilenet_shapes"):
         return TrainConfig(
             optimizer="adamw",

@@ -82,9 +82,11 @@ class HintedStudent(nn.Module):
         self.target_sizes = list(target_sizes)
         self.tap = FeatureTap()
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, *inputs: Tensor) -> Tensor:
+        """The student's answer to ``inputs``: one image batch, or a text model's named
+        inputs one by one (the Trainer unstacks a text dataset's ids and masks)."""
         if not self.layers:
-            return self.student(x)
+            return self.student(*inputs)
         grabbed: list[Tensor | None] = [None] * len(self.layers)
         modules = dict(self.student.named_modules())
         # Hooks live only for this call, so the unwrapped student is never left hooked.
@@ -93,7 +95,7 @@ class HintedStudent(nn.Module):
             for index, name in enumerate(self.layers)
         ]
         try:
-            out = self.student(x)
+            out = self.student(*inputs)
         finally:
             for handle in handles:
                 handle.remove()
@@ -120,6 +122,22 @@ def _resize(feature: Tensor, size: tuple[int, ...] | None) -> Tensor:
     if size is None or feature.dim() < 3 or tuple(feature.shape[2:]) == size:
         return feature
     return F.adaptive_avg_pool2d(feature, size) if feature.dim() == 4 else feature
+
+
+class StackedInputs(nn.Module):
+    """A text model called the way the distillation code calls an image model: with one
+    tensor that holds its inputs on axis 1 (a text dataset's ids, mask, ...), answering
+    with its logits. The teacher is wrapped in it; the student is trained by the Trainer,
+    which unstacks the inputs itself."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: Tensor) -> Tensor:
+        from workbench.core.train.setup import forward
+
+        return forward(self.inner, x, stacked=True)
 
 
 class DistillLoss:

@@ -108,11 +108,9 @@ def resolve_data(model: LoadedModel, config: DistillConfig, ctx: RunContext) -> 
             "set data (--data NAME|PATH)"
         )
     dataset = spec if hasattr(spec, "x_train") else data_for(model, str(spec), seed=config.seed)
-    if getattr(dataset, "input_names", ()):  # ids and masks per text (a Hugging Face folder)
+    if getattr(dataset, "input_names", ()) and config.hint_pairs:
         raise DataError(
-            f"distillation does not take labelled texts yet ({dataset.name}: "
-            f"{', '.join(dataset.input_names)} per text); prune the text model with "
-            "--finetune-epochs instead"
+            "hints (hint_layers) are for image models; distil a text model from its logits alone"
         )
     if dataset.task not in ("classification", "language-modeling"):
         raise DataError(
@@ -163,6 +161,7 @@ def distill(
     device = resolve_device(ctx.device)
     notes: list[str] = []
     ctx.report(None, "building the student")
+    stacked = bool(getattr(dataset, "input_names", ()))  # texts: ids and masks on axis 1
     student = build_student(
         teacher,
         config.student,
@@ -172,9 +171,14 @@ def distill(
         num_classes=dataset.num_classes,
         trusted=ctx.trust,
         round_to=config.round_to,
+        stacked=stacked,
     )
     notes += student.notes
     teacher_module = copy.deepcopy(teacher.module).to(device).eval()
+    if stacked:
+        from workbench.core.compress.distillation.loss import StackedInputs
+
+        teacher_module = StackedInputs(teacher_module)
     for p in teacher_module.parameters():
         p.requires_grad_(False)
     ctx.check()
@@ -182,10 +186,7 @@ def distill(
 
     x_val = torch.as_tensor(dataset.x_val.copy()).to(device)
     y_val = torch.as_tensor(dataset.y_val.copy()).to(device)
-    stacked = bool(getattr(dataset, "input_names", ()))  # texts: ids and masks on axis 1
-    teacher_loss, teacher_acc = evaluate(
-        teacher_module, x_val, y_val, 512, _no_autocast, stacked=stacked
-    )
+    teacher_loss, teacher_acc = evaluate(teacher_module, x_val, y_val, 512, _no_autocast)
     score = TeacherScore(teacher_acc, teacher_loss, dataset.num_classes)
     listener("distill", score)
     if score.warning:

@@ -39,14 +39,22 @@ def build_student(
     num_classes: int | None = None,
     trusted: bool = False,
     round_to: int = 1,
+    stacked: bool = False,
 ) -> Student:
     """The student ``spec`` names (see ``DistillConfig.student``); ``teacher`` is unchanged.
 
     ``trusted``: the spec was typed by the user (or comes from a file they trusted), so a
     ``module:factory`` in it may be imported; a zoo student needs no trust. ``round_to``:
-    a pruned copy's channel counts are multiples of it.
+    a pruned copy's channel counts are multiples of it. ``stacked``: ``example`` holds a
+    text model's inputs on axis 1 (ids, mask, ...).
     """
     spec = spec.strip()
+    if stacked and not is_variant_spec(spec):
+        raise WorkbenchError(
+            f"student {spec!r}: a text model's student is a model folder (a smaller "
+            "Hugging Face model, or a variant made from the teacher, e.g. by workbench "
+            "prune), not a pruned: copy or a zoo architecture"
+        )
     if spec.startswith("pruned:"):
         ratio = _ratio(spec)
         module = copy.deepcopy(teacher.module).cpu().eval()
@@ -63,7 +71,7 @@ def build_student(
         return student
 
     if is_variant_spec(spec):
-        return _existing_student(spec, init, seed, example, num_classes)
+        return _existing_student(spec, init, seed, example, num_classes, stacked)
     ref = parse_arch(spec, trusted=trusted, origin="the student")
     is_zoo = not ref.is_code
     if is_zoo and num_classes and "num_classes" not in parse_zoo_ref(spec)[1]:
@@ -88,7 +96,7 @@ def is_variant_spec(spec: str) -> bool:
 
 
 def _existing_student(
-    spec: str, init: str, seed: int, example: Any, num_classes: int | None
+    spec: str, init: str, seed: int, example: Any, num_classes: int | None, stacked: bool = False
 ) -> Student:
     """An existing PyTorch variant (a pruned one, with its architecture) as the student:
     chaining prune -> distill. Opened weights-only, as any file is without --trust; its
@@ -96,6 +104,7 @@ def _existing_student(
     import torch
 
     from workbench.core.io import load
+    from workbench.core.train.setup import forward
 
     loaded = load(spec)
     if loaded.module is None:
@@ -105,7 +114,7 @@ def _existing_student(
     module = copy.deepcopy(loaded.module).cpu().eval()
     if example is not None and num_classes:
         with torch.no_grad():
-            answers = module(example).shape[-1]
+            answers = forward(module, example, stacked).shape[-1]
         if answers != num_classes:
             raise WorkbenchError(
                 f"{spec}: the student answers {answers} classes, the data has {num_classes}"

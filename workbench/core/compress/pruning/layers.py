@@ -135,7 +135,9 @@ def finetune(
     """
     from workbench.core.train import Trainer, suggest_config
 
-    train = suggest_config(model.arch, dataset.name)
+    train = suggest_config(
+        model.arch, dataset.name, texts=bool(getattr(dataset, "input_names", ()))
+    )
     train.epochs = config.finetune_epochs
     train.warmup_epochs = 0.0
     train.device = ctx.device
