@@ -43,6 +43,7 @@ def _channels(module: torch.nn.Module) -> list[int]:
 
 def test_inspect_names_the_backbone_and_its_224_input() -> None:
     out = _ok(run_workbench("inspect", "tv:resnet50"))
+    assert out.startswith("tv:resnet50  (torchvision)")
     assert "25,557,032" in out and "1x3x224x224" in out and "4.09 G" in out
 
 

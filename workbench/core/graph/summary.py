@@ -6,6 +6,7 @@ from typing import Any
 
 from workbench.core.graph.model import Graph, TensorInfo
 from workbench.core.io.loaded import LoadedModel
+from workbench.core.named_sources import LIBRARY_PREFIXES
 
 
 def summarize(graph: Graph, loaded: LoadedModel | None = None, top: int = 10) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def summarize(graph: Graph, loaded: LoadedModel | None = None, top: int = 10) ->
     weights = graph.weights.values()
     return {
         "name": loaded.display_name if loaded is not None else graph.name,
-        "format": loaded.format.value if loaded is not None else graph.framework,
+        "format": _format(loaded) if loaded is not None else graph.framework,
         "framework": graph.framework,
         "file_size": loaded.file_size if loaded is not None else 0,
         "inputs": [_tensor(graph, name) for name in graph.inputs],
@@ -106,3 +107,11 @@ def _tensor(graph: Graph, name: str) -> dict[str, Any]:
     info = graph.tensors.get(name) or TensorInfo(name)
     shape = None if info.shape is None else [d for d in info.shape]
     return {"name": name, "shape": shape, "dtype": info.dtype}
+
+
+def _format(loaded: LoadedModel) -> str:
+    """The format's name; a library backbone built fresh says which library (not "zoo")."""
+    arch = loaded.arch or ""
+    if loaded.format.value == "zoo" and arch.startswith(LIBRARY_PREFIXES):
+        return {"tv": "torchvision", "timm": "timm"}[arch.partition(":")[0]]
+    return loaded.format.value
