@@ -106,8 +106,13 @@ def test_a_bert_folder_trains_on_labelled_texts_by_their_column(
     result = finished.args[0].result
     assert result.metrics["val_accuracy"] >= 0.9, tab.log.toPlainText()
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=30_000)
+    qtbot.waitUntil(lambda: len(window.project.variants) == 2, timeout=60_000)  # the child
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=60_000)
 
     window.open_source("zoo:digits_cnn")  # an image model: the image size comes back
+    qtbot.waitUntil(lambda: len(window.project.variants) == 3, timeout=60_000)
+    (digits,) = [v for v in window.project.variants.values() if v.source == "zoo:digits_cnn"]
+    window.variants.select(digits.id)
     qtbot.waitUntil(lambda: tab.source == "zoo:digits_cnn", timeout=60_000)
     assert form.data_rows.isRowVisible(form.image_size)
     assert not form.data_rows.isRowVisible(form.text_column)
