@@ -140,3 +140,43 @@ def test_the_fixture_exports_are_real_files(tmp_path: Path) -> None:
     path = build_bert(tmp_path, layers=1, hidden=16)
     stamp = path.stat().st_mtime_ns
     assert build_bert(tmp_path, layers=1, hidden=16) == path and path.stat().st_mtime_ns == stamp
+
+
+def test_a_dynamo_export_folds_like_a_torchscript_one(tmp_path: Path) -> None:
+    """torch.onnx's dynamo exporter names nodes "node_MatMul_44" and keeps each node's
+    module path in its metadata: the scopes come from there, so the layers fold alike."""
+    import torch
+    from fixtures.public_models import seeded
+    from fixtures.transformer_graphs import _Logits
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(
+        vocab_size=100, hidden_size=32, num_hidden_layers=3, num_attention_heads=2,
+        intermediate_size=128, max_position_embeddings=64, attn_implementation="eager",
+    )  # fmt: skip
+    model = seeded(lambda: _Logits(BertForSequenceClassification(config))).eval()
+    ids, mask = torch.randint(0, 100, (1, 8)), torch.ones(1, 8, dtype=torch.int64)
+    path = tmp_path / "bert_dynamo.onnx"
+    torch.onnx.export(model, (ids, mask), dynamo=True, verbose=False).save(str(path))
+    graph = inspect_model(path).graph
+    assert not any("/" in node.name for node in graph.nodes)  # dynamo's names: no paths
+    runs = find_runs(Hierarchy(graph))
+    assert [(r.label, r.members) for r in runs] == [
+        ("layer ×3", tuple((*ENCODER, f"layer.{i}") for i in range(3)))
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["not a list", "[1, 2, 3]", "['', 'a', 'b.c', 'x']", "[" * 5000, "['', " + "'a'," * 4000 + "]"],
+    ids=["text", "numbers", "not nested", "deep", "long"],
+)
+def test_scope_metadata_that_is_not_the_exporters_gives_no_scope(value: str) -> None:
+    import onnx
+
+    from workbench.core.graph.from_onnx import NAME_SCOPES, _scope_from_metadata
+
+    node = onnx.helper.make_node("Relu", ["x"], ["y"], name="node_Relu_0")
+    node.metadata_props.add(key=NAME_SCOPES, value=value)
+    expected = ("a",) if value.startswith("['', 'a', 'b.c'") else ()
+    assert _scope_from_metadata(node) == expected

@@ -13,6 +13,7 @@ turns any other blow-up into a one-line error instead of an exhausted machine.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import math
 from collections.abc import Sequence
@@ -108,7 +109,7 @@ def _nodes(graph_proto: Any, graph: Graph) -> list[Node]:
             id=_unique_id(proto.name or f"{proto.op_type}_{index}", index, used_ids),
             name=proto.name,
             op_type=op_type,
-            scope=_scope(proto.name),
+            scope=_scope(proto.name) or _scope_from_metadata(proto),
             attributes=attributes,
             inputs=inputs,
             outputs=list(proto.output),
@@ -134,6 +135,36 @@ def _scope(node_name: str) -> tuple[str, ...]:
         return ()
     parts = [p for p in node_name.split("/") if p]
     return tuple(parts[:-1])
+
+
+NAME_SCOPES = "pkg.torch.onnx.name_scopes"  # torch.onnx's dynamo exporter: module paths
+_MAX_SCOPES_TEXT = 8192  # a hostile file's metadata is not parsed at any length
+
+
+def _scope_from_metadata(proto: Any) -> tuple[str, ...]:
+    """The dynamo exporter names nodes "node_MatMul_44" and keeps the module path in
+    metadata instead: "['', 'bert', 'bert.encoder', 'bert.encoder.layer.0', ...,
+    'matmul']" (each entry a module's full path, the last the node's own name) ->
+    ("bert", "encoder", "layer.0", ...), the scope the TorchScript exporter's names give."""
+    raw = next((p.value for p in proto.metadata_props if p.key == NAME_SCOPES), None)
+    if not raw or len(raw) > _MAX_SCOPES_TEXT:
+        return ()
+    try:
+        paths = ast.literal_eval(raw)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return ()  # not the exporter's list: no scope rather than a wrong one
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        return ()
+    parts: list[str] = []
+    parent = ""
+    for path in paths[:-1]:
+        if not path:
+            continue
+        if parent and not path.startswith(parent + "."):
+            break  # not nested in the one before: not a module path
+        parts.append(path[len(parent) + 1 :] if parent else path)
+        parent = path
+    return tuple(parts)
 
 
 def _chosen_sizes(graph_proto: Any, inputs: Sequence[InputSpec]) -> dict[str, tuple[int, ...]]:
