@@ -51,7 +51,7 @@ def test_keep_the_worst_node_in_float_and_run_again(qtbot, main_window) -> None:
     errors = child.metrics["quantization"]["error_by_node"]
     worst = max(errors, key=errors.get)
     assert "Quantization error" in window.graph_view.overlays
-
+    _reveal(qtbot, window, worst)  # its graph is laid out off the GUI thread: wait for it
     _right_click(window, worst)
     menu = window.fix_loop.menu
     assert menu is not None and menu.isVisible()
