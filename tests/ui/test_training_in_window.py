@@ -96,6 +96,8 @@ def test_a_bert_folder_trains_on_labelled_texts_by_their_column(
     form = tab.form
     assert form.data_rows.isRowVisible(form.text_column)
     assert not form.data_rows.isRowVisible(form.image_size)
+    assert form.dataset_spec() == ""  # no built-in dataset holds labelled texts
+    assert form.editors["optimizer"].currentText() == "AdamW"  # the transformer fine-tune
     form.set_dataset(str(tmp_path / "posts.csv"))
     form.text_column.setText("body")
     form.editors["epochs"].setValue(1)

@@ -118,8 +118,10 @@ class TrainingForm(QWidget):
 
     # -- values -------------------------------------------------------------------------
 
-    def set_dataset(self, spec: str | None) -> None:
-        self.dataset.setCurrentText(spec or "digits")
+    def set_dataset(self, spec: str | None, *, texts: bool = False) -> None:
+        """``spec``, else the demo's digits; nothing for a text model (no built-in
+        dataset holds labelled texts: the user names their file)."""
+        self.dataset.setCurrentText(spec or ("" if texts else "digits"))
 
     def dataset_spec(self) -> str:
         return self.dataset.currentText().strip()

@@ -179,7 +179,7 @@ class TrainingTab(QWidget):
             else f"{name or key}: training needs a PyTorch variant"
         )
         self.form.set_config(suggest_config(arch, dataset, texts=text is not None))
-        self.form.set_dataset(dataset)
+        self.form.set_dataset(dataset, texts=text is not None)
         self.form.image_size.setValue(image_size[0] if image_size else DEFAULT_IMAGE_SIDE)
         self.start_button.setEnabled(trainable)
         self.earlier = []
