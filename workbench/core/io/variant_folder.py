@@ -106,9 +106,7 @@ def write_model_files(
     if loaded.module is not None and _keeps_its_config(loaded.module):
         # A Hugging Face model whose layers still fit its config: its own folder, which
         # reopens without an architecture (a plain state_dict would need one it has not).
-        loaded.module.save_pretrained(folder)
-        paths["hf_config"] = folder / "config.json"
-        paths.update({p.name: p for p in sorted(folder.glob("model*.safetensors"))})
+        paths.update(write_hf_files(loaded.module, folder))
     elif loaded.module is not None:
         import torch
 
@@ -124,6 +122,16 @@ def write_model_files(
 
         paths.update(copy_tokenizer(loaded.tokenizer, folder))
     return paths
+
+
+def write_hf_files(module: Any, folder: Path) -> dict[str, Path]:
+    """A Hugging Face model's ``save_pretrained`` files (config + safetensors), by
+    artifact key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    module.save_pretrained(folder)
+    files = {"hf_config": folder / "config.json"}
+    files.update({p.name: p for p in sorted(folder.glob("model*.safetensors"))})
+    return files
 
 
 def _keeps_its_config(module: Any) -> bool:

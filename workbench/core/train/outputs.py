@@ -11,7 +11,7 @@ from typing import Any
 
 from workbench.core.data.text import copy_tokenizer
 from workbench.core.io.loaded import LoadedModel, ModelFormat
-from workbench.core.io.variant_folder import VariantRecord, write_variant
+from workbench.core.io.variant_folder import VariantRecord, write_hf_files, write_variant
 from workbench.core.named_sources import is_named_source
 from workbench.core.train.control import TrainResult
 
@@ -68,12 +68,8 @@ def write_trained_variant(
 def write_hf_folder(module: Any, folder: Path, tokenizer: Path | None) -> dict[str, Path]:
     """``module``'s ``save_pretrained`` files (none unless it is a Hugging Face model)
     and copies of the tokenizer's, by artifact key."""
-    save = getattr(module, "save_pretrained", None)
-    if save is None:
+    if not hasattr(module, "save_pretrained"):
         return {}
-    folder.mkdir(parents=True, exist_ok=True)
-    save(folder)
-    files = {"hf_config": folder / "config.json"}
-    files.update({p.name: p for p in sorted(folder.glob("model*.safetensors"))})
+    files = write_hf_files(module, folder)
     files.update(copy_tokenizer(tokenizer, folder))
     return files

@@ -45,7 +45,7 @@ def prepare(trainer: Any) -> None:
         trainer.dataset, trainer.device, workers
     )
     # A text dataset's samples stack the model's named inputs (core.data.text).
-    trainer.stacked = bool(getattr(trainer.dataset, "input_names", ()))
+    trainer.stacked = setup.stacked_inputs(trainer.dataset)
     setup.check_fits(trainer.model, trainer.dataset, trainer.x_val, trainer.x, trainer.stacked)
     trainer.n_train = len(trainer.x)
     if trainer.n_train == 0:

@@ -117,6 +117,12 @@ def worker_loader(x: Any, y: Any, workers: int, pin: bool) -> tuple[Any, EpochBa
     return loader, sampler
 
 
+def stacked_inputs(dataset: Any) -> bool:
+    """Whether ``dataset`` holds several named inputs per sample on axis 1 (a text
+    dataset's ids and masks), which ``forward`` then passes as separate arguments."""
+    return bool(getattr(dataset, "input_names", ()))
+
+
 def forward(model: Any, batch: Any, stacked: bool = False) -> Any:
     """The model's logits for a batch. ``stacked``: the batch holds several named inputs
     on axis 1 (a text dataset's token ids and masks), passed as separate arguments. A

@@ -38,7 +38,7 @@ from workbench.core.measure.inputs import data_for
 from workbench.core.train import Trainer
 from workbench.core.train.checkpoints import CHECKPOINT_NAME
 from workbench.core.train.config import AugmentConfig, TrainConfig
-from workbench.core.train.setup import evaluate
+from workbench.core.train.setup import evaluate, stacked_inputs
 
 PhaseListener = Callable[[str, Any], None]
 
@@ -108,7 +108,7 @@ def resolve_data(model: LoadedModel, config: DistillConfig, ctx: RunContext) -> 
             "set data (--data NAME|PATH)"
         )
     dataset = spec if hasattr(spec, "x_train") else data_for(model, str(spec), seed=config.seed)
-    if getattr(dataset, "input_names", ()) and config.hint_pairs:
+    if stacked_inputs(dataset) and config.hint_pairs:
         raise DataError(
             "hints (hint_layers) are for image models; distil a text model from its logits alone"
         )
@@ -161,7 +161,7 @@ def distill(
     device = resolve_device(ctx.device)
     notes: list[str] = []
     ctx.report(None, "building the student")
-    stacked = bool(getattr(dataset, "input_names", ()))  # texts: ids and masks on axis 1
+    stacked = stacked_inputs(dataset)  # texts: ids and masks on axis 1
     student = build_student(
         teacher,
         config.student,

@@ -134,10 +134,9 @@ def finetune(
     pruning (``weight_orig``/``weight_mask`` in the state_dict) stay valid.
     """
     from workbench.core.train import Trainer, suggest_config
+    from workbench.core.train.setup import stacked_inputs
 
-    train = suggest_config(
-        model.arch, dataset.name, texts=bool(getattr(dataset, "input_names", ()))
-    )
+    train = suggest_config(model.arch, dataset.name, texts=stacked_inputs(dataset))
     train.epochs = config.finetune_epochs
     train.warmup_epochs = 0.0
     train.device = ctx.device
@@ -166,14 +165,14 @@ def validation_accuracy(module: Any, dataset: Any, device: Any, limit: int | Non
     """Top-1 on the validation split (or its first ``limit`` samples), in eval mode."""
     import contextlib
 
-    from workbench.core.train.setup import evaluate
+    from workbench.core.train.setup import evaluate, stacked_inputs
 
     x, y = dataset.val_tensors().tensors
     if limit:
         x, y = x[:limit], y[:limit]
     if len(x) == 0:
         raise DataError(f"dataset {dataset.name!r} has no validation samples")
-    stacked = bool(getattr(dataset, "input_names", ()))  # texts: ids and masks on axis 1
+    stacked = stacked_inputs(dataset)  # texts: ids and masks on axis 1
     _, accuracy = evaluate(
         module, x.to(device), y.to(device), 512, contextlib.nullcontext, stacked=stacked
     )
