@@ -5,7 +5,8 @@ Each model gets its facts (parameters, MACs, weight bytes, sparsity), its accura
 the caller says how to take it, and its latency under one ``MeasureOptions``. Each
 model is opened once (one export, one session); with ``rounds`` > 1 the sessions are
 timed in turn (before, after; then after, before; ...), so a neighbour's load on a
-shared machine slows each side alike. Each batch keeps its fastest p50 and every
+shared machine slows each side alike; within a round the sides are timed batch by
+batch, one right after the other. Each batch keeps its fastest p50 and every
 round's p50 (``rounds_ms``); the figures keep the round with the lowest total.
 ``SideFigures.speedup`` pairs the rounds into before/after ratios with their spread
 (``spread.SpeedRatio``).
@@ -21,7 +22,7 @@ from typing import Any
 from workbench.core.context import RunContext
 from workbench.core.io.loaded import LoadedModel
 from workbench.core.measure.environment import describe_environment
-from workbench.core.measure.latency import model_facts, setup_under
+from workbench.core.measure.latency import LatencySetup, model_facts, setup_under
 from workbench.core.measure.metrics import AccuracyReport, LatencyReport, Metrics
 from workbench.core.measure.options import MeasureOptions
 from workbench.core.measure.spread import SpeedRatio, speed_ratios
@@ -93,14 +94,17 @@ def measure_before_after(
         part = _part(ctx, len(sides) + index, steps)
         part.report(0.0, f"opening the {side} model on {options.runtime}")
         setups[side] = setup_under(model, options, data=data, ctx=part)
+    batches = list(dict.fromkeys(b for setup in setups.values() for b in setup.batch_sizes))
     for round_index in range(rounds):
+        ctx.check()
         shift = round_index % len(sides)  # each side leads in turn: no first-mover bias
-        for index, (side, _) in enumerate(sides[shift:] + sides[:shift]):
-            ctx.check()
-            part = _part(ctx, len(sides) * (2 + round_index) + index, steps)
-            part.report(0.0, f"timing the {side} model on {options.runtime}, "
-                        f"round {round_index + 1} of {rounds}")  # fmt: skip
-            _keep_faster(out[side], setups[side].time(part))
+        order = [side for side, _ in sides[shift:] + sides[:shift]]
+        part = _part(ctx, 2 + round_index, steps / len(sides))  # one step per model
+        where = f"on {options.runtime}, round {round_index + 1} of {rounds}"
+        taken = _interleaved(setups, order, batches, part, where)
+        for side in order:
+            if taken[side]:
+                _keep_faster(out[side], setups[side].time(part, taken=taken[side]))
     for figures in out.values():
         report = figures.latency
         figures.metrics.environment = describe_environment(
@@ -123,11 +127,39 @@ def _keep_faster(figures: SideFigures, report: LatencyReport) -> None:
         figures.metrics.latency = {report.key: report}
 
 
+def _interleaved(
+    setups: Mapping[str, LatencySetup],
+    order: list[str],
+    batches: list[int],
+    ctx: RunContext,
+    where: str,
+) -> dict[str, dict[int, list[float]]]:
+    """Seconds per call of each side (plan index -> samples): batch by batch, the sides
+    timed right after each other, so a round's ratio pairs timings a fraction of a
+    second apart rather than a whole model's batches apart.
+
+    Slicing each batch finer (A B A B ... every 50 ms) was tried in stop 31: on this
+    machine it spread the same as this (2-12% over five repeats at batch 1) and costs
+    a warm-up per slice, so the turns stay one per batch.
+    """
+    taken: dict[str, dict[int, list[float]]] = {side: {} for side in order}
+    for step, batch in enumerate(batches):
+        slot = _part(ctx, step, len(batches))
+        for side in order:
+            setup = setups[side]
+            if batch not in setup.batch_sizes:
+                continue
+            index = setup.batch_sizes.index(batch)
+            slot.report(0.0, f"timing the {side} model {where}, batch {batch}")
+            taken[side][index] = setup.samples(index, ctx=slot)
+    return taken
+
+
 def _total(report: LatencyReport) -> float:
     return sum(point.latency.p50_ms for point in report.batches)
 
 
-def _part(ctx: RunContext, index: int, steps: int) -> RunContext:
+def _part(ctx: RunContext, index: int, steps: float) -> RunContext:
     """``ctx`` reporting into step ``index`` of ``steps`` (same cancel, device, seed)."""
     low, high = index / steps, (index + 1) / steps
     return dataclasses.replace(

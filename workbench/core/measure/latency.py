@@ -177,8 +177,46 @@ class LatencySetup:
     profile: bool
     notes: list[str]
 
-    def time(self, ctx: RunContext | None = None) -> LatencyReport:
-        """One timing of every batch size: warm-up, then the timed runs."""
+    @property
+    def batch_sizes(self) -> list[int]:
+        """The batch size of each entry of ``plan``, in order."""
+        return [next(iter(at.values()))[0][0] if at else 1 for at in self.plan]
+
+    def samples(
+        self,
+        index: int,
+        *,
+        ctx: RunContext | None = None,
+        seconds: float | None = None,
+        runs: int | None = None,
+        warmup: int | None = None,
+        span: tuple[float, float] = (0.0, 1.0),
+    ) -> list[float]:
+        """Seconds per call at ``plan[index]``; this setup's runs, seconds and warm-up
+        unless given (interleaved slices time a share of them each)."""
+        from workbench.core.measure.runners import torch_threads
+
+        batch = self.batch_sizes[index]
+        feed = feed_for(self.plan[index], self.dataset, seed=self.seed)
+        with torch_threads(self.threads if self.runtime == "torch" else None):
+            return time_runs(
+                self.runner,
+                self.runner.prepare(feed),
+                warmup=self.warmup if warmup is None else warmup,
+                runs=self.runs if runs is None else runs,
+                seconds=self.seconds if seconds is None else seconds,
+                ctx=ctx,
+                span=span,
+                message=f"{self.label}: batch {batch} on {self.runner.provider}",
+            )
+
+    def time(
+        self, ctx: RunContext | None = None, *, taken: dict[int, list[float]] | None = None
+    ) -> LatencyReport:
+        """One timing of every batch size: warm-up, then the timed runs. ``taken``
+        (plan index -> seconds per call, timed by the caller) reports those batches
+        alone, untimed again; its peak memory is then the resident set as it reports
+        (ORT's and torch's arenas keep what the timing grew)."""
         from workbench.core.measure.runners import torch_threads
 
         ctx = ctx or RunContext()
@@ -193,29 +231,22 @@ class LatencySetup:
                 import torch
 
                 torch.cuda.reset_peak_memory_stats(runner.device)
-            for index, shapes_at in enumerate(self.plan):
-                batch = next(iter(shapes_at.values()))[0][0] if shapes_at else 1
-                feed = feed_for(shapes_at, self.dataset, seed=self.seed)
-                span = (share * index / len(self.plan), share * (index + 1) / len(self.plan))
-                samples = time_runs(
-                    runner,
-                    runner.prepare(feed),
-                    warmup=self.warmup,
-                    runs=self.runs,
-                    seconds=self.seconds,
-                    ctx=ctx,
-                    span=span,
-                    message=f"{label}: batch {batch} on {runner.provider}",
+            indices = range(len(self.plan)) if taken is None else sorted(taken)
+            for step, index in enumerate(indices):
+                batch = self.batch_sizes[index]
+                span = (share * step / len(indices), share * (step + 1) / len(indices))
+                samples = (
+                    taken[index] if taken is not None else self.samples(index, ctx=ctx, span=span)
                 )
                 stats = LatencyStats.from_seconds(samples)
                 points.append(BatchLatency(batch, stats, batch / (stats.mean_ms / 1e3)))
             if cuda:
                 cuda_peak = int(torch.cuda.max_memory_allocated(runner.device))
-            if runtime == "torch" and not cuda:
+            if runtime == "torch" and not cuda and 0 in indices:
                 first = feed_for(self.plan[0], self.dataset, seed=self.seed)
                 notes += _denormal_note(runner, first, points[0])
         table = None
-        if self.profile:
+        if self.profile and 0 in indices:
             if runtime != "ort":
                 notes.append("the per-node profile is taken with ONNX Runtime only (--runtime ort)")
             else:
