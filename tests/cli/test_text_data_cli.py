@@ -161,3 +161,36 @@ def test_bert_prunes_distils_and_compares_on_texts_by_their_column(
         "--text-column", "body", "--out", str(tmp_path / "D2"),
     ))  # fmt: skip
     assert "a text model's student is a model folder" in line
+
+
+def test_a_recipe_replays_texts_by_the_column_it_names(work: Path, tmp_path: Path) -> None:
+    """``text:`` in a recipe (or --text-column on ``workbench run``) reaches every step
+    that reads the data; the recipe written beside the variants keeps it."""
+    posts = _with_columns(work / "texts.csv", tmp_path / "posts.csv", "body")
+    recipe = tmp_path / "recipe.yaml"
+    steps = ("steps:\n  - pass: train\n"  # 15 steps: what is read matters, not the fit
+             "    config: {epochs: 1, lr: 0.002, batch_size: 64}\n")  # fmt: skip
+    recipe.write_text(
+        f"model: {work / 'my-bert'}\ndata: {posts}\ntext: {{column: body, max_length: 16}}\n"
+        + steps,
+        encoding="utf-8",
+    )
+    done = run_workbench("run", str(recipe), "--out", str(tmp_path / "R"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    made = json.loads((tmp_path / "R" / "01-train" / "variant.json").read_text("utf-8"))
+    assert "960 texts as 16 tokens each" in made["notes"]
+    assert made["step"]["text"] == {"column": "body", "max_length": 16}
+    written = (tmp_path / "R" / "recipe.yaml").read_text(encoding="utf-8")
+    assert "text:\n  column: body\n  max_length: 16\n" in written
+
+    recipe.write_text(f"model: {work / 'my-bert'}\ndata: {posts}\n" + steps, encoding="utf-8")
+    line = error_line(run_workbench("run", str(recipe), "--out", str(tmp_path / "R2")))
+    assert "no column 'text' (name it with --text-column)" in line
+    bad = run_workbench("run", str(recipe), "--text-column", "body", "--max-length", "0",
+                        "--out", str(tmp_path / "R3"))  # fmt: skip
+    assert bad.returncode == 2 and "'0' is not a token count (1 or more)" in bad.stderr
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("text: {colum: body}\n" + steps, encoding="utf-8")
+    line = error_line(run_workbench("run", str(bad), "--check"))
+    assert "bad.yaml: unknown keys in 'text': colum" in line

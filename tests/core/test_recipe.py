@@ -59,6 +59,10 @@ def test_parse_keeps_each_steps_line_and_settings() -> None:
         ("recipe: 2\nsteps: [{pass: train}]\n", r"version 2"),
         ("steps:\n  - {config: {}}\n", r"^r\.yaml:2: step 1: each step needs 'pass: NAME'"),
         ("steps:\n  - {pass: train, confg: {}}\n", r"unknown keys confg"),
+        ("text: body\nsteps: [{pass: train}]\n", r"^r\.yaml: 'text' must be a mapping"),
+        ("text: {colum: body}\nsteps: [{pass: train}]\n", r"unknown keys in 'text': colum"),
+        ("text: {max_length: 0}\nsteps: [{pass: train}]\n", r"max_length must be a whole"),
+        ("text: {column: 3}\nsteps: [{pass: train}]\n", r"text column must be a column name"),
     ],
 )
 def test_malformed_recipes_are_refused_with_the_line(text: str, message: str) -> None:
@@ -142,6 +146,23 @@ def test_a_lineage_becomes_a_recipe_that_round_trips() -> None:
     validate_recipe(again)
     with pytest.raises(RecipeError, match="root variant"):
         recipe_from_lineage(project, root.id)
+
+
+def test_how_texts_were_read_goes_from_the_lineage_into_the_recipe_file() -> None:
+    """A step that read texts by a column records it; the recipe of its lineage says it
+    once (``text:``) and its file keeps it (tests/cli/test_text_data_cli.py replays one)."""
+    project = Project()
+    root = project.add_root(load("zoo:digits_mlp"))
+    text = {"column": "body", "max_length": 16}
+    tuned = project.add_child(
+        root, "tuned", {"pass": "fine-tuned", "config": {"epochs": 1}, "text": text}
+    )
+    pruned = project.add_child(tuned, "pruned", {"pass": "random-prune", "config": {}})
+    recipe = recipe_from_lineage(project, pruned.id)
+    assert "text:\n  column: body\n  max_length: 16\n" in recipe.to_yaml()
+    assert parse_recipe(recipe.to_yaml()).text == text
+    plain = project.add_child(root, "pruned", {"pass": "random-prune", "config": {}})
+    assert "text:" not in recipe_from_lineage(project, plain.id).to_yaml()
 
 
 def test_a_variant_without_its_step_cannot_be_recorded() -> None:

@@ -110,6 +110,12 @@ def test_a_bert_folder_trains_on_labelled_texts_by_their_column(
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=30_000)
     qtbot.waitUntil(lambda: len(window.project.variants) == 2, timeout=60_000)  # the child
     qtbot.waitUntil(lambda: not window.tasks.busy, timeout=60_000)
+    # the child's step says how its texts were read: its recipe replays them alike
+    from workbench.core.recipe import recipe_from_lineage
+
+    (tuned,) = [v for v in window.project.variants.values() if v.parent]
+    assert tuned.step["text"] == {"column": "body"}
+    assert "text:\n  column: body\n" in recipe_from_lineage(window.project, tuned.id).to_yaml()
 
     window.open_source("zoo:digits_cnn")  # an image model: the image size comes back
     qtbot.waitUntil(lambda: len(window.project.variants) == 3, timeout=60_000)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.core.data.text import TextOptions
 
 
 def shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
@@ -77,7 +81,7 @@ def add_text_arguments(parser: argparse.ArgumentParser, *, target: bool = False)
     )
     group.add_argument(
         "--max-length",
-        type=int,
+        type=_token_count,
         metavar="N",
         help="tokens per text, padded or cut to it (default: the longest text's, at most 512)",
     )
@@ -87,7 +91,18 @@ def add_text_arguments(parser: argparse.ArgumentParser, *, target: bool = False)
         )
 
 
-def text_options(args: argparse.Namespace) -> object:
+def _token_count(text: str) -> int:
+    """``--max-length``: a whole number of tokens, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a token count (1 or more)")
+    return value
+
+
+def text_options(args: argparse.Namespace) -> TextOptions:
     """The text flags as a ``TextOptions``."""
     from workbench.core.data.text import TextOptions
 

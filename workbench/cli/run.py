@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.arguments import add_model_arguments
+from workbench.cli.arguments import add_model_arguments, add_text_arguments, text_options
 from workbench.cli.bench import stderr_progress
 from workbench.cli.help import ManPageFormatter
 from workbench.core.io.variant_folder import VariantRecord, write_variant
@@ -76,6 +76,7 @@ def register(commands: Any) -> None:
         "shows what each step measured)",
     )
     parser.add_argument("--json", action="store_true", help="print the steps' metrics as JSON")
+    add_text_arguments(parser, target=True)  # override the recipe's 'text:'
     parser.set_defaults(handler=run)
 
 
@@ -148,17 +149,20 @@ def _replay(args: argparse.Namespace, main_process: bool) -> int:
         write_variant_folder(loaded, out / "00-input", f"{_label(source, loaded.arch)} (input)",
                       source, loaded.arch, {}, {}, [])  # fmt: skip
     ctx = RunContext(seed=recipe.seed, progress=stderr_progress(main_process), trust=args.trust)
-    run_recipe(recipe, loaded, data=args.data, ctx=ctx, on_step=write)
+    texts = text_options(args)
+    texts = texts if texts.to_dict() else None
+    run_recipe(recipe, loaded, data=args.data, text=texts, ctx=ctx, on_step=write)
     if not main_process:
         return 0
     from workbench.core.project import atomic_write_text
 
     recipe.model, recipe.arch = model, loaded.arch if not model or arch else None
     recipe.data = args.data or recipe.data
+    recipe.text = texts.to_dict() if texts is not None else recipe.text
     atomic_write_text(out / "recipe.yaml", recipe.to_yaml())
     atomic_write_text(out / "summary.md", _summary(rows))
     folders = [out / "00-input", *(Path(row["folder"]) for row in rows)]
-    report = _comparison(folders, out, args.measure, recipe.data, loaded.arch)
+    report = _comparison(folders, out, args.measure, recipe, loaded.arch)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:
@@ -170,7 +174,7 @@ def _replay(args: argparse.Namespace, main_process: bool) -> int:
 
 
 def _comparison(
-    folders: list[Path], out: Path, measure: bool, data: str | None, arch: str | None
+    folders: list[Path], out: Path, measure: bool, recipe: Any, arch: str | None
 ) -> Path:
     """The input and every step side by side, as `workbench compare` writes it."""
     from workbench.core.compare.comparison import compare
@@ -180,7 +184,10 @@ def _comparison(
 
     if measure:
         print("measuring each variant (latency on ONNX Runtime, accuracy)…", file=sys.stderr)
-        options = MeasureOptions(data=data, arch=arch, runs=20, seconds=0.5)
+        from workbench.core.data.text import TextOptions
+
+        text = TextOptions.from_dict(recipe.text) if recipe.text else None
+        options = MeasureOptions(data=recipe.data, arch=arch, runs=20, seconds=0.5, text=text)
         sources = [measure_folder(folder, options) for folder in folders]
     else:
         sources = [source for folder in folders for source in read_folder(folder)]

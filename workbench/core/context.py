@@ -62,6 +62,9 @@ class RunContext:
     # the data to tune, calibrate or rank on: a dataset name or path (recipes, flags),
     # or an ArrayDataset already loaded; a pass may replace a name by the loaded set.
     data: Any = None
+    # How text data named in ``data`` is read (a data.text.TextOptions: the text column,
+    # the token length, the label column); None: the defaults.
+    text: Any = None
     # Training events of a pass's fine-tuning (pruning's live loss), each ``f(event)``.
     train_listeners: list[Callable[[Any], None]] = field(default_factory=list)
     # Distillation's live events, ``f(phase, event)``, and its Pause/Resume control.

@@ -7,6 +7,7 @@ A recipe is Olive's shape: a list of passes, each with its config::
     arch: nets.py:build           # optional: with no model, trained from fresh weights;
                                   # with a state_dict model, the architecture it fits
     data: shapes                  # optional; `--data` overrides it
+    text: {column: sentence, max_length: 64}   # optional: how texts in `data` are read
     seed: 0
     steps:
       - pass: train               # the training engine (settings: workbench train --help)
@@ -32,12 +33,13 @@ from workbench.core.catalogue import get_registry
 from workbench.core.compress.base import run_pass
 from workbench.core.config_schema import config_from_dict, config_to_dict
 from workbench.core.context import RunContext
+from workbench.core.data.text import TextOptions
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.arch_ref import ArchRef, anchor_file, parse_arch, require_trust_for_code
 from workbench.core.train.train_pass import TRAIN_KINDS, TRAIN_STEP, Train
 
 RECIPE_VERSION = 1
-_TOP_KEYS = ("recipe", "model", "arch", "data", "seed", "steps")
+_TOP_KEYS = ("recipe", "model", "arch", "data", "text", "seed", "steps")
 _STEP_KEYS = {"pass", "config", "data", "name"}
 
 
@@ -66,6 +68,7 @@ class Recipe:
     seed: int = 0
     source: str = "recipe"  # the file name, for messages
     arch: str | None = None  # a file reference is absolute once read (see read_recipe)
+    text: dict[str, Any] | None = None  # TextOptions.to_dict(): how texts in data are read
 
     def arch_ref(self, *, trusted: bool) -> ArchRef | None:
         """``arch:`` as a reference from this file: code in it is built only when trusted."""
@@ -83,6 +86,8 @@ class Recipe:
             document["arch"] = self.arch
         if self.data:
             document["data"] = self.data
+        if self.text:
+            document["text"] = dict(self.text)
         document["seed"] = self.seed
         document["steps"] = [
             {k: v for k, v in (("pass", s.pass_name), ("config", s.config), ("data", s.data)) if v}
@@ -155,7 +160,14 @@ def parse_recipe(text: str, source: str = "recipe") -> Recipe:
     arch = document.get("arch")
     if arch is not None and (not isinstance(arch, str) or not arch.strip()):
         raise RecipeError(f"{source}: 'arch' must be an architecture name, like nets.py:build")
-    return Recipe(steps, document.get("model"), document.get("data"), seed, source, arch)
+    text_value = document.get("text")
+    if text_value is not None:
+        try:
+            text_value = TextOptions.from_dict(text_value).to_dict()
+        except ValueError as exc:
+            raise RecipeError(f"{source}: {exc}") from None
+    return Recipe(steps, document.get("model"), document.get("data"), seed, source, arch,
+                  text_value or None)  # fmt: skip
 
 
 def _step_lines(root: Any) -> list[int]:
@@ -211,17 +223,22 @@ def run_recipe(
     model: Any,
     *,
     data: str | None = None,
+    text: TextOptions | None = None,
     ctx: RunContext | None = None,
     on_step: Callable[[StepOutcome], None] | None = None,
 ) -> list[StepOutcome]:
     """Replay ``recipe`` on ``model`` (a LoadedModel), each step on the previous result.
 
     ``ctx`` carries progress (a fraction over all steps), cancel and trust (whether
-    code the recipe names may run); each step's output is handed to ``on_step`` as soon
+    code the recipe names may run); ``text`` says how texts in the data are read
+    (default: the recipe's ``text:``); each step's output is handed to ``on_step`` as soon
     as it exists, so a caller can write it to disk before the next step starts.
     """
     ctx = ctx or RunContext(seed=recipe.seed)
     steps = validate_recipe(recipe, trusted=ctx.trust)
+    # texts are read as the caller says (--text-column ...), else as the recipe recorded
+    text = text or (TextOptions.from_dict(recipe.text) if recipe.text else None)
+    ctx = dataclasses.replace(ctx, text=text or ctx.text)
     outcomes: list[StepOutcome] = []
     current = model
     total = len(steps)
@@ -238,7 +255,7 @@ def run_recipe(
             result.model,
             dict(result.metrics),
             list(result.notes),
-            _recorded(item),
+            _recorded(item, ctx.text),
         )
         outcomes.append(outcome)
         if on_step is not None:
@@ -261,11 +278,13 @@ def _pass_class(name: str, registry: Any, where: str) -> Any:
         raise RecipeError(f"{where}: the pass cannot be loaded: {exc}") from None
 
 
-def _recorded(item: ValidatedStep) -> dict[str, Any]:
+def _recorded(item: ValidatedStep, text: TextOptions | None) -> dict[str, Any]:
     config = config_to_dict(item.config)
     step: dict[str, Any] = {"pass": item.step.pass_name, "config": config}
     if item.step.data:
         step["data"] = item.step.data
+    if text is not None and text.to_dict():  # a folder reopened keeps how texts were read
+        step["text"] = text.to_dict()
     return step
 
 
@@ -284,6 +303,7 @@ def recipe_from_lineage(project: Any, variant_id: str) -> Recipe:
     chain = project.lineage(variant_id)
     root = chain[0]
     steps = []
+    text = None  # how the steps read texts, as the first step that read some recorded it
     for variant in chain[1:]:
         recorded = variant.step or {}
         name = recorded.get("pass")
@@ -293,6 +313,7 @@ def recipe_from_lineage(project: Any, variant_id: str) -> Recipe:
             name = TRAIN_STEP
         data = recorded.get("data")
         steps.append(RecipeStep(name, dict(recorded.get("config") or {}), data=data))
+        text = text or recorded.get("text")
     if not steps:
         raise RecipeError(f"{root.name} is a root variant: there are no steps to record")
-    return Recipe(steps, model=root.source or None, data=root.dataset)
+    return Recipe(steps, model=root.source or None, data=root.dataset, text=text)

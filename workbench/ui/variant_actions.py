@@ -188,13 +188,16 @@ class VariantActions(QObject):
             parent_inspection.loaded, module=run.result.model, exported_program=None, notes=[]
         )
         config = run.result.config
+        step: dict[str, Any] = {"pass": run.kind}
+        if dataclasses.is_dataclass(config):
+            step["config"] = dataclasses.asdict(config)
+        if run.text:
+            step["text"] = run.text
         self.add_child(
             parent,
             loaded,
             name=f"{parent.name} ({run.kind})",
-            step={"pass": run.kind, "config": dataclasses.asdict(config)}
-            if dataclasses.is_dataclass(config)
-            else {"pass": run.kind},
+            step=step,
             metrics=dict(run.result.metrics),
             artifacts={k: str(v) for k, v in run.paths.items()},
         )

@@ -14,6 +14,7 @@ the trainer's shuffling) handles them as one array; ``split_inputs`` unstacks a 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -56,6 +57,30 @@ class TextOptions:
     @property
     def text_column(self) -> str:
         return self.column or DEFAULT_TEXT_COLUMN
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options set, as a recipe's ``text:`` mapping records them."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, value: Any) -> TextOptions:
+        """A recipe's ``text:`` mapping ({column, max_length, label}); ValueError says
+        what is wrong with it."""
+        if not isinstance(value, dict):
+            raise ValueError("'text' must be a mapping such as {column: sentence, max_length: 64}")
+        unknown = sorted(set(value) - {"column", "max_length", "label"})
+        if unknown:
+            raise ValueError(f"unknown keys in 'text': {', '.join(map(str, unknown))} "
+                             "(known: column, max_length, label)")  # fmt: skip
+        for key in ("column", "label"):
+            if value.get(key) is not None and not isinstance(value[key], str):
+                raise ValueError(f"text {key} must be a column name")
+        length = value.get("max_length")
+        if length is not None and (
+            not isinstance(length, int) or isinstance(length, bool) or length < 1
+        ):
+            raise ValueError("text max_length must be a whole number of tokens, at least 1")
+        return cls(value.get("column"), length, value.get("label"))
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ class Train(Pass):
             raise WorkbenchError("no data to train on: give the recipe 'data:' or --data")
         # Under torchrun over NCCL each process trains on its own GPU (its local rank).
         config = dataclasses.replace(config, device=process_device(config.device, current_group()))
-        dataset = data_for(model, ctx.data, seed=config.seed, workers=config.loader_workers)
+        dataset = data_for(model, ctx.data, seed=config.seed, workers=config.loader_workers,
+                           text_options=ctx.text)  # fmt: skip
         result = Trainer(model.module, dataset, config, ctx).fit()  # it trains a copy
         if result.status == "cancelled":
             raise Cancelled("cancelled")

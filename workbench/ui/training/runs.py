@@ -24,6 +24,7 @@ class TrainingRun:
     arch: str | None
     source: str
     paths: dict[str, Path] = field(default_factory=dict)  # model.pt, variant.json, history…
+    text: dict[str, Any] | None = None  # how texts were read (TextOptions.to_dict()), if set
 
 
 def read_runs(runs_dir: Path) -> list[dict[str, Any]]:

@@ -237,6 +237,8 @@ class TrainingTab(QWidget):
             result = trainer.fit()
             kind = variant_kind(source or "zoo:")
             run = TrainingRun(key, result, run_dir, kind, data.name, arch, source)
+            if text is not None:  # recorded in the step, so its recipe reads texts alike
+                run.text = options["text_options"].to_dict() or None
             if result.status != "cancelled":
                 run.paths = write_trained_variant(
                     result, run_dir, source=source or "zoo:", arch=arch, dataset=data.name

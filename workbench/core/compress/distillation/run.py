@@ -107,7 +107,11 @@ def resolve_data(model: LoadedModel, config: DistillConfig, ctx: RunContext) -> 
             f"distillation needs labelled data: {model.display_name} names no dataset; "
             "set data (--data NAME|PATH)"
         )
-    dataset = spec if hasattr(spec, "x_train") else data_for(model, str(spec), seed=config.seed)
+    dataset = (
+        spec
+        if hasattr(spec, "x_train")
+        else data_for(model, str(spec), seed=config.seed, text_options=ctx.text)
+    )
     if stacked_inputs(dataset) and config.hint_pairs:
         raise DataError(
             "hints (hint_layers) are for image models; distil a text model from its logits alone"

@@ -77,7 +77,7 @@ def dataset_of(ctx: RunContext, why: str, *, model: Any = None, required: bool =
         from workbench.core.measure.inputs import data_for
 
         dataset = ctx.data = (  # once for the whole pass
-            data_for(model, dataset, seed=ctx.seed)
+            data_for(model, dataset, seed=ctx.seed, text_options=ctx.text)
             if isinstance(model, LoadedModel)
             else resolve_dataset(dataset, seed=ctx.seed)
         )

@@ -21,10 +21,11 @@ def data_of(ctx: RunContext) -> Any:
     return ctx.data or None
 
 
-def calibration_dataset(model: LoadedModel, data: Any) -> Any:
-    """The dataset to calibrate on: ``data`` (a name, path or ArrayDataset) or the model's own."""
+def calibration_dataset(model: LoadedModel, data: Any, text: Any = None) -> Any:
+    """The dataset to calibrate on: ``data`` (a name, path or ArrayDataset) or the model's
+    own; ``text``: how a file of texts is read (``RunContext.text``)."""
 
-    dataset = resolve_dataset(data, as_target(model))
+    dataset = resolve_dataset(data, as_target(model), text)
     if dataset is None:
         raise DataError(
             f"{model.display_name}: static INT8 needs calibration data and the model is tied "

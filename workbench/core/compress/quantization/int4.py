@@ -74,7 +74,7 @@ def _algo_config(model: LoadedModel, prepared: Any, config: Int4Config, ctx: Run
         )
     if config.algorithm == "hqq":
         return HQQWeightOnlyQuantConfig(block_size=config.block_size)
-    dataset = calibration_dataset(model, data_of(ctx))
+    dataset = calibration_dataset(model, data_of(ctx), ctx.text)
     name, dtype, fixed = single_input(prepared, dataset)
     samples = draw_samples(dataset, config.samples, ctx.seed)
     # GPTQ deep-copies the reader and iterates it: a plain list of feeds (the run's

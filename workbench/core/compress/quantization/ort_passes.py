@@ -213,7 +213,7 @@ class _OrtPass(Pass):
         if not config.error_samples:
             return None
         try:
-            dataset = calibration_dataset(model, data_of(ctx))
+            dataset = calibration_dataset(model, data_of(ctx), ctx.text)
         except DataError:
             notes.append("no per-node error table: the model is tied to no dataset (--data)")
             return None
@@ -277,7 +277,7 @@ class OrtStaticInt8(_OrtPass):
         from workbench.core.measure.providers import providers_for
 
         notes: list[str] = []
-        dataset = calibration_dataset(model, data_of(ctx))
+        dataset = calibration_dataset(model, data_of(ctx), ctx.text)
         name, dtype, fixed = single_input(prepared, dataset)
         drawn = draw_samples(dataset, config.samples, ctx.seed)
         batch = fixed or config.calibration_batch
