@@ -150,7 +150,9 @@ def test_time_tokens_per_s_stores_them_and_places_the_scatter(qtbot, tab, projec
     labels = [tab.table.verticalHeaderItem(r).text() for r in range(tab.table.rowCount())]
     assert "decode tokens/s ort/CPU b1" in labels
     assert tab.comparison.axes.x == "generation.ort.b1.tokens_per_s"
-    assert tab.pareto.plotItem.titleLabel.text.startswith("Decode tokens/s vs perplexity")
+    assert tab.pareto.plotItem.titleLabel.text.startswith("Tokens/s vs perplexity")
+    # the page's tab says what it plots for a language model too
+    assert tab.pages.tabText(tab.pages.indexOf(tab.pareto)) == "Tokens/s vs perplexity"
     assert "Decode tokens/s at batch 1" in preview.status.text()
     tab.pages.setCurrentWidget(tab.pareto)
     _snap(tab, "compare-pareto-tokens")

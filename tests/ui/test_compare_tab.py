@@ -102,6 +102,7 @@ def test_pareto_front_and_budget_pick_mark_the_right_points(tab, project):
         variant.metrics = m.to_json()
     tab.refresh()
     assert tab.pareto.front_names == ["digits_cnn (pruned)", "digits_cnn (int8)"]
+    assert tab.pages.tabText(tab.pages.indexOf(tab.pareto)) == "Latency vs accuracy"
     assert sorted(s.data() for s in tab.pareto.scatter.points()) == [0, 1, 2]
     tab.set_budget("latency", 0.5)
     assert tab.pick_label.text() == "best under latency ≤ 0.5 ms: digits_cnn (pruned)"

@@ -26,6 +26,12 @@ class Axes:
     x: str  # metric key (a cost: lower is better, e.g. latency p50)
     y: str  # metric key (a score, e.g. top-1)
 
+    def name(self, y_better: str = HIGHER) -> str:
+        """What the scatter plots, in words: "Latency vs accuracy", "Tokens/s vs
+        perplexity" (a language model's)."""
+        speed = "Tokens/s" if self.x.endswith(".tokens_per_s") else "Latency"
+        return f"{speed} vs {'perplexity' if y_better == LOWER else 'accuracy'}"
+
 
 def points(table: ComparisonTable, x_key: str, y_key: str) -> list[Point]:
     """Variants that have both figures (the others cannot be placed)."""

@@ -29,7 +29,7 @@ def write_charts(comparison: Comparison, folder: Path) -> list[tuple[str, Path]]
         title = f"{x.spec.label} vs {y.spec.label}"
         path = scatter_chart(
             folder / "pareto.png",
-            "Latency vs accuracy (Pareto front)",
+            f"{comparison.axes.name(y.spec.better)} (Pareto front)",
             comparison.points,
             comparison.front,
             x.spec.label,

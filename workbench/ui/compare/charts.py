@@ -78,6 +78,7 @@ class ParetoPlot(pg.PlotWidget):
         self.pick_ring = pg.ScatterPlotItem()
         self.front_names: list[str] = []
         self.labels: list[pg.TextItem] = []
+        self.page_name = "Latency vs accuracy"  # what the axes are (a model's kind decides)
         for side in ("left", "bottom"):
             self.getAxis(side).enableAutoSIPrefix(False)  # "ms", not "ms (x0.001)"
 
@@ -92,10 +93,10 @@ class ParetoPlot(pg.PlotWidget):
             return
         table = comparison.table
         x_row, y_row = table.row(comparison.axes.x), table.row(comparison.axes.y)
+        self.page_name = comparison.axes.name(y_row.spec.better)  # the page's tab says it
         lower = y_row.spec.better == "lower"  # perplexity: the front runs downwards
-        what = "perplexity (lower is better)" if lower else "accuracy"
-        speed = "Decode tokens/s" if x_row.spec.key.endswith(".tokens_per_s") else "Latency"
-        self.setTitle(f"{speed} vs {what} — orange: Pareto front", color="#1d2430")
+        self.setTitle(f"{self.page_name}{' (lower is better)' if lower else ''} — orange: "
+                      "Pareto front", color="#1d2430")  # fmt: skip
         self.setLabel("bottom", x_row.spec.label)
         self.setLabel("left", y_row.spec.label)
         front = {p.index for p in comparison.front}

@@ -291,6 +291,7 @@ class CompareTab(QWidget):
         self.details.show_entries(self.comparison.table.entries)
         self._refresh_bar_metrics()
         self.pareto.show_comparison(self.comparison)
+        self.pages.setTabText(self.pages.indexOf(self.pareto), self.pareto.page_name)
         self.pick_label.setText(self.comparison.pick_text())
         self._show_why()
         self._refresh_pairs(variants)
