@@ -143,6 +143,21 @@ def ort_device(provider: str, options: dict[str, Any] | None) -> str:
     return "cpu"
 
 
+class FiledByConditions:
+    """A timing report's conditions and the key ``Metrics`` files it under; latency and
+    generation reports share them, so the same run's figures sit under one key."""
+
+    @property
+    def conditions(self: _Reported) -> Conditions:
+        """Runtime, provider, device and threads: what a figure compares only within."""
+        return Conditions.of(self)
+
+    @property
+    def key(self) -> str:
+        """The key ``Metrics.latency`` files this report under (see ``Conditions.key``)."""
+        return self.conditions.key
+
+
 def preference(conditions: Conditions) -> tuple[int, int, str]:
     """Order for picking one figure to lead with: ONNX Runtime before torch, default
     threads before pinned ones; the rest alphabetical, so the choice is stable."""

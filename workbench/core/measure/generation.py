@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core.measure.conditions import Conditions
+from workbench.core.measure.conditions import FiledByConditions
 
 
 @dataclass
@@ -28,7 +28,7 @@ class GenerationPoint:
 
 
 @dataclass
-class GenerationReport:
+class GenerationReport(FiledByConditions):
     """One runtime's generation speed of one model, at each batch size timed."""
 
     runtime: str  # "ort" or "torch"
@@ -38,15 +38,6 @@ class GenerationReport:
     device: str | None = None
     memory_note: str = ""  # what peak_memory_bytes means, or why it is absent
     note: str = ""  # "no KV cache: ..."
-
-    @property
-    def conditions(self) -> Conditions:
-        return Conditions.of(self)
-
-    @property
-    def key(self) -> str:
-        """Filed under the same key a latency report under these conditions would be."""
-        return self.conditions.key
 
 
 def generation_from_json(data: dict[str, Any]) -> GenerationReport:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.core.measure.conditions import Conditions, preference
+from workbench.core.measure.conditions import Conditions, FiledByConditions, preference
 from workbench.core.measure.generation import (
     GenerationReport,
     generation_from_json,
@@ -101,7 +101,7 @@ class ProfileTable:
 
 
 @dataclass
-class LatencyReport:
+class LatencyReport(FiledByConditions):
     """One runtime's latency of one model, at each batch size measured."""
 
     runtime: str  # "ort" or "torch"
@@ -123,16 +123,6 @@ class LatencyReport:
     def latency(self) -> LatencyStats:
         """Stats at the first (usually smallest) batch size."""
         return self.batches[0].latency
-
-    @property
-    def conditions(self) -> Conditions:
-        """Runtime, provider, device and threads: what a figure compares only within."""
-        return Conditions.of(self)
-
-    @property
-    def key(self) -> str:
-        """The key ``Metrics.latency`` files this report under (see ``Conditions.key``)."""
-        return self.conditions.key
 
 
 @dataclass
