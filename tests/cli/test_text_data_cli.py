@@ -169,7 +169,8 @@ def test_a_recipe_replays_texts_by_the_column_it_names(work: Path, tmp_path: Pat
     posts = _with_columns(work / "texts.csv", tmp_path / "posts.csv", "body")
     recipe = tmp_path / "recipe.yaml"
     steps = ("steps:\n  - pass: train\n"  # 15 steps: what is read matters, not the fit
-             "    config: {epochs: 1, lr: 0.002, batch_size: 64}\n")  # fmt: skip
+             "    config: {epochs: 1, lr: 0.002, batch_size: 64}\n"
+             "  - pass: quantize-static\n")  # fmt: skip
     recipe.write_text(
         f"model: {work / 'my-bert'}\ndata: {posts}\ntext: {{column: body, max_length: 16}}\n"
         + steps,
@@ -180,6 +181,12 @@ def test_a_recipe_replays_texts_by_the_column_it_names(work: Path, tmp_path: Pat
     made = json.loads((tmp_path / "R" / "01-train" / "variant.json").read_text("utf-8"))
     assert "960 texts as 16 tokens each" in made["notes"]
     assert made["step"]["text"] == {"column": "body", "max_length": 16}
+    # calibrated on the "body" texts too (else: no column 'text'); the attention mask's
+    # -inf stays float, and the notes say so
+    made = json.loads((tmp_path / "R" / "02-quantize-static" / "variant.json").read_text("utf-8"))
+    assert any("reach infinity in calibration" in note and "Where" in note
+               for note in made["notes"]), made["notes"]  # fmt: skip
+    assert made["metrics"]["quantized_bytes"] < made["metrics"]["float_bytes"]
     written = (tmp_path / "R" / "recipe.yaml").read_text(encoding="utf-8")
     assert "text:\n  column: body\n  max_length: 16\n" in written
 

@@ -137,7 +137,8 @@ def _fit_memory(float_path: Path, work: Path, reader: Any) -> list[str]:
     first = reader.samples[: reader.batch]
     probe = type(reader)(reader.input_name, first, dtype=str(first.dtype), batch=len(first))
     per_sample = sum(
-        a.nbytes for values in _collect(float_path, work / "probe.onnx", probe).values()
+        a.nbytes
+        for values in intermediate_activations(float_path, work / "probe.onnx", probe).values()
         for a in values
     ) / max(len(first), 1)  # fmt: skip
     fits = int(MEMORY_BUDGET // max(2 * per_sample, 1))  # both models' activations
@@ -149,7 +150,9 @@ def _fit_memory(float_path: Path, work: Path, reader: Any) -> list[str]:
             f"{MEMORY_BUDGET // 2**20} MB of activations"]  # fmt: skip
 
 
-def _collect(model_path: Path, out: Path, reader: Any) -> dict[str, list[Any]]:
+def intermediate_activations(model_path: Path, out: Path, reader: Any) -> dict[str, list[Any]]:
+    """Every node output of ``model_path`` (rewritten to ``out`` to expose them) per batch
+    of ``reader``, on ORT's CPU provider with no graph rewrites (names stay as written)."""
     import onnxruntime as ort
     from onnxruntime.quantization.qdq_loss_debug import (
         collect_activations,
@@ -189,9 +192,9 @@ def node_error_table(
     notes = _fit_memory(float_path, work, reader)
     reader.span, reader.message = (0.0, 0.5), "per-node error: float model"
     reader.ctx = ctx
-    float_acts = _collect(float_path, work / "float_debug.onnx", reader)
+    float_acts = intermediate_activations(float_path, work / "float_debug.onnx", reader)
     reader.span, reader.message = (0.5, 0.95), "per-node error: quantized model"
-    quant_acts = _collect(quantized_path, work / "quant_debug.onnx", reader)
+    quant_acts = intermediate_activations(quantized_path, work / "quant_debug.onnx", reader)
     ctx.check()
     quantized = onnx.load_model(str(quantized_path), load_external_data=False)
     original = onnx.load_model(str(float_path), load_external_data=False)

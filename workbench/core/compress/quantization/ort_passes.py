@@ -290,7 +290,7 @@ class OrtStaticInt8(_OrtPass):
                 f"{config.calibration} calibrator takes no smaller last batch)"
             )
 
-        def calibrate_and_quantize(method: str) -> None:
+        def calibrate_and_quantize(method: str, exclude: list[str]) -> None:
             reader = DatasetReader(
                 name,
                 samples,
@@ -310,7 +310,7 @@ class OrtStaticInt8(_OrtPass):
                 reduce_range=config.reduce_range,
                 activation_type=_quant_type(config.activation_type),
                 weight_type=_quant_type(config.weight_type),
-                nodes_to_exclude=config.exclude or None,
+                nodes_to_exclude=exclude or None,
                 calibrate_method=_calibration_method(method),
                 # Calibration runs the float model on the run's device (CUDA when asked
                 # for and working): faster on a GPU machine; ranges may differ in the
@@ -323,20 +323,42 @@ class OrtStaticInt8(_OrtPass):
                 },
             )
 
-        try:
-            calibrate_and_quantize(config.calibration)
-        except ValueError as exc:
-            # ORT's histogram calibrators (percentile, entropy) hand numpy 2048 bins; an
-            # activation that is nearly constant at a large value (a saturated gate, as in
-            # MobileNetV3's squeeze-excite with untrained weights) has no room for them.
-            if config.calibration == "minmax" or "finite-sized bins" not in str(exc):
-                raise
-            notes.append(
-                f"{config.calibration} calibration failed on a nearly constant activation "
-                "(too narrow a range for its histogram); calibrated with minmax instead"
-            )
-            calibrate_and_quantize("minmax")
-        return notes
+        method, exclude = config.calibration, list(config.exclude)
+        for _attempt in range(3):  # at most: minmax instead, then infinite tensors kept float
+            try:
+                calibrate_and_quantize(method, exclude)
+                return notes
+            except ValueError as exc:
+                # ORT's histogram calibrators (percentile, entropy) hand numpy 2048 bins;
+                # an activation nearly constant at a large value (a saturated gate, as in
+                # MobileNetV3's squeeze-excite with untrained weights) has no room for them.
+                if "finite-sized bins" in str(exc) and method != "minmax":
+                    notes.append(
+                        f"{method} calibration failed on a nearly constant activation (too "
+                        "narrow a range for its histogram); calibrated with minmax instead"
+                    )
+                    method = "minmax"
+                    continue
+                # a tensor that reaches +-inf (a transformer's attention mask filled with
+                # -inf) has no INT8 scale: keep the nodes around it float. The histogram
+                # calibrators bin every tensor, excluded or not, so minmax takes over.
+                found = [] if "is not finite" not in str(exc) else [
+                    node for node in _non_finite_nodes(source, name, samples[:batch], dtype)
+                    if node not in exclude
+                ]  # fmt: skip
+                if not found:
+                    raise
+                shown = ", ".join(found[:4]) + (
+                    f" and {len(found) - 4} more" if len(found) > 4 else ""
+                )
+                notes.append(
+                    f"kept {len(found)} node(s) in float: their tensors reach infinity in "
+                    f"calibration, which INT8 cannot scale ({shown})"
+                    + ("" if method == "minmax" else f"; calibrated with minmax, not {method}")
+                )
+                exclude += found
+                method = "minmax"
+        raise WorkbenchError("static INT8: calibration kept failing; see the notes")
 
     def advice(self, config: Any) -> list[str]:
         from workbench.core.measure.environment import describe_environment
@@ -348,6 +370,29 @@ class OrtStaticInt8(_OrtPass):
             "This CPU has no VNNI or AMX: INT8 gains less here than on newer CPUs "
             "(reduce_range avoids overflow on such CPUs)"
         ]
+
+
+def _non_finite_nodes(source: Path, name: Any, samples: Any, dtype: str) -> list[str]:
+    """Names of the nodes of ``source`` that make or read a tensor holding +-inf or NaN on
+    ``samples`` (one batch: a mask's -inf shows on any)."""
+    import numpy as np
+    import onnx
+
+    from workbench.core.compress.quantization.node_error import intermediate_activations
+
+    reader = DatasetReader(name, samples, dtype=dtype, batch=len(samples))
+    with tempfile.TemporaryDirectory(prefix="workbench-inf-") as folder:
+        activations = intermediate_activations(source, Path(folder) / "all.onnx", reader)
+    bad = {
+        tensor for tensor, values in activations.items()
+        if any(not np.isfinite(np.asarray(v, dtype=np.float64)).all() for v in values
+               if np.issubdtype(np.asarray(v).dtype, np.floating))
+    }  # fmt: skip
+    graph = onnx.load(str(source), load_external_data=False).graph
+    return [
+        node.name for node in graph.node
+        if node.name and bad & (set(node.output) | set(node.input))
+    ]  # fmt: skip
 
 
 class OrtDynamicInt8(_OrtPass):
