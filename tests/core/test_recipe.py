@@ -153,14 +153,20 @@ def test_how_texts_were_read_goes_from_the_lineage_into_the_recipe_file() -> Non
     once (``text:``) and its file keeps it (tests/cli/test_text_data_cli.py replays one)."""
     project = Project()
     root = project.add_root(load("zoo:digits_mlp"))
+    root.dataset = None  # as a Hugging Face folder opens: no data of its own
     text = {"column": "body", "max_length": 16}
     tuned = project.add_child(
-        root, "tuned", {"pass": "fine-tuned", "config": {"epochs": 1}, "text": text}
+        root,
+        "tuned",
+        {"pass": "fine-tuned", "config": {"epochs": 1}, "data": "posts.csv", "text": text},
     )
     pruned = project.add_child(tuned, "pruned", {"pass": "random-prune", "config": {}})
     recipe = recipe_from_lineage(project, pruned.id)
     assert "text:\n  column: body\n  max_length: 16\n" in recipe.to_yaml()
-    assert parse_recipe(recipe.to_yaml()).text == text
+    again = parse_recipe(recipe.to_yaml())
+    assert again.text == text
+    # the data the first step read is the recipe's (so --data overrides it), not the step's
+    assert again.data == "posts.csv" and [s.data for s in again.steps] == [None, None]
     plain = project.add_child(root, "pruned", {"pass": "random-prune", "config": {}})
     assert "text:" not in recipe_from_lineage(project, plain.id).to_yaml()
 

@@ -115,7 +115,9 @@ def test_a_bert_folder_trains_on_labelled_texts_by_their_column(
 
     (tuned,) = [v for v in window.project.variants.values() if v.parent]
     assert tuned.step["text"] == {"column": "body"}
-    assert "text:\n  column: body\n" in recipe_from_lineage(window.project, tuned.id).to_yaml()
+    recipe = recipe_from_lineage(window.project, tuned.id)
+    assert "text:\n  column: body\n" in recipe.to_yaml()
+    assert recipe.data == str(tmp_path / "posts.csv")  # the folder names no data: the run's
 
     window.open_source("zoo:digits_cnn")  # an image model: the image size comes back
     qtbot.waitUntil(lambda: len(window.project.variants) == 3, timeout=60_000)

@@ -316,4 +316,9 @@ def recipe_from_lineage(project: Any, variant_id: str) -> Recipe:
         text = text or recorded.get("text")
     if not steps:
         raise RecipeError(f"{root.name} is a root variant: there are no steps to record")
-    return Recipe(steps, model=root.source or None, data=root.dataset, text=text)
+    data = root.dataset
+    if not data and steps[0].data:  # a model opened without data (a Hugging Face folder):
+        data = steps[0].data  # what its first step read is the recipe's, --data overrides it
+        for step in steps:
+            step.data = None if step.data == data else step.data
+    return Recipe(steps, model=root.source or None, data=data, text=text)

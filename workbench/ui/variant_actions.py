@@ -191,6 +191,8 @@ class VariantActions(QObject):
         step: dict[str, Any] = {"pass": run.kind}
         if dataclasses.is_dataclass(config):
             step["config"] = dataclasses.asdict(config)
+        if run.spec and run.spec != parent.dataset:  # data the parent does not name
+            step["data"] = run.spec
         if run.text:
             step["text"] = run.text
         self.add_child(

@@ -25,6 +25,7 @@ class TrainingRun:
     source: str
     paths: dict[str, Path] = field(default_factory=dict)  # model.pt, variant.json, history…
     text: dict[str, Any] | None = None  # how texts were read (TextOptions.to_dict()), if set
+    spec: str | None = None  # the data as the user named it (a name or path): the child's
 
 
 def read_runs(runs_dir: Path) -> list[dict[str, Any]]:

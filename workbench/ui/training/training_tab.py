@@ -236,7 +236,7 @@ class TrainingTab(QWidget):
             trainer.subscribe(MemorySampler(emit))  # GPU memory beside the run; CPU: silent
             result = trainer.fit()
             kind = variant_kind(source or "zoo:")
-            run = TrainingRun(key, result, run_dir, kind, data.name, arch, source)
+            run = TrainingRun(key, result, run_dir, kind, data.name, arch, source, spec=spec)
             if text is not None:  # recorded in the step, so its recipe reads texts alike
                 run.text = options["text_options"].to_dict() or None
             if result.status != "cancelled":
