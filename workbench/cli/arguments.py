@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def add_text_arguments(parser: argparse.ArgumentParser, *, target: bool = False)
     )
     group.add_argument(
         "--max-length",
-        type=_token_count,
+        type=count_arg("token"),
         metavar="N",
         help="tokens per text, padded or cut to it (default: the longest text's, at most 512)",
     )
@@ -91,15 +92,19 @@ def add_text_arguments(parser: argparse.ArgumentParser, *, target: bool = False)
         )
 
 
-def _token_count(text: str) -> int:
-    """``--max-length``: a whole number of tokens, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a token count (1 or more)")
-    return value
+def count_arg(what: str) -> Callable[[str], int]:
+    """An argparse type for a whole number of ``what`` (threads, tokens), 1 or more."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {what} count (1 or more)")
+        return value
+
+    return parse
 
 
 def text_options(args: argparse.Namespace) -> TextOptions:

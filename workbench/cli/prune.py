@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from workbench.cli.arguments import add_model_arguments, add_text_arguments
+from workbench.cli.arguments import add_model_arguments, add_text_arguments, count_arg
 from workbench.cli.config_flags import add_method_flags, config_for_method
 from workbench.cli.help import ManPageFormatter
 from workbench.core.compress.pruning.config import (
@@ -96,22 +96,14 @@ def register(commands: Any) -> None:
         help="timing per model and batch size, split over 5 interleaved before/after rounds",
     )
     parser.add_argument(
-        "--threads", type=_threads, metavar="N", help="intra-op threads for the latencies"
+        "--threads",
+        type=count_arg("thread"),
+        metavar="N",
+        help="intra-op threads for the latencies",
     )
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_method_flags(parser, CONFIGS, title="pruning settings (see workbench passes)", skip=OWN)
     parser.set_defaults(handler=run)
-
-
-def _threads(text: str) -> int:
-    """``--threads``: a whole number of threads, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a thread count (1 or more)")
-    return value
 
 
 def choose_pass(args: argparse.Namespace) -> tuple[str, Any]:

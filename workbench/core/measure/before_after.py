@@ -143,15 +143,15 @@ def _interleaved(
     a warm-up per slice, so the turns stay one per batch.
     """
     taken: dict[str, dict[int, list[float]]] = {side: {} for side in order}
+    sizes = {side: setups[side].batch_sizes for side in order}
     for step, batch in enumerate(batches):
         slot = _part(ctx, step, len(batches))
         for side in order:
-            setup = setups[side]
-            if batch not in setup.batch_sizes:
+            if batch not in sizes[side]:
                 continue
-            index = setup.batch_sizes.index(batch)
+            index = sizes[side].index(batch)
             slot.report(0.0, f"timing the {side} model {where}, batch {batch}")
-            taken[side][index] = setup.samples(index, ctx=slot)
+            taken[side][index] = setups[side].samples(index, ctx=slot)
     return taken
 
 

@@ -183,17 +183,9 @@ class LatencySetup:
         return [next(iter(at.values()))[0][0] if at else 1 for at in self.plan]
 
     def samples(
-        self,
-        index: int,
-        *,
-        ctx: RunContext | None = None,
-        seconds: float | None = None,
-        runs: int | None = None,
-        warmup: int | None = None,
-        span: tuple[float, float] = (0.0, 1.0),
+        self, index: int, *, ctx: RunContext | None = None, span: tuple[float, float] = (0.0, 1.0)
     ) -> list[float]:
-        """Seconds per call at ``plan[index]``; this setup's runs, seconds and warm-up
-        unless given (interleaved slices time a share of them each)."""
+        """Seconds per call at ``plan[index]``: warm-up, then the timed runs."""
         from workbench.core.measure.runners import torch_threads
 
         batch = self.batch_sizes[index]
@@ -202,9 +194,9 @@ class LatencySetup:
             return time_runs(
                 self.runner,
                 self.runner.prepare(feed),
-                warmup=self.warmup if warmup is None else warmup,
-                runs=self.runs if runs is None else runs,
-                seconds=self.seconds if seconds is None else seconds,
+                warmup=self.warmup,
+                runs=self.runs,
+                seconds=self.seconds,
                 ctx=ctx,
                 span=span,
                 message=f"{self.label}: batch {batch} on {self.runner.provider}",

@@ -342,10 +342,10 @@ class OrtStaticInt8(_OrtPass):
                 # a tensor that reaches +-inf (a transformer's attention mask filled with
                 # -inf) has no INT8 scale: keep the nodes around it float. The histogram
                 # calibrators bin every tensor, excluded or not, so minmax takes over.
-                found = [] if "is not finite" not in str(exc) else [
-                    node for node in _non_finite_nodes(source, name, samples[:batch], dtype)
-                    if node not in exclude
-                ]  # fmt: skip
+                if "is not finite" not in str(exc):
+                    raise
+                reader = DatasetReader(name, samples[:batch], dtype=dtype, batch=batch)
+                found = [n for n in _non_finite_nodes(prepared, source, reader) if n not in exclude]
                 if not found:
                     raise
                 shown = ", ".join(found[:4]) + (
@@ -372,15 +372,14 @@ class OrtStaticInt8(_OrtPass):
         ]
 
 
-def _non_finite_nodes(source: Path, name: Any, samples: Any, dtype: str) -> list[str]:
-    """Names of the nodes of ``source`` that make or read a tensor holding +-inf or NaN on
-    ``samples`` (one batch: a mask's -inf shows on any)."""
+def _non_finite_nodes(prepared: Any, source: Path, reader: Any) -> list[str]:
+    """Names of the nodes of ``prepared`` (saved at ``source``) that make or read a tensor
+    holding +-inf or NaN on ``reader``'s batches (one is enough: a mask's -inf shows on
+    any)."""
     import numpy as np
-    import onnx
 
     from workbench.core.compress.quantization.node_error import intermediate_activations
 
-    reader = DatasetReader(name, samples, dtype=dtype, batch=len(samples))
     with tempfile.TemporaryDirectory(prefix="workbench-inf-") as folder:
         activations = intermediate_activations(source, Path(folder) / "all.onnx", reader)
     bad = {
@@ -388,9 +387,8 @@ def _non_finite_nodes(source: Path, name: Any, samples: Any, dtype: str) -> list
         if any(not np.isfinite(np.asarray(v, dtype=np.float64)).all() for v in values
                if np.issubdtype(np.asarray(v).dtype, np.floating))
     }  # fmt: skip
-    graph = onnx.load(str(source), load_external_data=False).graph
     return [
-        node.name for node in graph.node
+        node.name for node in prepared.graph.node
         if node.name and bad & (set(node.output) | set(node.input))
     ]  # fmt: skip
 
