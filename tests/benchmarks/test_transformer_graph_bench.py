@@ -1,7 +1,16 @@
 """Readable large graphs (#21): a BERT-base-sized encoder and a 24-layer GPT-2 decoder
 opened in the real canvas with repeated blocks folded and not, printed as
 open-to-painted time, boxes on the canvas, the longest GUI stall and what one repaint
-of the whole view costs; BERT-base-sized with folding on is held to 3 s.
+of the whole view costs; BERT-base-sized with folding on is held to 3 s, and no open to
+a 100 ms stall. Each opens as the app opens a file: checked in a child process first
+(``inspect_isolated``), then loaded in a worker thread.
+
+The BERT's 340 MB protobuf used to stall the GUI thread for 170-250 ms: upb holds the
+GIL for a whole parse. It is parsed in 4 MB slices now (core/io/proto_slices.py); the
+longest stall of the four opens measured 24 ms (stop 32). Opened with ``inspect_model``
+instead, a 130 ms stall remains: a full garbage collection (330,000 objects in the
+process, most of them imported modules) that falls in the summary's repeated-block
+search, work the isolated path does in its child.
 
 BERT-base-sized: transformers' BertConfig with 12 layers, hidden 768, 12 heads and
 random weights (a 100-token vocabulary keeps the file at 340 MB, not 440), exported in
@@ -19,9 +28,10 @@ import pytest
 from bench_limits import limit
 from fixtures.transformer_graphs import build_bert, build_gpt2
 from PySide6.QtCore import QSettings
-from test_graph_view_bench import WAIT_MS, _Paints, _report, _StallMeter
+from test_graph_view_bench import STALL_TARGET_S, WAIT_MS, _Paints, _report, _StallMeter
 
 from workbench.core.inspection import inspect_model
+from workbench.core.io.isolated import inspect_isolated
 from workbench.ui.graph_view import GraphWidget
 from workbench.ui.graph_view.graph_widget import FOLD_KEY
 
@@ -57,7 +67,7 @@ def _open(qtbot, tmp_path: Path, path: Path, fold: bool) -> dict[str, float]:
     stall.start()
     start = time.perf_counter()
     widget.tasks.start(
-        lambda: inspect_model(path),
+        lambda: inspect_isolated(path),
         lambda inspection: widget.set_graph(inspection.graph, inspection.loaded),
         pytest.fail,
     )
@@ -108,5 +118,8 @@ def test_transformer_graphs_open_painted_folded_and_not(qtbot, tmp_path, models)
                     OPEN_TARGET_S)  # fmt: skip
     for name in models:  # folding shows fewer boxes than the layers one by one
         assert results[name, True]["boxes"] < results[name, False]["boxes"]
+    stall = _report("longest GUI stall, any of the four opens",
+                    max(r["stall"] for r in results.values()), STALL_TARGET_S)  # fmt: skip
     assert ratio <= limit(1.0, 1.5)
+    assert stall <= limit(1.0, 3.5)
     assert max(r["paint"] for r in results.values()) <= limit(PAINT_TARGET_S, 2.0)

@@ -17,6 +17,7 @@ from workbench.core.errors import ModelLoadError
 from workbench.core.io.limits import check_onnx_size, check_zip_file
 from workbench.core.io.loaded import ModelFormat
 from workbench.core.io.pickle_scan import unsafe_globals
+from workbench.core.io.proto_slices import parse_in_slices
 
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _READ_HINT = (
@@ -95,7 +96,7 @@ def parse_onnx(path: Path, size: int | None = None) -> Any:
         raise ModelLoadError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
     model = onnx.ModelProto()
     try:
-        model.ParseFromString(data)
+        parse_in_slices(model, data)  # the GUI thread runs between slices of a big file
     except Exception as exc:
         if isinstance(exc, MemoryError) or "alloc failed" in str(exc):  # upb's out-of-memory
             raise MemoryError(f"{path.name}: out of memory parsing the protobuf") from None
