@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,6 +161,19 @@ def test_weight_sparsity_is_counted_in_a_worker(qtbot, widget) -> None:
     qtbot.waitUntil(lambda: widget.overlay is not None, timeout=WAIT_MS)
     assert widget.overlay.name == "Weight sparsity"
     assert widget.legend.title == "Zero weights"
+
+
+def test_a_graph_another_replaced_is_freed(qtbot, widget) -> None:
+    """While a graph is shown the view freezes the collector's objects (gc.freeze), so
+    whatever an earlier open left in a reference cycle stays for good. Each finished
+    job lets go of its closure, which held the graph: reference counting frees it."""
+    first = inspect_model("zoo:digits_cnn")
+    gone = weakref.ref(first.graph)
+    _open(qtbot, widget, first)
+    del first
+    _open(qtbot, widget, inspect_model("zoo:digits_cnn"))
+    qtbot.waitUntil(lambda: not widget.tasks.busy, timeout=WAIT_MS)  # the overview too
+    qtbot.waitUntil(lambda: gone() is None, timeout=5_000)
 
 
 def test_zoom_pan_and_fit_from_the_keyboard(qtbot, widget, resnet50) -> None:

@@ -22,6 +22,10 @@ from workbench.core.context import Cancelled, RunContext
 PROGRESS_INTERVAL_S = 1 / 30  # the GUI redraws progress at most ~30 times a second
 
 
+def _no_progress(fraction: float | None, message: str) -> None:
+    """Where a finished job's late reports go."""
+
+
 class FunctionWorker(QObject):
     """Runs ``function()`` (or ``function(ctx)``) once in a worker thread."""
 
@@ -59,6 +63,12 @@ class FunctionWorker(QObject):
         else:
             self.succeeded.emit(result)
         finally:
+            # The worker and its context refer to each other (progress is our bound
+            # method), so only a full collection frees them, and the app's gc.freeze()
+            # while a graph is shown kept each open's job (its graph with it) for good.
+            # Let go of the job and the loop now; reference counting frees them.
+            self._function = None
+            self.context.progress = _no_progress
             self.done.emit()
 
 
@@ -230,6 +240,7 @@ class _EventWorker(QObject):
         else:
             self.succeeded.emit(result)
         finally:
+            self._function = None  # the run's model and data go with it, as above
             self.done.emit()
 
 
