@@ -300,6 +300,21 @@ def test_a_pruned_student_rounds_its_channel_counts() -> None:
         config_from_dict(DistillConfig, {"round_to": 0})
 
 
+def test_a_pruned_student_keeps_one_multiple_where_the_ratio_leaves_less() -> None:
+    """pruned:0.9375 with multiples of 8 is smaller than pruned:0.875 everywhere; it
+    kept a width-2 ResNet's 64-channel stage whole (8/16/64 against 8/16/32)."""
+    teacher = load("zoo:resnet_shapes:width=2")
+    example = torch.zeros(1, 3, 32, 32)
+
+    def widths(spec: str) -> list[int]:
+        student = build_student(teacher, spec, example=example, round_to=8)
+        return [m.out_channels for m in student.module.modules() if isinstance(m, torch.nn.Conv2d)]
+
+    less, more = widths("pruned:0.875"), widths("pruned:0.9375")
+    assert sorted(set(less)) == [8, 16, 32] and sorted(set(more)) == [8, 16], (less, more)
+    assert all(m <= n for m, n in zip(more, less, strict=True))
+
+
 def test_language_model_logits_are_distilled_token_by_token() -> None:
     """(B, T, V) logits: every token is a sample of the KL and of the label loss."""
     generator = torch.Generator().manual_seed(0)

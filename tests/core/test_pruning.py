@@ -130,6 +130,22 @@ def test_ignored_layers_and_per_layer_amounts_are_respected() -> None:
         run_pass(ChannelPrune, source, {"ignore": ["nope"]})
 
 
+def test_a_layer_left_below_one_multiple_keeps_one_not_all() -> None:
+    """Torch-Pruning rounds what a layer keeps down to a multiple of round_to; below one
+    multiple that was no pruning at all (the 64-channel stage of a width-2 ResNet stayed
+    64 at 0.9375 while the 256-channel one went to 16)."""
+    source = load("zoo:resnet_shapes:width=2")
+    channels = run_pass(ChannelPrune, source, {"amount": 0.9375, "round_to": 8}).metrics[
+        "layer_channels"
+    ]
+    convs = {name: kept for name, (_, kept) in channels.items() if name != "fc"}
+    assert all(kept in (8, 16) for kept in convs.values()), convs
+    assert max(kept for before, kept in channels.values() if before == 64) == 8
+    fewer = run_pass(ChannelPrune, source, {"amount": 0.9375, "round_to": 8,
+                                            "layer_amounts": ["stem.0=0.5"]})  # fmt: skip
+    assert fewer.metrics["layer_channels"]["stem.0"] == [64, 32]  # an asked amount stays
+
+
 @pytest.mark.parametrize("scope", ["global", "per-layer"])
 def test_magnitude_pruning_reaches_the_asked_sparsity(scope) -> None:
     source = load("zoo:digits_cnn")

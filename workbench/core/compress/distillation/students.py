@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.catalogue import get_registry
+from workbench.core.compress.pruning.layers import kept_at_least_a_multiple
 from workbench.core.errors import WorkbenchError
 from workbench.core.io.arch import build_arch
 from workbench.core.io.arch_ref import parse_arch
@@ -163,12 +164,14 @@ def _prune_channels(module: Any, ratio: float, example: Any, round_to: int = 1) 
         raise WorkbenchError("pruning the teacher needs an example input (the data's shape)")
     linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
     ignored = linears[-1:]
+    floors = kept_at_least_a_multiple(module, ratio, round_to, ignored=ignored)
     try:
         pruner = tp.pruner.MetaPruner(
             module,
             example,
             importance=tp.importance.GroupMagnitudeImportance(p=1),
             pruning_ratio=ratio,
+            pruning_ratio_dict=floors or None,
             ignored_layers=ignored,
             round_to=round_to if round_to > 1 else None,
         )

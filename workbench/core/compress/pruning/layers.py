@@ -60,6 +60,39 @@ def ignored_modules(module: Any, ignore: list[str], keep_classifier: bool) -> li
     return chosen
 
 
+def kept_at_least_a_multiple(
+    module: Any,
+    ratio: float,
+    round_to: int,
+    ratios: dict[Any, float] | None = None,
+    ignored: list[Any] | None = None,
+) -> dict[Any, float]:
+    """Per-layer ratios (module -> ratio, ``ratios`` first) where ``ratio`` would leave a
+    layer fewer than ``round_to`` channels: such a layer keeps ``round_to``.
+
+    Torch-Pruning rounds the channels a layer keeps down to a multiple of ``round_to``;
+    below one multiple that is 0 channels, which it refuses, so the layer stayed whole: a
+    width-2 ResNet pruned 0.9375 with multiples of 8 kept its 64-channel stage at 64 while
+    the 256-channel one went to 16 (3x faster where 0.875 was 19x). Hand-written: the
+    library has no floor of its own.
+    """
+    out = dict(ratios or {})
+    if round_to <= 1:
+        return out
+    skip = {id(m) for m in ignored or []}
+    named = dict(module.named_modules())
+    for layer in prunable_layers(module):
+        target = named[layer.name]
+        if id(target) in skip or layer.depthwise:
+            continue
+        asked = out.get(target, ratio)
+        if int(layer.channels * (1 - asked)) >= round_to:
+            continue
+        # Half a channel of margin: 1 - 8/96 does not give back 8.0 in floating point.
+        out[target] = max(0.0, 1 - (round_to + 0.5) / layer.channels)
+    return out
+
+
 def check_layer_names(module: Any, names: list[str] | dict[str, float], field: str) -> None:
     known = {name for name, _ in module.named_modules()}
     unknown = [name for name in names if name not in known]

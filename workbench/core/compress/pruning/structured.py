@@ -23,6 +23,7 @@ from workbench.core.compress.pruning.layers import (
     example_input,
     finetune,
     ignored_modules,
+    kept_at_least_a_multiple,
     prepare,
     prunable_layers,
 )
@@ -129,6 +130,9 @@ def make_pruner(
     import torch_pruning as tp
 
     named = dict(module.named_modules())
+    ignored = ignored_modules(module, config.ignore, config.keep_classifier)
+    ratios = {named[n]: a for n, a in overrides.items()}
+    ratios = kept_at_least_a_multiple(module, ratio, config.round_to, ratios, ignored)
     try:
         return tp.pruner.BasePruner(
             module,
@@ -136,10 +140,10 @@ def make_pruner(
             importance=importance_for(config.method),
             global_pruning=config.scope == "global",
             pruning_ratio=ratio,
-            pruning_ratio_dict={named[n]: a for n, a in overrides.items()} or None,
+            pruning_ratio_dict=ratios or None,
             max_pruning_ratio=config.max_layer_amount,
             iterative_steps=config.steps,
-            ignored_layers=ignored_modules(module, config.ignore, config.keep_classifier),
+            ignored_layers=ignored,
             round_to=config.round_to if config.round_to > 1 else None,
         )
     except WorkbenchError:
