@@ -124,6 +124,22 @@ def test_cancel_keeps_finished_candidates_and_resume_continues(
                                                   "p0.5-finetune-int8"}  # fmt: skip
 
 
+def test_a_ratio_that_keeps_a_smaller_ones_channels_is_not_trained_again(
+    source: Path, tmp_path: Path
+) -> None:
+    """Multiples of 8 floor the digits CNN's 32/64/64/128 channels at 8 from 0.9375 on, so
+    0.95 would train the same network a second time (screening lets both through here)."""
+    config = _config(ratios=[0.9375, 0.95], recovery=["finetune"], quantization=["none"],
+                     sensitivity=False, proxy_margin=100.0)  # fmt: skip
+    result = optimize(str(source), config, tmp_path / "search")
+    assert [r["key"] for r in result.records] == ["original", "p0.9375-finetune"]
+    assert result.skipped == [{"key": "p0.95", "reason": "pruned at 0.95 it keeps the "
+                               "channels 0.9375 keeps (multiples of 8)"}]  # fmt: skip
+    proxies = json.loads((tmp_path / "search" / "pareto.json").read_text())["proxies"]
+    assert proxies[0]["channels"] == proxies[1]["channels"]
+    assert set(proxies[0]["channels"].values()) <= {8, 10}  # the classifier keeps 10
+
+
 def test_bad_input_is_one_line_exit_2(source: Path, tmp_path: Path, capsys) -> None:
     assert main(["optimize", str(source), "--budget", "soon", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

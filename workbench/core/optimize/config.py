@@ -49,7 +49,7 @@ class OptimizeConfig:
                   "min": 1, "max": 256},
     )  # fmt: skip
     ratios: list[float] = field(
-        default_factory=lambda: [0.5, 0.75, 0.875],
+        default_factory=lambda: [0.5, 0.75, 0.875, 0.9375],
         metadata={"help": "channel-pruning ratios to try (fraction of channels removed)"},
     )
     round_to: int = field(

@@ -237,7 +237,10 @@ def _sensitivity(search: _Search, previous: dict[str, Any]) -> dict[float, dict[
 def _screen(search: _Search, previous: dict[str, Any]) -> list[float]:
     """The ratios worth full training: each is pruned uniformly and fine-tuned briefly
     (least pruning first); the first whose accuracy is hopeless ends the list, larger ratios
-    with it. MACs are recorded beside, the proxy for speed."""
+    with it. MACs are recorded beside, the proxy for speed. A ratio that leaves every layer
+    the channels a smaller one left (each keeps one multiple of ``round_to`` already) would
+    train the same network again: it is skipped."""
+    from workbench.core.compress.pruning.structured import layer_channels
     from workbench.core.measure.accuracy import evaluate
     from workbench.core.measure.latency import model_facts
 
@@ -262,9 +265,17 @@ def _screen(search: _Search, previous: dict[str, Any]) -> list[float]:
             )
             top1 = evaluate(model, data=search.dataset, device=_eval_device(search)).top1
             proxy = {"ratio": ratio, "top1": top1, "macs": model_facts(model).macs,
-                     "epochs": config.proxy_epochs}  # fmt: skip
+                     "epochs": config.proxy_epochs,
+                     "channels": layer_channels(model.module)}  # fmt: skip
         proxy["hopeless"] = proxy["top1"] < floor
         search.proxies.append(proxy)
+        twin = next((p["ratio"] for p in search.proxies[:-1] if p["ratio"] in kept
+                     and p.get("channels") and p.get("channels") == proxy.get("channels")),
+                    None)  # fmt: skip
+        if twin is not None:
+            _skip(search, f"p{ratio:g}", f"pruned at {ratio:g} it keeps the channels {twin:g} "
+                  f"keeps (multiples of {config.channel_multiple()})")  # fmt: skip
+            continue
         if proxy["hopeless"]:
             for larger in (r for r in sorted(config.ratios) if r >= ratio):
                 _skip(search, f"p{larger:g}", f"screened out: {proxy['top1']:.1%} after "
