@@ -16,6 +16,7 @@ from workbench.core.io.variant_folder import VariantRecord, write_variant
 from workbench.core.measure.accuracy import evaluate
 from workbench.core.optimize import (
     CandidateFinished,
+    CandidateSkipped,
     OptimizeConfig,
     optimize,
 )
@@ -138,6 +139,21 @@ def test_a_ratio_that_keeps_a_smaller_ones_channels_is_not_trained_again(
     proxies = json.loads((tmp_path / "search" / "pareto.json").read_text())["proxies"]
     assert proxies[0]["channels"] == proxies[1]["channels"]
     assert set(proxies[0]["channels"].values()) <= {8, 10}  # the classifier keeps 10
+
+
+def test_a_screened_out_ratio_is_tried_with_the_time_left(source: Path, tmp_path: Path) -> None:
+    """The screen (here: 50 % pruned, no fine-tune, within 1 point) orders the work; with
+    budget to spare the ratio is still distilled, and then not listed as skipped."""
+    config = _config(ratios=[0.5], recovery=["distill"], quantization=["none"],
+                     sensitivity=False, proxy_epochs=0, proxy_margin=0.0)  # fmt: skip
+    events: list = []
+    result = optimize(str(source), config, tmp_path / "search", on_event=events.append)
+    document = json.loads((tmp_path / "search" / "pareto.json").read_text())
+    assert document["proxies"][0]["hopeless"]
+    reasons = [e.reason for e in events if isinstance(e, CandidateSkipped)]
+    assert len(reasons) == 1 and "screened out" in reasons[0] and "if time is left" in reasons[0]
+    assert [r["key"] for r in result.records] == ["original", "p0.5-distill"]
+    assert result.stopped == "done" and result.skipped == [] and document["skipped"] == []
 
 
 def test_bad_input_is_one_line_exit_2(source: Path, tmp_path: Path, capsys) -> None:
