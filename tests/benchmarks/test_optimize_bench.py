@@ -6,10 +6,12 @@ non-empty and monotone, and the chosen recipe must replay to the same top-1.
 Full mode (``WORKBENCH_OPTIMIZE_BENCH_FULL=1``): ``zoo:resnet_shapes:width=2`` trained
 4 epochs on shapes, ``--objective latency --max-drop 1 --budget 15m``; prints the best
 batch-1 single-thread ONNX Runtime speed-up within 1 point of the teacher (the issue's
-target: 20x; the hand-made chain reached 24x). Run once alone on this 2-core VM (stop 30):
-teacher 96.10 %, 13 candidates in 390 s, chosen `pruned:0.875` distilled (8/16/32
-channels) at 96.25 %, 18.96x batch 1 / 22.66x batch 32, replayed to the same top-1: the
-strict 20x is not met (re-timed: 18.7-20.7x), so the lenient floor here is 15x.
+target: 20x; the hand-made chain reached 24x). Run alone on this 2-core VM (stop 30):
+teacher 96.10 %, 17 candidates in 524 s, chosen `pruned:0.875` distilled (8/16/32
+channels) at 96.25 %, 19.1x batch 1 / 22.6x batch 32, replayed to the same top-1;
+`pruned:0.9375` (8/8/16) distilled to 94.55 %, below the floor, at 19.8x. The strict
+20x is not met (the same 0.875 student measured 18.96x and 22.63x in earlier runs), so
+the lenient floor here is 15x.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def _print(event: object) -> None:
     print(type(event).__name__, getattr(event, "record", {}).get("key", ""), flush=True)
 
 
+@pytest.mark.timeout(1800 if FULL else 600)  # full: training, 15 minutes, the last candidate
 def test_optimize_returns_a_replayable_front(tmp_path: Path) -> None:
     source, data = _teacher(tmp_path / "teacher")
     config = OptimizeConfig(objective="latency", max_drop=1.0, budget="15m" if FULL else "3m")
