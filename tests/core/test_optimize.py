@@ -160,5 +160,8 @@ def test_bad_input_is_one_line_exit_2(source: Path, tmp_path: Path, capsys) -> N
     assert main(["optimize", str(source), "--budget", "soon", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "budget" in err[0]
+    assert main(["optimize", str(source), "--ratios", "0.5,0.97", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "at most 0.95" in err[0]
     assert main(["optimize", str(source), "--resume", "--out", str(tmp_path / "none")]) == 2
     assert "nothing to resume" in capsys.readouterr().err

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from workbench.core.compress.pruning.config import MAX_AMOUNT
+
 RECOVERIES = ("finetune", "distill")
 QUANTIZATIONS = ("auto", "none", "int8", "fp16")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -108,8 +110,9 @@ class OptimizeConfig:
         parse_budget(self.budget)
         if not self.batch or any(b < 1 for b in self.batch):
             raise ValueError("batch sizes must be whole numbers of at least 1")
-        if any(not 0.0 < r < 1.0 for r in self.ratios):
-            raise ValueError("ratios must be fractions between 0 and 1 (0.5 = half the channels)")
+        if any(not 0.0 < r <= MAX_AMOUNT for r in self.ratios):
+            raise ValueError(f"ratios must be fractions above 0 and at most {MAX_AMOUNT:g}, as "
+                             "channel pruning takes (0.5 = half the channels)")  # fmt: skip
 
     @property
     def budget_s(self) -> float:

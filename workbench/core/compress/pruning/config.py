@@ -18,11 +18,14 @@ SCOPE_LABELS = {  # the form's words for each scope
 }
 
 
+MAX_AMOUNT = 0.95  # the most of a layer's channels (or weights) one pass removes
+
+
 def _amount(help_text: str) -> Any:
     return field(
         default=0.5,
-        metadata={"help": help_text, "min": 0.0, "max": 0.95, "display": ("percent", "slider"),
-                  "label": "Remove"},
+        metadata={"help": help_text, "min": 0.0, "max": MAX_AMOUNT,
+                  "display": ("percent", "slider"), "label": "Remove"},
     )  # fmt: skip
 
 
