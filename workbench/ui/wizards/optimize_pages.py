@@ -64,7 +64,8 @@ class SearchPage(QWizardPage):
     def __init__(self, dataset: str | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Data, search and output")
-        self.setSubTitle("The defaults try three pruning ratios, two ways to recover and "
+        ratios = len(OptimizeConfig().ratios)  # the count follows the defaults
+        self.setSubTitle(f"The defaults try {ratios} pruning ratios, two ways to recover and "
                          "INT8; fewer make a shorter search.")  # fmt: skip
         self.data = QLineEdit(dataset or "")
         self.data.setObjectName("optimize-data")
