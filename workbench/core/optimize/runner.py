@@ -185,7 +185,7 @@ def _run(search: _Search, previous: dict[str, Any]) -> None:
     # candidate goes to the screened-out ratios, least pruned first (a 1-epoch fine-tune
     # of a width-2 ResNet at 0.875 scored 84 %, distilled for 3 epochs 96 %), until one
     # ratio has nothing within the floor.
-    floor = baseline["top1"] - config.max_drop / 100
+    floor = _floor(search)
     for ratio in late:
         planned = [c for c in plan(config, [ratio], caps, scanned)[0] if c.ratio == ratio]
         try:
@@ -227,6 +227,11 @@ def _try(
         search.emit(CandidateFinished(record, _front(search)))
         finished.append(record)
     return finished
+
+
+def _floor(search: _Search, margin: float = 0.0) -> float:
+    """The lowest top-1 allowed: the original's less ``max_drop`` (and ``margin``) points."""
+    return search.records[0]["top1"] - (search.config.max_drop + margin) / 100
 
 
 def _skip(search: _Search, key: str, reason: str) -> None:
@@ -271,7 +276,7 @@ def _screen(search: _Search, previous: dict[str, Any]) -> tuple[list[float], lis
     from workbench.core.measure.latency import model_facts
 
     config = search.config
-    floor = search.records[0]["top1"] - (config.max_drop + config.proxy_margin) / 100
+    floor = _floor(search, config.proxy_margin)
     done = {p["ratio"]: p for p in previous.get("proxies", [])}
     kept: list[float] = []
     for ratio in sorted(config.ratios):
@@ -295,8 +300,9 @@ def _screen(search: _Search, previous: dict[str, Any]) -> tuple[list[float], lis
                      "channels": layer_channels(model.module)}  # fmt: skip
         proxy["hopeless"] = proxy["top1"] < floor
         search.proxies.append(proxy)
-        twin = next((p["ratio"] for p in search.proxies[:-1] if p["ratio"] in kept
-                     and p.get("channels") and p.get("channels") == proxy.get("channels")),
+        channels = proxy.get("channels")  # absent from an earlier run's pareto.json
+        twin = next((p["ratio"] for p in search.proxies[:-1]
+                     if channels and p["ratio"] in kept and p.get("channels") == channels),
                     None)  # fmt: skip
         if twin is not None:
             _skip(search, f"p{ratio:g}", f"pruned at {ratio:g} it keeps the channels {twin:g} "
@@ -458,7 +464,7 @@ def _write(search: _Search, state: str) -> None:
 
 def _finish(search: _Search, stopped: str) -> SearchResult:
     _write(search, stopped)
-    floor = search.records[0]["top1"] - search.config.max_drop / 100 if search.records else 0.0
+    floor = _floor(search) if search.records else 0.0
     chosen = choose(search.records, search.config.objective, floor) if search.records else None
     return SearchResult(search.records, _front(search), chosen, stopped,
                         round(search.elapsed, 2), search.out, search.skipped)  # fmt: skip
