@@ -6,12 +6,14 @@ non-empty and monotone, and the chosen recipe must replay to the same top-1.
 Full mode (``WORKBENCH_OPTIMIZE_BENCH_FULL=1``): ``zoo:resnet_shapes:width=2`` trained
 4 epochs on shapes, ``--objective latency --max-drop 1 --budget 15m``; prints the best
 batch-1 single-thread ONNX Runtime speed-up within 1 point of the teacher (the issue's
-target: 20x; the hand-made chain reached 24x). Run alone on this 2-core VM (stop 30):
-teacher 96.10 %, 17 candidates in 524 s, chosen `pruned:0.875` distilled (8/16/32
-channels) at 96.25 %, 19.1x batch 1 / 22.6x batch 32, replayed to the same top-1;
-`pruned:0.9375` (8/8/16) distilled to 94.55 %, below the floor, at 19.8x. The strict
-20x is not met (the same 0.875 student measured 18.96x and 22.63x in earlier runs), so
-the lenient floor here is 15x.
+target: 20x; the hand-made chain reached 24x). Run alone on this 2-core VM (stop 31):
+teacher 96.10 %, 25 candidates in 642 s, chosen `pruned:0.875` with one block dropped
+(stages.2.1, the 4x4 stage's second: the teacher lost least without it, 94.7 %),
+distilled, at 95.90 % (-0.20 points), 25.4x batch 1 / 24.8x batch 32, replayed to the
+same top-1. Without dropping a
+block the best was `pruned:0.875` distilled at 96.25 %, 21.8x (19.1x in stop 30: the
+batch-1 ratio of two rounds moves about 10 % between runs), so the lenient floor
+(``WORKBENCH_STRICT_BENCH`` unset) stays 15x.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ def test_optimize_returns_a_replayable_front(tmp_path: Path) -> None:
     print(
         f"chosen {chosen['key']}: {chosen['speedup']['1']:.1f}x batch 1, "
         f"{chosen['speedup'].get('32', float('nan')):.1f}x batch 32 (1 thread, ORT), "
-        f"{chosen['drop_points']:+.2f} points (target: {SPEEDUP_TARGET:.0f}x in full mode)"
+        f"top-1 {-chosen['drop_points']:+.2f} points against the teacher (target: "
+        f"{SPEEDUP_TARGET:.0f}x in full mode)"
     )
     replay = tmp_path / "replay"
     assert main(["run", str(result.out / "recipe.yaml"), "--out", str(replay)]) == 0

@@ -20,6 +20,7 @@ from workbench.core.optimize import (
     OptimizeConfig,
     optimize,
 )
+from workbench.core.optimize.space import plan
 
 pytestmark = pytest.mark.slow
 BUDGET = "40s"
@@ -165,3 +166,39 @@ def test_bad_input_is_one_line_exit_2(source: Path, tmp_path: Path, capsys) -> N
     assert len(err) == 1 and "at most 0.95" in err[0]
     assert main(["optimize", str(source), "--resume", "--out", str(tmp_path / "none")]) == 2
     assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_distilled_candidates_drop_blocks_up_to_what_the_model_has() -> None:
+    """Each depth is its own distilled candidate, right after the full-depth one, with
+    its quantized child; fine-tuning keeps every block; a depth beyond the model's
+    droppable blocks is not planned."""
+    config = OptimizeConfig(ratios=[0.5], drop_blocks=[0, 1, 3], recovery=["distill", "finetune"],
+                            quantization=["none", "int8"])  # fmt: skip
+    candidates, _ = plan(config, [0.5], {}, 0, blocks=2)
+    assert [c.key for c in candidates] == [
+        "p0-int8", "p0.5-distill", "p0.5-distill-int8", "p0.5-d1-distill",
+        "p0.5-d1-distill-int8", "p0.5-finetune", "p0.5-finetune-int8",
+    ]  # fmt: skip
+    shallow = {c.key: c for c in candidates}["p0.5-d1-distill-int8"]
+    assert shallow.parent == "p0.5-d1-distill" and shallow.depth == 1
+    assert shallow.steps[0]["config"]["drop_blocks"] == 1
+    assert "drop_blocks" not in candidates[1].own_step["config"]
+    assert [c.key for c in plan(config, [0.5], {}, 0)[0]] == [
+        "p0-int8",
+        "p0.5-distill",
+        "p0.5-distill-int8",
+        "p0.5-finetune",
+        "p0.5-finetune-int8",
+    ]
+
+
+def test_a_depth_the_model_cannot_lose_is_skipped_in_one_line(tmp_path: Path) -> None:
+    """zoo:resnet_shapes has 5 blocks that keep their input's shape: 9 are too many, and
+    with no other depth asked for, no distilled candidate is planned."""
+    config = OptimizeConfig(budget="60s", ratios=[0.5], drop_blocks=[9], recovery=["distill"],
+                            quantization=["none"], proxy_epochs=0, seconds=0.02,
+                            rounds=1)  # fmt: skip
+    result = optimize("zoo:resnet_shapes", config, tmp_path / "search", data="shapes")
+    assert result.skipped[0] == {"key": "d9", "reason": "dropping 9 block(s): resnet_shapes "
+                                 "has 5 that keep their input's shape"}  # fmt: skip
+    assert [r["key"] for r in result.records] == ["original"]

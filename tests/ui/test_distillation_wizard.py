@@ -164,3 +164,21 @@ def test_a_pruned_student_rounds_its_channels_from_the_student_page(qtbot) -> No
     assert wizard.config().round_to == 8 and wizard.config().student == "pruned:0.85"
     student.buttons["zoo"].click()
     assert wizard.config().round_to == 1  # only a pruned copy has counts to round
+
+
+def test_a_pruned_student_drops_blocks_from_the_student_page(qtbot) -> None:
+    """The preview builds the shallower student (blocks ranked on the teacher's own
+    data, in the worker) and the config carries the count; a zoo student drops none."""
+    from workbench.core.io import load
+
+    teacher = load("zoo:resnet_shapes:width=0.5")
+    teacher.dataset = "shapes"
+    wizard = _wizard(qtbot, teacher)
+    wizard.next()  # teacher -> student
+    student = wizard.student
+    student.buttons["pruned"].click()
+    student.drop.setValue(2)
+    qtbot.waitUntil(lambda: "2 block(s) dropped" in student.figures.text(), timeout=60_000)
+    assert wizard.config().drop_blocks == 2 and wizard.config().student == "pruned:0.5"
+    student.buttons["zoo"].click()
+    assert wizard.config().drop_blocks == 0

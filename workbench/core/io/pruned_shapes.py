@@ -4,7 +4,9 @@ Channel pruning leaves layers narrower than the architecture builds them, so a p
 state_dict no longer fits ``--arch``. The checkpoint therefore also records each
 layer's shape attributes (``in_channels``, ``groups``, ``num_features``, ...) as plain
 ints: ``{"state_dict": ..., "pruned_shapes": {layer: {attr: value}}}``, which
-``torch.load(weights_only=True)`` reads without running code. Hand-written because
+``torch.load(weights_only=True)`` reads without running code. A block dropped by depth
+pruning (``compress.pruning.blocks``) is recorded as ``{"identity": 1}``: the fresh
+model gets an ``nn.Identity`` there before it is narrowed. Hand-written because
 Torch-Pruning's own ``tp.state_dict`` pickles every module's ``__dict__`` (submodules,
 hooks), which only a full, code-running unpickle can read back.
 """
@@ -29,12 +31,18 @@ SHAPE_ATTRIBUTES = (
     "embedding_dim",
     "num_parameters",
 )
+IDENTITY = "identity"  # the record's mark of a layer that passes its input through
 
 
 def shape_record(module: Any) -> dict[str, dict[str, Any]]:
     """Each submodule's shape attributes, as plain ints and lists."""
+    from torch import nn
+
     record: dict[str, dict[str, Any]] = {}
     for name, layer in module.named_modules():
+        if type(layer) is nn.Identity and name:
+            record[name] = {IDENTITY: 1}
+            continue
         values = {}
         for attr in SHAPE_ATTRIBUTES:
             value = getattr(layer, attr, None)
@@ -70,6 +78,11 @@ def apply_shape_record(
     """
     import torch
 
+    built = dict(module.named_modules())
+    for name, values in record.items():
+        if dict(values).get(IDENTITY) and name in built:  # a dropped block passes through
+            parent, _, child = name.rpartition(".")
+            setattr(module.get_submodule(parent) if parent else module, child, torch.nn.Identity())
     layers = dict(module.named_modules())
     unknown = [name for name in record if name not in layers]
     if unknown:

@@ -59,6 +59,12 @@ class OptimizeConfig:
         metadata={"help": "channel counts a multiple of this (0: 8 on a CPU, 16 on a GPU)",
                   "min": 0, "max": 64},
     )  # fmt: skip
+    drop_blocks: list[int] = field(
+        default_factory=lambda: [0, 1],
+        metadata={"help": "blocks a distilled candidate also leaves out, each value its own "
+                  "candidate (0: none): blocks that keep their input's shape, the least "
+                  "harmful first; at batch 1 fewer layers beat thinner ones"},
+    )  # fmt: skip
     recovery: list[str] = field(
         default_factory=lambda: ["distill", "finetune"],
         metadata={"help": "how a pruned model recovers: distill (from the original, into "
@@ -110,6 +116,8 @@ class OptimizeConfig:
         parse_budget(self.budget)
         if not self.batch or any(b < 1 for b in self.batch):
             raise ValueError("batch sizes must be whole numbers of at least 1")
+        if not self.drop_blocks or any(not 0 <= d <= 64 for d in self.drop_blocks):
+            raise ValueError("blocks to drop must be whole numbers from 0 to 64 (0: none)")
         if any(not 0.0 < r <= MAX_AMOUNT for r in self.ratios):
             raise ValueError(f"ratios must be fractions above 0 and at most {MAX_AMOUNT:g}, as "
                              "channel pruning takes (0.5 = half the channels)")  # fmt: skip

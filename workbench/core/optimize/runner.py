@@ -174,7 +174,8 @@ def _run(search: _Search, previous: dict[str, Any]) -> None:
     caps = _sensitivity(search, previous)
     ratios, late = _screen(search, previous)
     scanned = len((search.sensitivity or {}).get("accuracy", {}))
-    candidates, same = plan(config, ratios, caps, scanned)
+    blocks = _droppable(search)
+    candidates, same = plan(config, ratios, caps, scanned, blocks)
     for key, twin in same.items():
         _skip(search, key, f"the sensitivity caps leave it the same layers as {twin}")
     search.emit(SearchStarted(_conditions(search), search.threads_note, baseline,
@@ -187,7 +188,7 @@ def _run(search: _Search, previous: dict[str, Any]) -> None:
     # ratio has nothing within the floor.
     floor = _floor(search)
     for ratio in late:
-        planned = [c for c in plan(config, [ratio], caps, scanned)[0] if c.ratio == ratio]
+        planned = [c for c in plan(config, [ratio], caps, scanned, blocks)[0] if c.ratio == ratio]
         try:
             finished = _try(search, planned, old, failed)
         finally:  # once one of them is timed, the ratio was not skipped after all
@@ -245,6 +246,27 @@ def _measure_original(search: _Search) -> dict[str, Any]:
     search.ctx.report(0.0, "measuring the original")
     report = evaluate(search.original, data=search.dataset, device=_eval_device(search))
     return _record(search, ORIGINAL, search.original, report, sides=None)
+
+
+def _droppable(search: _Search) -> int:
+    """How many blocks the original could lose (``compress.pruning.blocks``); a depth
+    asked for beyond that is skipped, said once (not for a model with none: depth
+    pruning does not apply to it, as FP16 does not on a CPU)."""
+    from workbench.core.compress.distillation.students import example_input
+    from workbench.core.compress.pruning.blocks import droppable_blocks
+    from workbench.core.train.setup import stacked_inputs
+
+    config = search.config
+    deeper = sorted(d for d in set(config.drop_blocks) if d > 0)
+    if not deeper or "distill" not in config.recovery or stacked_inputs(search.dataset):
+        return 0  # (a text model's student is a folder, never a pruned: copy)
+    count = len(droppable_blocks(search.original.module,
+                                 example_input(search.original, search.dataset)))  # fmt: skip
+    for depth in deeper:
+        if 0 < count < depth:
+            _skip(search, f"d{depth}", f"dropping {depth} block(s): {search.original.display_name}"
+                  f" has {count} that keep their input's shape")  # fmt: skip
+    return count
 
 
 def _sensitivity(search: _Search, previous: dict[str, Any]) -> dict[float, dict[str, float]]:

@@ -22,6 +22,7 @@ class Candidate:
     quant: str  # "none", "int8", "fp16"
     steps: list[dict[str, Any]] = field(default_factory=list)  # recipe steps, in order
     parent: str | None = None  # key of the candidate whose model the last step starts from
+    depth: int = 0  # blocks left out (distilled candidates)
 
     @property
     def own_step(self) -> dict[str, Any]:
@@ -29,14 +30,22 @@ class Candidate:
 
 
 def pruning_step(
-    config: OptimizeConfig, ratio: float, recovery: str, epochs: int, amounts: dict[str, float]
+    config: OptimizeConfig,
+    ratio: float,
+    recovery: str,
+    epochs: int,
+    amounts: dict[str, float],
+    depth: int = 0,
 ) -> dict[str, Any]:
-    """The pruning-and-recovery step: a distillation into the pruned copy, or channel
-    pruning fine-tuned on the labels (with the sensitivity scan's per-layer caps)."""
+    """The pruning-and-recovery step: a distillation into the pruned copy (less ``depth``
+    blocks), or channel pruning fine-tuned on the labels (with the sensitivity scan's
+    per-layer caps)."""
     multiple = config.channel_multiple()
     if recovery == "distill":
         settings = {"student": f"pruned:{ratio:g}", "round_to": multiple, "epochs": epochs,
                     "seed": config.seed, "measure": False}  # fmt: skip
+        if depth:
+            settings["drop_blocks"] = depth
         return {"pass": "distill", "config": settings}
     settings = {"method": "l1", "amount": ratio, "round_to": multiple, "finetune_epochs": epochs}
     if amounts:
@@ -53,10 +62,13 @@ def plan(
     ratios: list[float],
     amounts: dict[float, dict[str, float]],
     scanned: int = 0,
+    blocks: int = 0,
 ) -> tuple[list[Candidate], dict[str, str]]:
     """Every candidate in the order tried: the original quantized first (cheap), then
     the surviving ratios, most aggressive first for latency and size (where the gain is),
-    each trained candidate followed at once by its quantized children. Also returns the
+    each trained candidate followed at once by its quantized children, a distilled one
+    by its shallower twins (``config.drop_blocks`` up to the ``blocks`` the model can
+    drop, the fewest first). Also returns the
     fine-tuned candidates left out as twins of a smaller ratio's: when the sensitivity
     scan caps every one of the ``scanned`` layers, the ratio itself changes nothing."""
     quants = config.quantizations()
@@ -72,17 +84,22 @@ def plan(
     for quant in quants:
         if quant != "none":
             out.append(Candidate(f"p0-{quant}", 0.0, "", quant, [quant_step(quant)]))
+    depths = sorted(d for d in set(config.drop_blocks) if d <= blocks)
     for ratio in sorted(ratios, reverse=True):
         for recovery in config.recovery:
-            step = pruning_step(config, ratio, recovery, config.epochs, amounts.get(ratio, {}))
-            base = Candidate(f"p{ratio:g}-{recovery}", ratio, recovery, "none", [step])
-            if base.key in same:
-                continue
-            out.append(base)
-            for quant in quants:
-                if quant != "none":
-                    out.append(Candidate(f"{base.key}-{quant}", ratio, recovery, quant,
-                                         [step, quant_step(quant)], parent=base.key))  # fmt: skip
+            for depth in depths if recovery == "distill" else [0]:
+                step = pruning_step(config, ratio, recovery, config.epochs,
+                                    amounts.get(ratio, {}), depth)  # fmt: skip
+                key = f"p{ratio:g}-" + (f"d{depth}-" if depth else "") + recovery
+                base = Candidate(key, ratio, recovery, "none", [step], depth=depth)
+                if base.key in same:
+                    continue
+                out.append(base)
+                for quant in quants:
+                    if quant != "none":
+                        out.append(Candidate(f"{base.key}-{quant}", ratio, recovery, quant,
+                                             [step, quant_step(quant)], parent=base.key,
+                                             depth=depth))  # fmt: skip
     return out, same
 
 

@@ -142,8 +142,16 @@ class StudentPage(ExplainedChoicePage):
         self.round_to.setObjectName("student-round-to")
         self.round_to.setRange(1, 64)
         self.round_to.setToolTip("8 suits CPU vector units and tensor cores; 1: any count")
+        self.drop = QSpinBox()
+        self.drop.setObjectName("student-drop-blocks")
+        self.drop.setRange(0, 64)
+        self.drop.setToolTip(
+            "leave out this many of the teacher's blocks that keep their input's shape, "
+            "the least harmful first (ranked on the data)"
+        )
         pruned_row = _row(QLabel("Fraction of channels removed"), self.ratio,
-                          QLabel("channels a multiple of"), self.round_to)  # fmt: skip
+                          QLabel("channels a multiple of"), self.round_to,
+                          QLabel("blocks dropped"), self.drop)  # fmt: skip
         self.factory = QLineEdit()
         self.factory.setObjectName("student-factory")
         self.factory.setPlaceholderText("package.module:factory")
@@ -171,6 +179,7 @@ class StudentPage(ExplainedChoicePage):
         for signal in (self.arch.currentTextChanged, self.width.valueChanged,
                        self.depth.valueChanged, self.options.textChanged,
                        self.ratio.valueChanged, self.round_to.valueChanged,
+                       self.drop.valueChanged,
                        self.factory.textChanged,
                        self.group.buttonToggled):  # fmt: skip
             signal.connect(self._changed)
@@ -214,6 +223,10 @@ class StudentPage(ExplainedChoicePage):
         """``round_to``: only a pruned copy has channel counts to round."""
         return self.round_to.value() if self.value() == "pruned" else 1
 
+    def dropping(self) -> int:
+        """``drop_blocks``: only a pruned copy of the teacher loses blocks."""
+        return self.drop.value() if self.value() == "pruned" else 0
+
     def init(self) -> str:
         return "teacher" if self.from_teacher.isChecked() else "scratch"
 
@@ -251,11 +264,11 @@ class StudentPage(ExplainedChoicePage):
 
         self._generation += 1
         generation, spec, source = self._generation, self.spec(), self.source
-        rounding = self.rounding()
+        rounding, dropping = self.rounding(), self.dropping()
         self._measuring, self._again = True, False
 
         def work() -> dict[str, Any]:
-            return describe_student(source, spec, round_to=rounding)
+            return describe_student(source, spec, round_to=rounding, drop_blocks=dropping)
 
         wizard.start(  # type: ignore[attr-defined]
             work,

@@ -320,7 +320,8 @@ class DistillationWizard(PassWizard):
     def config(self) -> DistillConfig:
         """The settings of every page as one validated config (WorkbenchError if not)."""
         values = {"student": self.student.spec(), "init": self.student.init(),
-                  "round_to": self.student.rounding()}  # fmt: skip
+                  "round_to": self.student.rounding(),
+                  "drop_blocks": self.student.dropping()}  # fmt: skip
         values.update(self.loss.form.values())
         values.update(self.budget.form.values())
         return config_from_dict(DistillConfig, values, where="distill")

@@ -13,7 +13,7 @@ STUDENT_HELP = (
 )
 
 # Which fields each wizard page shows (the run reads them all from one config).
-STUDENT_FIELDS = ("student", "init", "round_to")
+STUDENT_FIELDS = ("student", "init", "round_to", "drop_blocks")
 LOSS_FIELDS = ("alpha", "temperature", "alpha_end", "hint_layers", "hint_weight", "cache_teacher")
 BUDGET_FIELDS = (
     "data",
@@ -44,6 +44,18 @@ class DistillConfig:
             "min": 1,
             "max": 64,
             "label": "Channels a multiple of",
+        },
+    )
+    drop_blocks: int = field(
+        default=0,
+        metadata={
+            "help": "a pruned:RATIO student also leaves out this many of the teacher's "
+            "blocks that keep their input's shape (a ResNet stage's later blocks), those "
+            "whose absence costs least on validation data; fewer layers run faster at "
+            "batch 1 than thinner ones; other students ignore it",
+            "min": 0,
+            "max": 64,
+            "label": "Blocks to drop",
         },
     )
     init: Literal["teacher", "scratch"] = field(

@@ -176,6 +176,9 @@ def distill(
         trusted=ctx.trust,
         round_to=config.round_to,
         stacked=stacked,
+        drop_blocks=config.drop_blocks,
+        dataset=dataset,
+        ctx=ctx,
     )
     notes += student.notes
     teacher_module = copy.deepcopy(teacher.module).to(device).eval()

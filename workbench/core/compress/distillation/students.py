@@ -41,13 +41,17 @@ def build_student(
     trusted: bool = False,
     round_to: int = 1,
     stacked: bool = False,
+    drop_blocks: int = 0,
+    dataset: Any = None,
+    ctx: Any = None,
 ) -> Student:
     """The student ``spec`` names (see ``DistillConfig.student``); ``teacher`` is unchanged.
 
     ``trusted``: the spec was typed by the user (or comes from a file they trusted), so a
     ``module:factory`` in it may be imported; a zoo student needs no trust. ``round_to``:
     a pruned copy's channel counts are multiples of it. ``stacked``: ``example`` holds a
-    text model's inputs on axis 1 (ids, mask, ...).
+    text model's inputs on axis 1 (ids, mask, ...). ``drop_blocks``: a pruned copy also
+    loses that many blocks, ranked on ``dataset`` before its channels are pruned.
     """
     spec = spec.strip()
     if stacked and not is_variant_spec(spec):
@@ -59,10 +63,17 @@ def build_student(
     if spec.startswith("pruned:"):
         ratio = _ratio(spec)
         module = copy.deepcopy(teacher.module).cpu().eval()
-        notes = _prune_channels(module, ratio, example, round_to)
+        notes = []
+        if drop_blocks:
+            from workbench.core.compress.pruning.blocks import drop_least_important
+
+            notes += drop_least_important(module, drop_blocks, dataset, example, ctx)
+        notes += _prune_channels(module, ratio, example, round_to)
         # arch: the teacher's; its layers' pruned shapes are saved beside the weights.
-        description = f"teacher with {ratio:.0%} of channels pruned" + (
-            f", counts multiples of {round_to}" if round_to > 1 else ""
+        description = (
+            f"teacher with {ratio:.0%} of channels pruned"
+            + (f", counts multiples of {round_to}" if round_to > 1 else "")
+            + (f", {drop_blocks} block(s) dropped" if drop_blocks else "")
         )
         student = Student(module, "pruned", teacher.arch, description)
         student.notes += notes
@@ -286,16 +297,22 @@ def describe_student(
     latency: bool = True,
     ctx: Any = None,
     round_to: int = 1,
+    drop_blocks: int = 0,
 ) -> dict[str, Any]:
     """The figures of the student ``spec`` names and of the teacher, before training.
 
     The wizard calls this on what the user typed in its form: their own choice, trusted.
+    Blocks to drop are ranked on ``dataset`` (default: the teacher's own data).
     """
+    if drop_blocks and dataset is None and teacher.dataset:
+        from workbench.core.measure.inputs import data_for
+
+        dataset = data_for(teacher, teacher.dataset)
     example = example_input(teacher, dataset)
     classes = getattr(dataset, "num_classes", None) or teacher.num_classes
     student = build_student(
         teacher, spec, init="scratch", example=example, num_classes=classes, trusted=True,
-        round_to=round_to,
+        round_to=round_to, drop_blocks=drop_blocks, dataset=dataset, ctx=ctx,
     )  # fmt: skip
     model = student_model(teacher, student)
     return {
