@@ -65,8 +65,9 @@ class SearchPage(QWizardPage):
         super().__init__(parent)
         self.setTitle("Data, search and output")
         ratios = len(OptimizeConfig().ratios)  # the count follows the defaults
-        self.setSubTitle(f"The defaults try {ratios} pruning ratios, two ways to recover and "
-                         "INT8; fewer make a shorter search.")  # fmt: skip
+        self.setSubTitle(f"The defaults try {ratios} pruning ratios, two ways to recover "
+                         "(distillation also one block shallower, where the model has blocks "
+                         "to drop) and INT8; fewer make a shorter search.")  # fmt: skip
         self.data = QLineEdit(dataset or "")
         self.data.setObjectName("optimize-data")
         self.data.setPlaceholderText("a dataset name (digits, shapes) or a folder or file")
