@@ -10,7 +10,7 @@ target: 20x; the hand-made chain reached 24x). Run alone on this 2-core VM (stop
 teacher 96.10 %, 25 candidates in 642 s, chosen `pruned:0.875` with one block dropped
 (stages.2.1, the 4x4 stage's second: the teacher lost least without it, 94.7 %),
 distilled, at 95.90 % (-0.20 points), 25.4x batch 1 / 24.8x batch 32, replayed to the
-same top-1. Without dropping a
+same top-1; a second run chose the same point at 23.1x / 24.8x. Without dropping a
 block the best was `pruned:0.875` distilled at 96.25 %, 21.8x (19.1x in stop 30: the
 batch-1 ratio of two rounds moves about 10 % between runs), so the lenient floor
 (``WORKBENCH_STRICT_BENCH`` unset) stays 15x.
