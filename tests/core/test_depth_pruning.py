@@ -99,3 +99,25 @@ def test_a_pruned_student_drops_the_blocks_asked_for(shapes) -> None:
     assert "2 block(s) dropped" in shallow.description
     assert sum("dropped block" in note for note in shallow.notes) == 2
     assert shallow.module(EXAMPLE).shape == (1, 10)
+
+
+def test_a_block_the_forward_needs_by_name_is_not_offered(shapes) -> None:
+    """A model whose forward reads a block's attribute would fail without it: the scan
+    leaves that block out instead of failing."""
+
+    class ReadsItsBlock(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = load("zoo:resnet_shapes").module
+            self.extra = torch.nn.Sequential(
+                torch.nn.Sequential(torch.nn.Linear(10, 10), torch.nn.Linear(10, 10))
+            )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.extra(self.body(x))
+            return out * self.extra[0][0].weight.shape[0] / 10
+
+    module = ReadsItsBlock()
+    names = [score.name for score in scan_blocks(module, shapes, EXAMPLE)]
+    assert "extra.0" in droppable_blocks(module, EXAMPLE) and "extra.0" not in names
+    assert "body.stages.1.1" in names

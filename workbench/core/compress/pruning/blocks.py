@@ -89,8 +89,11 @@ def scan_blocks(module: Any, dataset: Any, example: Any, ctx: Any = None) -> lis
             ctx.report(index / max(1, len(names)), f"scoring the model without {name}")
         trial = copy.deepcopy(module).cpu().eval()
         drop_blocks(trial, [name])
-        with torch.no_grad():
-            logits = torch.cat([trial(batch) for batch in x.split(256)])
+        try:
+            with torch.no_grad():
+                logits = torch.cat([trial(batch) for batch in x.split(256)])
+        except (RuntimeError, TypeError, AttributeError):
+            continue  # the forward reads the block itself, not just its output: keep it
         loss = float(torch.nn.functional.cross_entropy(logits, y))
         top1 = float((logits.argmax(1) == y).float().mean())
         scores.append(BlockScore(name, loss, top1))
