@@ -177,8 +177,10 @@ def test_a_pruned_student_drops_blocks_from_the_student_page(qtbot) -> None:
     wizard.next()  # teacher -> student
     student = wizard.student
     student.buttons["pruned"].click()
+    student.ratio.setValue(0.875)  # as a search picks it: four decimals, shown short
+    assert student.ratio.text() == "0.875"
     student.drop.setValue(2)
     qtbot.waitUntil(lambda: "2 block(s) dropped" in student.figures.text(), timeout=60_000)
-    assert wizard.config().drop_blocks == 2 and wizard.config().student == "pruned:0.5"
+    assert wizard.config().drop_blocks == 2 and wizard.config().student == "pruned:0.875"
     student.buttons["zoo"].click()
     assert wizard.config().drop_blocks == 0

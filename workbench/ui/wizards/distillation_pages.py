@@ -320,11 +320,19 @@ def figures_table(result: dict[str, Any]) -> str:
     )
 
 
+class _ShortSpin(QDoubleSpinBox):
+    """Four decimals, so the ratios a search picks (0.875, 0.9375) and widths such as
+    0.125 can be typed (two rounded 0.875 to 0.88), shown without trailing zeros."""
+
+    def textFromValue(self, value: float) -> str:  # Qt's name
+        return self.locale().toString(value, "g", 6)
+
+
 def _spin(low: float, high: float, value: float, name: str) -> QDoubleSpinBox:
-    spin = QDoubleSpinBox()
+    spin = _ShortSpin()
     spin.setObjectName(name)
     spin.setRange(low, high)
-    spin.setDecimals(2)
+    spin.setDecimals(4)
     spin.setSingleStep(0.05)
     spin.setValue(value)
     return spin

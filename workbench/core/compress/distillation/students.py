@@ -71,7 +71,7 @@ def build_student(
         notes += _prune_channels(module, ratio, example, round_to)
         # arch: the teacher's; its layers' pruned shapes are saved beside the weights.
         description = (
-            f"teacher with {ratio:.0%} of channels pruned"
+            f"teacher with {ratio * 100:.4g}% of channels pruned"
             + (f", counts multiples of {round_to}" if round_to > 1 else "")
             + (f", {drop_blocks} block(s) dropped" if drop_blocks else "")
         )
@@ -192,7 +192,7 @@ def _prune_channels(module: Any, ratio: float, example: Any, round_to: int = 1) 
         raise WorkbenchError(
             f"the teacher cannot be pruned structurally ({first}); choose a zoo: student"
         ) from None
-    return [f"student: {ratio:.0%} of the teacher's channels removed (Torch-Pruning, L1)"]
+    return [f"student: {ratio * 100:.4g}% of the teacher's channels removed (Torch-Pruning, L1)"]
 
 
 def copy_matching_weights(source: Any, target: Any) -> str:
