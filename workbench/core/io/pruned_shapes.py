@@ -34,6 +34,19 @@ SHAPE_ATTRIBUTES = (
 IDENTITY = "identity"  # the record's mark of a layer that passes its input through
 
 
+def swap_layer(module: Any, name: str, layer: Any = None) -> Any:
+    """Put ``layer`` (default: an ``nn.Identity``, which passes its input through) in
+    place of ``module``'s layer ``name``; returns the layer it replaced. Depth pruning
+    drops blocks this way, and reopening its checkpoint redoes it."""
+    from torch import nn
+
+    parent, _, child = name.rpartition(".")
+    owner = module.get_submodule(parent) if parent else module
+    replaced = getattr(owner, child)
+    setattr(owner, child, nn.Identity() if layer is None else layer)
+    return replaced
+
+
 def shape_record(module: Any) -> dict[str, dict[str, Any]]:
     """Each submodule's shape attributes, as plain ints and lists."""
     from torch import nn
@@ -81,8 +94,7 @@ def apply_shape_record(
     built = dict(module.named_modules())
     for name, values in record.items():
         if dict(values).get(IDENTITY) and name in built:  # a dropped block passes through
-            parent, _, child = name.rpartition(".")
-            setattr(module.get_submodule(parent) if parent else module, child, torch.nn.Identity())
+            swap_layer(module, name)
     layers = dict(module.named_modules())
     unknown = [name for name in record if name not in layers]
     if unknown:

@@ -14,11 +14,11 @@ validation data with it left out, the least harmful dropped first.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.io.pruned_shapes import swap_layer
 
 SCAN_SAMPLES = 1024  # validation samples each block's absence is scored on
 
@@ -66,34 +66,33 @@ def droppable_blocks(module: Any, example: Any) -> list[str]:
 
 def drop_blocks(module: Any, names: list[str]) -> None:
     """Replace each named block of ``module`` (in place) by ``nn.Identity``."""
-    from torch import nn
-
     for name in names:
-        parent_name, _, child = name.rpartition(".")
-        parent = module.get_submodule(parent_name) if parent_name else module
-        setattr(parent, child, nn.Identity())
+        swap_layer(module, name)
 
 
 def scan_blocks(module: Any, dataset: Any, example: Any, ctx: Any = None) -> list[BlockScore]:
-    """Each droppable block scored by the validation loss without it, least harmful first."""
+    """Each droppable block scored by the validation loss without it, least harmful first.
+    Each block is swapped out of ``module`` and back (no copy of the model per block)."""
     import torch
 
     names = droppable_blocks(module, example)
     count = min(SCAN_SAMPLES, len(dataset.x_val))
-    x = torch.as_tensor(dataset.x_val[:count].copy())
-    y = torch.as_tensor(dataset.y_val[:count].copy()).long()
+    device = next(module.parameters()).device
+    x = torch.as_tensor(dataset.x_val[:count].copy()).to(device)
+    y = torch.as_tensor(dataset.y_val[:count].copy()).long().to(device)
     scores = []
     for index, name in enumerate(names):
         if ctx is not None:
             ctx.check()
             ctx.report(index / max(1, len(names)), f"scoring the model without {name}")
-        trial = copy.deepcopy(module).cpu().eval()
-        drop_blocks(trial, [name])
+        block = swap_layer(module, name)
         try:
             with torch.no_grad():
-                logits = torch.cat([trial(batch) for batch in x.split(256)])
+                logits = torch.cat([module(batch) for batch in x.split(256)])
         except (RuntimeError, TypeError, AttributeError):
             continue  # the forward reads the block itself, not just its output: keep it
+        finally:
+            swap_layer(module, name, block)
         loss = float(torch.nn.functional.cross_entropy(logits, y))
         top1 = float((logits.argmax(1) == y).float().mean())
         scores.append(BlockScore(name, loss, top1))
